@@ -32,7 +32,11 @@ class Rules:
 
     # §2.1 answers and points: label -> points; labels in ``no_vote`` are "不了解"-like.
     scale: dict[str, Fraction] = field(
-        default_factory=lambda: {"满意": Fraction(100), "基本满意": Fraction(70), "不满意": Fraction(30)}
+        default_factory=lambda: {
+            "满意": Fraction(100),
+            "基本满意": Fraction(70),
+            "不满意": Fraction(30),
+        }
     )
     no_vote: tuple[str, ...] = ("不了解",)
     numeric_min: Fraction = Fraction(0)
@@ -61,27 +65,27 @@ class Rules:
     def as_dict(self) -> dict[str, Any]:
         """A plain, JSON-safe view for circulars, snapshots and audit records."""
         return {
-            "scale": {k: _num(v) for k, v in self.scale.items()},
+            "scale": {k: exact_text(v) for k, v in self.scale.items()},
             "no_vote": list(self.no_vote),
-            "numeric_range": [_num(self.numeric_min), _num(self.numeric_max)],
-            "numeric_factor": _num(self.numeric_factor),
+            "numeric_range": [exact_text(self.numeric_min), exact_text(self.numeric_max)],
+            "numeric_factor": exact_text(self.numeric_factor),
             "satisfied_label": self.satisfied_label,
             "dissatisfied_label": self.dissatisfied_label,
-            "criteria": [{"name": c.name, "weight": _num(c.weight)} for c in self.criteria],
-            "min_coverage": _num(self.min_coverage),
+            "criteria": [{"name": c.name, "weight": exact_text(c.weight)} for c in self.criteria],
+            "min_coverage": exact_text(self.min_coverage),
             "quorum": f"{self.quorum.numerator}/{self.quorum.denominator}",
             "min_votes": self.min_votes,
             "trim_min_n": self.trim_min_n,
             "trim": self.trim,
-            "group_weights": {k: _num(v) for k, v in self.group_weights.items()},
+            "group_weights": {k: exact_text(v) for k, v in self.group_weights.items()},
             "top": self.top,
             "bottom": self.bottom,
             "cross_system": self.cross_system,
-            "monthly_weight": _num(self.monthly_weight),
+            "monthly_weight": exact_text(self.monthly_weight),
         }
 
 
-def _num(value: Fraction) -> int | str:
+def exact_text(value: Fraction) -> int | str:
     """Exact text for a fraction: an int when whole, else a finite decimal or ``a/b``."""
     if value.denominator == 1:
         return value.numerator
@@ -218,7 +222,7 @@ def _parse_group_weights(raw: Any, where: str) -> dict[str, Any]:
 
 def _parse_cross(raw: Any, where: str) -> dict[str, Any]:
     if raw not in ("raw", "zscore"):
-        raise RulesError(f"{where}: expected \"raw\" or \"zscore\", got {raw!r}")
+        raise RulesError(f'{where}: expected "raw" or "zscore", got {raw!r}')
     return {"cross_system": raw}
 
 

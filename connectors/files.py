@@ -1,0 +1,94 @@
+"""The file connector: any platform's export, once turned into canonical JSON, is never stuck.
+
+A file is either one JSON array of ballots or JSON lines (one ballot per line). Each record keeps
+its verbatim text, so a record that is not a valid ballot is stored as rejected, not dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from connectors.canonical import RawRecord, load_ballot
+
+FORMATS = ("canonical",)
+# Exact decimals and an error on NaN/Infinity: a score must be a real number.
+_decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda c: _bad_constant(c))
+
+
+class FileFormatError(ValueError):
+    """The file as a whole cannot be read; the message names the file and the line."""
+
+
+def _bad_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _read_array(text: str, name: str) -> list[RawRecord]:
+    """Split a JSON array into its elements, keeping each element's exact text."""
+    pos = text.index("[") + 1
+    records: list[RawRecord] = []
+    index = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            if text[pos] == "," and not records:
+                raise FileFormatError(f"{name}, line {_line_of(text, pos)}: unexpected ','")
+            pos += 1
+        if pos >= len(text):
+            raise FileFormatError(f"{name}: the JSON array is not closed with ']'")
+        if text[pos] == "]":
+            rest = text[pos + 1 :].strip()
+            if rest:
+                raise FileFormatError(
+                    f"{name}, line {_line_of(text, pos + 1)}: unexpected text after the array"
+                )
+            return records
+        index += 1
+        try:
+            value, end = _decoder.raw_decode(text, pos)
+        except ValueError as exc:
+            raise FileFormatError(
+                f"{name}, line {_line_of(text, pos)}: invalid JSON ({exc})"
+            ) from None
+        where = f"{name}, item {index} (line {_line_of(text, pos)})"
+        records.append(load_ballot(value, where, text[pos:end]))
+        pos = end
+
+
+def _read_lines(text: str, name: str) -> list[RawRecord]:
+    """JSON lines: a line that is not JSON is kept as a rejected record, the rest still count."""
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{name}, line {number}"
+        try:
+            value = _decoder.decode(line)
+        except ValueError as exc:
+            records.append(RawRecord(where, line, error=f"{where}: invalid JSON ({exc})"))
+            continue
+        records.append(load_ballot(value, where, line))
+    return records
+
+
+def read_canonical(path: Path) -> list[RawRecord]:
+    """Read a canonical ballot file (JSON array or JSON lines) into records."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileFormatError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise FileFormatError(f"{path}: the file is empty")
+    if stripped.startswith("["):
+        return _read_array(text, path.name)
+    return _read_lines(text, path.name)

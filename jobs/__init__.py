@@ -1,0 +1,1 @@
+"""Worker-side work: ingest, ranking, circulars. Never imports Flask; referenced by dotted name."""

@@ -1,0 +1,374 @@
+"""The scoring rules of SPEC §2.2–2.4, as a pure function of plain data.
+
+No database, no clock, no randomness: the same inputs give the same ranking whatever their order,
+so anyone can recompute a circular. Every mean is exact (``Fraction``) and only the published
+score is rounded, half up, to two decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from math import floor
+
+from service.rules import Rules
+
+RANKED, INSUFFICIENT, VETOED = "ranked", "insufficient", "vetoed"
+ACCEPTED, SUPERSEDED, INVALID = "accepted", "superseded", "invalid"
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """An active unit of the round."""
+
+    code: str
+    name: str
+    system: str
+
+
+@dataclass(frozen=True)
+class SeatInfo:
+    """A seat as scoring sees it: its token, its group and its recusals; never a person."""
+
+    token: str
+    group: str
+    recusals: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One criterion answer: the scale label (None for a number) and points (None = no vote)."""
+
+    label: str | None
+    points: Fraction | None
+
+
+@dataclass(frozen=True)
+class BallotInput:
+    """An accepted ballot: it passed the §2.2 checks at intake (token, window, units, scale)."""
+
+    key: str
+    token: str
+    submitted_at: datetime
+    answers: Mapping[str, Mapping[str, Answer]]
+
+
+@dataclass
+class UnitResult:
+    """A unit's result: the published score and everything the tie-breaks look at."""
+
+    code: str
+    name: str
+    system: str
+    votes: int
+    score: Decimal | None
+    exact_score: Fraction | None
+    mean: Fraction | None
+    satisfied_share: Fraction | None
+    dissatisfied_share: Fraction | None
+    status: str = INSUFFICIENT
+    rank_in_system: int | None = None
+    rank_overall: int | None = None
+    zscore: Decimal | None = None
+
+
+@dataclass
+class Ranking:
+    """The outcome of a round: participation, unit results in overall order, the lists."""
+
+    seats: int
+    ballots: int
+    valid_ballots: int
+    valid: bool
+    units: list[UnitResult]
+    top: list[str]
+    bottom: list[str]
+    vetoed: list[str]
+    ballot_status: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self, round_id: str, kind: str) -> dict:
+        """The SPEC §7 shape, plus shares and the untrimmed mean for readers who check."""
+        return {
+            "round": round_id,
+            "kind": kind,
+            "valid": self.valid,
+            "participation": {
+                "seats": self.seats,
+                "ballots": self.ballots,
+                "valid_ballots": self.valid_ballots,
+            },
+            "units": [_unit_json(u) for u in self.units],
+            "top": list(self.top),
+            "bottom": list(self.bottom),
+            "vetoed": list(self.vetoed),
+        }
+
+
+def _unit_json(u: UnitResult) -> dict:
+    return {
+        "code": u.code,
+        "name": u.name,
+        "system": u.system,
+        "score": None if u.score is None else float(u.score),
+        "votes": u.votes,
+        "status": u.status,
+        "rank_in_system": u.rank_in_system,
+        "rank_overall": u.rank_overall,
+        "mean": _publish(u.mean),
+        "satisfied_share": _publish(u.satisfied_share, 4),
+        "dissatisfied_share": _publish(u.dissatisfied_share, 4),
+    }
+
+
+def _publish(value: Fraction | None, places: int = 2) -> float | None:
+    return None if value is None else float(round_half_up(value, places))
+
+
+def round_half_up(value: Fraction, places: int = 2) -> Decimal:
+    """Round an exact value half up (away from zero at .5) to ``places`` decimals."""
+    scaled = value * 10**places
+    whole = floor(abs(scaled) + Fraction(1, 2))
+    return Decimal(whole if scaled >= 0 else -whole).scaleb(-places)
+
+
+def settle_ballots(
+    seats: Sequence[SeatInfo],
+    ballots: Iterable[BallotInput],
+    active_units: Iterable[str],
+    rules: Rules,
+) -> tuple[dict[str, BallotInput], dict[str, str]]:
+    """Pick each seat's winning ballot and judge its coverage (§2.2).
+
+    Returns the valid winning ballots by token and the status of every ballot given. The latest
+    ``submitted_at`` wins; equal times fall back to the ballot key so the result never depends
+    on the order ballots arrived in.
+    """
+    by_token = {s.token: s for s in seats}
+    active = frozenset(active_units)
+    latest: dict[str, BallotInput] = {}
+    status: dict[str, str] = {}
+    for b in ballots:
+        if b.token not in by_token:
+            continue
+        status[b.key] = SUPERSEDED
+        best = latest.get(b.token)
+        if best is None or (b.submitted_at, b.key) > (best.submitted_at, best.key):
+            latest[b.token] = b
+    valid: dict[str, BallotInput] = {}
+    for token, b in latest.items():
+        asked = active - by_token[token].recusals
+        voted = sum(
+            1
+            for unit, crits in b.answers.items()
+            if unit in asked and any(a.points is not None for a in crits.values())
+        )
+        if voted < rules.min_coverage * len(asked):
+            status[b.key] = INVALID
+        else:
+            status[b.key] = ACCEPTED
+            valid[token] = b
+    return valid, status
+
+
+@dataclass
+class _Tally:
+    votes: list[tuple[str, Fraction]] = field(default_factory=list)  # (group, vote)
+    answers: int = 0
+    satisfied: int = 0
+    dissatisfied: int = 0
+
+
+def _tally(
+    seats: Sequence[SeatInfo],
+    valid: Mapping[str, BallotInput],
+    units: Sequence[UnitInfo],
+    rules: Rules,
+) -> dict[str, _Tally]:
+    weights = {c.name: c.weight for c in rules.criteria}
+    by_token = {s.token: s for s in seats}
+    tallies = {u.code: _Tally() for u in units}
+    for token, ballot in valid.items():
+        seat = by_token[token]
+        for unit, crits in ballot.answers.items():
+            tally = tallies.get(unit)
+            if tally is None or unit in seat.recusals:
+                continue
+            answered = [(weights.get(c, Fraction(0)), a) for c, a in crits.items()]
+            answered = [(w, a) for w, a in answered if a.points is not None and w > 0]
+            if not answered:
+                continue
+            total_w = sum(w for w, _ in answered)
+            tally.votes.append((seat.group, sum(w * a.points for w, a in answered) / total_w))
+            tally.answers += len(answered)
+            tally.satisfied += sum(1 for _, a in answered if a.label == rules.satisfied_label)
+            tally.dissatisfied += sum(1 for _, a in answered if a.label == rules.dissatisfied_label)
+    return tallies
+
+
+def _trimmed_mean(votes: list[Fraction], rules: Rules) -> Fraction:
+    ordered = sorted(votes)
+    k = rules.trim
+    if k and len(ordered) >= rules.trim_min_n and len(ordered) > 2 * k:
+        ordered = ordered[k:-k]
+    return sum(ordered, Fraction(0)) / len(ordered)
+
+
+def _unit_score(tally: _Tally, rules: Rules) -> Fraction | None:
+    """The exact score: trimmed mean, or the renormalised group-weighted mean when configured."""
+    if not tally.votes:
+        return None
+    if not rules.group_weights:
+        return _trimmed_mean([v for _, v in tally.votes], rules)
+    groups: dict[str, list[Fraction]] = {}
+    for group, vote in tally.votes:
+        groups.setdefault(group, []).append(vote)
+    weighted = [
+        (rules.group_weights.get(g, Fraction(0)), _trimmed_mean(v, rules))
+        for g, v in groups.items()
+    ]
+    weight = sum(w for w, _ in weighted)
+    if weight == 0:
+        return None
+    return sum(w * m for w, m in weighted) / weight
+
+
+def compute_ranking(
+    units: Sequence[UnitInfo],
+    seats: Sequence[SeatInfo],
+    ballots: Iterable[BallotInput],
+    vetoes: Iterable[str],
+    rules: Rules,
+    systems: Sequence[str] = (),
+) -> Ranking:
+    """Compute a monthly round's ranking from its accepted ballots (SPEC §2.2–2.4)."""
+    valid, status = settle_ballots(seats, ballots, (u.code for u in units), rules)
+    tallies = _tally(seats, valid, units, rules)
+    vetoed = set(vetoes)
+    results = []
+    for u in units:
+        t = tallies[u.code]
+        exact = _unit_score(t, rules)
+        n = len(t.votes)
+        results.append(
+            UnitResult(
+                code=u.code,
+                name=u.name,
+                system=u.system,
+                votes=n,
+                score=None if exact is None else round_half_up(exact),
+                exact_score=exact,
+                mean=sum((v for _, v in t.votes), Fraction(0)) / n if n else None,
+                satisfied_share=Fraction(t.satisfied, t.answers) if t.answers else None,
+                dissatisfied_share=Fraction(t.dissatisfied, t.answers) if t.answers else None,
+                status=VETOED
+                if u.code in vetoed
+                else (RANKED if n >= rules.min_votes and exact is not None else INSUFFICIENT),
+            )
+        )
+    _assign_ranks(results, rules, systems)
+    seats_n, valid_n = len(seats), len(valid)
+    return Ranking(
+        seats=seats_n,
+        ballots=sum(1 for s in status.values() if s != SUPERSEDED),
+        valid_ballots=valid_n,
+        valid=seats_n > 0
+        and valid_n * rules.quorum.denominator >= rules.quorum.numerator * seats_n,
+        units=_overall_order(results, systems),
+        top=_top_list(results, rules),
+        bottom=_bottom_list(results, rules),
+        vetoed=[u.code for u in sorted(results, key=_order_key) if u.status == VETOED],
+        ballot_status=status,
+    )
+
+
+def _tie_key(u: UnitResult, primary: Decimal | Fraction | None) -> tuple:
+    """§2.4 order: score, then 满意 share, 不满意 share, untrimmed mean, votes; None sorts last."""
+    if primary is None:
+        return (1,)
+    return (
+        0,
+        -primary,
+        -(u.satisfied_share or 0),
+        u.dissatisfied_share or 0,
+        -(u.mean or 0),
+        -u.votes,
+    )
+
+
+def _rank(
+    units: list[UnitResult], primary: Mapping[str, Decimal | Fraction | None]
+) -> dict[str, int]:
+    """Competition ranks (1, 2, 2, 4); vetoed units after all others, ordered the same way."""
+    keyed = sorted(((u.status == VETOED, _tie_key(u, primary[u.code])), u.code) for u in units)
+    ranks: dict[str, int] = {}
+    previous = None
+    for i, (key, code) in enumerate(keyed):
+        if key != previous:
+            rank, previous = i + 1, key
+        ranks[code] = rank
+    return ranks
+
+
+def _assign_ranks(results: list[UnitResult], rules: Rules, systems: Sequence[str]) -> None:
+    rankable = [u for u in results if u.status != INSUFFICIENT]
+    by_code = {u.code: u for u in rankable}
+    for system in {u.system for u in rankable}:
+        members = [u for u in rankable if u.system == system]
+        for code, rank in _rank(members, {u.code: u.score for u in members}).items():
+            by_code[code].rank_in_system = rank
+    if rules.cross_system == "zscore":
+        _standardise(rankable)
+        primary = {u.code: u.zscore for u in rankable}
+    else:
+        primary = {u.code: u.score for u in rankable}
+    for code, rank in _rank(rankable, primary).items():
+        by_code[code].rank_overall = rank
+
+
+def _standardise(units: list[UnitResult]) -> None:
+    """z = (score − system mean) / system SD (population), over the system's scored units."""
+    with localcontext() as ctx:
+        ctx.prec = 40
+        for system in {u.system for u in units}:
+            scores = [u for u in units if u.system == system and u.score is not None]
+            if not scores:
+                continue
+            mean = sum(u.score for u in scores) / len(scores)
+            sd = (sum((u.score - mean) ** 2 for u in scores) / len(scores)).sqrt()
+            for u in scores:
+                u.zscore = Decimal(0) if sd == 0 else (u.score - mean) / sd
+
+
+def _order_key(u: UnitResult) -> tuple:
+    ranked = u.rank_overall is not None
+    return (not ranked, u.rank_overall or 0, u.code)
+
+
+def _overall_order(results: list[UnitResult], systems: Sequence[str]) -> list[UnitResult]:
+    """Ranked units by overall rank (vetoed last among them), then unranked by system and code."""
+    position = {s: i for i, s in enumerate(systems)}
+    return sorted(
+        results,
+        key=lambda u: (*_order_key(u)[:2], position.get(u.system, len(position)), u.system, u.code),
+    )
+
+
+def _top_list(results: list[UnitResult], rules: Rules) -> list[str]:
+    eligible = sorted((u for u in results if u.status == RANKED), key=_order_key)
+    if rules.top <= 0 or not eligible:
+        return []
+    cut = eligible[min(rules.top, len(eligible)) - 1].rank_overall
+    return [u.code for u in eligible if u.rank_overall <= cut]
+
+
+def _bottom_list(results: list[UnitResult], rules: Rules) -> list[str]:
+    """The last ``bottom`` ranked units, worst first; a tie at the cut-off takes in every tied unit."""
+    ranked = sorted((u for u in results if u.rank_overall is not None), key=_order_key)
+    if rules.bottom <= 0 or not ranked:
+        return []
+    cut = ranked[max(len(ranked) - rules.bottom, 0)].rank_overall
+    chosen = [u for u in ranked if u.rank_overall >= cut]
+    return [u.code for u in sorted(chosen, key=lambda u: (-u.rank_overall, u.code))]

@@ -1,0 +1,1 @@
+"""The shared core (config, rules, models, store) and the web process."""

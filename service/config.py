@@ -1,0 +1,98 @@
+"""Configuration: one reader for the CLI, web and workers.
+
+Config is read once, from an explicit environment mapping and an optional ``pingyi.toml``, into a
+frozen object that is passed in — nothing deep inside the code reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service.rules import Rules, RulesError, parse_rules
+
+DEFAULT_DB = "sqlite:///pingyi.sqlite"
+CONFIG_FILE = "pingyi.toml"
+
+
+@dataclass(frozen=True)
+class CircularSettings:
+    """Who issues the circular and how it is numbered (GB/T 9704 版头 elements)."""
+
+    body: str = "县委政法委员会"
+    # ``{year}``, ``{month}``, ``{seq}`` and ``{round}`` are filled in per round.
+    doc_number: str = "政法评〔{year}〕{seq}号"
+    title: str = "关于{period}全县政法系统民主评议结果的通报"
+    recipients: str = "各政法单位："
+    cc: str = ""
+    # Fixed issue date text (e.g. "2026年11月3日"); empty means the date of rendering.
+    date: str = ""
+    min_comments: int = 3
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a process needs to know, frozen after loading."""
+
+    database_url: str = DEFAULT_DB
+    redis_url: str | None = None
+    rules: Rules = field(default_factory=Rules)
+    circular: CircularSettings = field(default_factory=CircularSettings)
+    config_path: Path | None = None
+
+
+_CIRCULAR_KEYS = {f for f in CircularSettings.__dataclass_fields__}
+
+
+def _parse_circular(data: Any, origin: str) -> CircularSettings:
+    if not isinstance(data, dict):
+        raise RulesError(f"{origin}: expected a table")
+    unknown = sorted(set(data) - _CIRCULAR_KEYS)
+    if unknown:
+        raise RulesError(
+            f"{origin}: unknown key {unknown[0]!r} (known keys: {', '.join(sorted(_CIRCULAR_KEYS))})"
+        )
+    for key, value in data.items():
+        expected = int if key == "min_comments" else str
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise RulesError(f"{origin}.{key}: expected {expected.__name__}, got {value!r}")
+    return CircularSettings(**data)
+
+
+def load_config(
+    environ: Mapping[str, str], path: Path | None = None, database_url: str | None = None
+) -> Config:
+    """Build the Config from the environment, the config file and explicit overrides.
+
+    ``path`` defaults to ``$PINGYI_CONFIG`` or ``./pingyi.toml`` when that exists. An unknown
+    section or key is refused with its name, because a typo in a rule must never pass silently.
+    """
+    if path is None:
+        env_path = environ.get("PINGYI_CONFIG")
+        path = Path(env_path) if env_path else Path(CONFIG_FILE)
+        if not env_path and not path.exists():
+            path = None
+    rules, circular = Rules(), CircularSettings()
+    if path is not None:
+        if not path.exists():
+            raise RulesError(f"{path}: config file not found")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise RulesError(f"{path}: {exc}") from None
+        unknown = sorted(set(data) - {"rules", "circular"})
+        if unknown:
+            raise RulesError(f"{path}: unknown section [{unknown[0]}] (known: [rules], [circular])")
+        rules = parse_rules(data.get("rules", {}), f"{path} [rules]")
+        circular = _parse_circular(data.get("circular", {}), f"{path} [circular]")
+    return Config(
+        database_url=database_url or environ.get("DATABASE_URL") or DEFAULT_DB,
+        redis_url=environ.get("REDIS_URL") or None,
+        rules=rules,
+        circular=circular,
+        config_path=path,
+    )

@@ -1,0 +1,128 @@
+"""Judging a canonical ballot against its round (SPEC §2.2): accepted, or rejected with reasons.
+
+Pure: the round's seats, units, window and rules come in as data, so the same checks serve the
+CLI, the webhook workers and the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from connectors.canonical import AnswerValue, CanonicalBallot
+from service.rules import Rules, exact_text
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    """What a ballot is judged against."""
+
+    round_id: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    seats: dict[str, tuple[int, str]]  # token -> (seat id, seat status)
+    units: frozenset[str]  # active unit codes
+    rules: Rules
+
+
+@dataclass(frozen=True)
+class VoteRow:
+    """One criterion answer ready to store: label (None for numbers) and exact points text."""
+
+    unit: str
+    criterion: str
+    label: str | None
+    points: str | None
+
+
+@dataclass
+class Verdict:
+    """The outcome for one ballot: its seat, its votes, or the reasons it is rejected."""
+
+    seat_id: int | None = None
+    votes: list[VoteRow] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.reasons
+
+
+def _exact(points: Fraction) -> str:
+    """Points as exact text ("87.5", or "a/b" where no finite decimal exists); Fraction reads both."""
+    return str(exact_text(points))
+
+
+def _points(
+    value: AnswerValue, rules: Rules, where: str
+) -> tuple[str | None, Fraction | None] | str:
+    """Map an answer to (label, points); a string result is the reason it is off the scale."""
+    if isinstance(value, str):
+        label = value.strip()
+        if label in rules.scale:
+            return label, rules.scale[label]
+        if label in rules.no_vote:
+            return label, None
+        try:
+            number = Decimal(label)
+        except InvalidOperation:
+            labels = "、".join([*rules.scale, *rules.no_vote])
+            return f"{where}: {value!r} is not on the scale ({labels})"
+        value = number
+    number = Fraction(value)
+    if not (rules.numeric_min <= number <= rules.numeric_max) or not Decimal(value).is_finite():
+        return f"{where}: {value} is outside {rules.numeric_min}–{rules.numeric_max}"
+    return None, number * rules.numeric_factor
+
+
+def judge(ballot: CanonicalBallot, ctx: RoundContext) -> Verdict:
+    """Apply the §2.2 acceptance checks; every failing check is named, not just the first."""
+    verdict = Verdict()
+    seat = ctx.seats.get(ballot.token)
+    if seat is None:
+        verdict.reasons.append(f"token is not a seat of round {ctx.round_id}")
+    elif seat[1] != "active":
+        verdict.reasons.append(f"the seat of this token was {seat[1]} and no longer votes")
+    else:
+        verdict.seat_id = seat[0]
+    at = ballot.submitted_at
+    if ctx.opens_at and at < ctx.opens_at:
+        verdict.reasons.append(
+            f"submitted at {at.isoformat()}, before the round opened ({ctx.opens_at.astimezone(at.tzinfo).isoformat()})"
+        )
+    if ctx.closes_at and at > ctx.closes_at:
+        verdict.reasons.append(
+            f"submitted at {at.isoformat()}, after the round closed ({ctx.closes_at.astimezone(at.tzinfo).isoformat()})"
+        )
+    criteria = [c.name for c in ctx.rules.criteria]
+    for unit, value in ballot.answers.items():
+        if unit not in ctx.units:
+            verdict.reasons.append(f"unknown unit {unit!r}")
+            continue
+        if isinstance(value, dict):
+            answers = value
+        elif len(criteria) == 1:
+            answers = {criteria[0]: value}
+        else:
+            verdict.reasons.append(f"{unit}: answer each criterion ({'、'.join(criteria)})")
+            continue
+        for criterion, answer in answers.items():
+            if criterion not in criteria:
+                verdict.reasons.append(f"{unit}: unknown criterion {criterion!r}")
+                continue
+            mapped = _points(answer, ctx.rules, f"{unit}.{criterion}")
+            if isinstance(mapped, str):
+                verdict.reasons.append(mapped)
+                continue
+            label, points = mapped
+            verdict.votes.append(
+                VoteRow(unit, criterion, label, None if points is None else _exact(points))
+            )
+    for unit in ballot.comments:
+        if unit not in ctx.units:
+            verdict.reasons.append(f"comment on unknown unit {unit!r}")
+    if verdict.reasons:
+        verdict.votes.clear()
+    return verdict

@@ -1,0 +1,43 @@
+"""Plain-text views of results for the terminal (the circular is the formal document)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(width - _width(text), 0)
+
+
+def format_ranking(result: dict) -> str:
+    """A ranking as aligned columns per system, then the top, bottom and vetoed lists."""
+    p = result["participation"]
+    lines = [
+        f"round {result['round']} ({result['kind']}): seats {p['seats']}, ballots {p['ballots']}, "
+        f"valid ballots {p['valid_ballots']} — {'valid' if result['valid'] else 'NOT VALID (未达有效票数)'}"
+    ]
+    names = {u["code"]: u["name"] for u in result["units"]}
+    systems: dict[str, list[dict]] = {}
+    for unit in result["units"]:
+        systems.setdefault(unit["system"], []).append(unit)
+    name_w = max((_width(u["name"]) for u in result["units"]), default=4) + 2
+    for system, units in systems.items():
+        lines.append("")
+        lines.append(f"{system}")
+        units = sorted(units, key=lambda u: (u["rank_in_system"] is None, u["rank_in_system"] or 0))
+        for u in units:
+            rank = "—" if u["rank_in_system"] is None else str(u["rank_in_system"])
+            overall = "—" if u["rank_overall"] is None else str(u["rank_overall"])
+            score = "—" if u["score"] is None else f"{u['score']:.2f}"
+            lines.append(
+                f"  {rank:>3}  {_pad(u['name'], name_w)}{u['code']:<12} {score:>7}  "
+                f"votes {u['votes']:>3}  overall {overall:>3}  {u['status']}"
+            )
+    for title, key in (("top", "top"), ("bottom (worst first)", "bottom"), ("vetoed", "vetoed")):
+        lines.append("")
+        lines.append(f"{title}: " + ("、".join(names[c] for c in result[key]) or "—"))
+    return "\n".join(lines)
