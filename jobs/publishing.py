@@ -126,7 +126,7 @@ def publish_round(session: Session, round_id: str, config: Config, xlsx: bool = 
 
     _, snapshot = rank_round(session, round_id, config.rules)
     doc = build_document(session, round_id, snapshot, config)
-    pdf = render_pdf(doc)
+    pdf = render_pdf(doc, comment_threshold=config.circular.min_comments)
     xlsx_bytes = render_xlsx(doc) if xlsx else None
     public = {k: v for k, v in doc.items() if k != "comments"}
     json_bytes = json.dumps(public, ensure_ascii=False, indent=2).encode("utf-8")

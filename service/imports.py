@@ -23,8 +23,10 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 # Order breaks ties when sniffing: comma is what most exports use.
 DELIMITERS = (",", "\t", ";")
-# Names are printed in circulars and tables; anything longer is a misaligned paste, not a name.
-MAX_TEXT = 200
+# Column widths of service/models.py (PostgreSQL refuses longer text, SQLite would keep it):
+# past these a value is a misaligned paste, not a name.
+MAX_LENGTH = {"code": 64, "id": 64, "system": 100, "group": 100, "kind": 100}
+MAX_TEXT = 200  # name, township
 # Codes and ids travel in URLs, survey mappings and ballots, so they stay plain ASCII.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_.-]+", re.ASCII)
 # Conflict cells list unit codes; codes cannot contain any of these, so all are safe separators.
@@ -275,8 +277,9 @@ class _Row:
         value = self.cell(column)
         if required and not value:
             raise self.fail(column, "empty value")
-        if len(value) > MAX_TEXT:
-            raise self.fail(column, f"value is {len(value)} characters; at most {MAX_TEXT}")
+        limit = MAX_LENGTH.get(column, MAX_TEXT)
+        if len(value) > limit:
+            raise self.fail(column, f"value is {len(value)} characters; at most {limit}")
         bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
         if bad is not None:
             raise self.fail(column, f"control character U+{ord(bad):04X} in value")

@@ -1,0 +1,227 @@
+"""``pingyi demo``: a realistic month on the fictional 清河县, end to end through the real commands.
+
+It writes the county's files (units, pool, panel, ballots) into the output folder and drives the
+same ``pingyi`` commands a user would run, so the demo exercises the real path: import, round,
+panel, ingest (with 不了解, numeric answers, recusal, a re-submission, a rejected ballot and an
+invalid one), a veto, the ranking and the circular (PDF, XLSX, JSON).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shlex
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jobs.demo_county import COUNTY, GROUPS, DemoMember, DemoUnit, county_pool, county_units
+
+ROUND = "2026-10"
+TZ = ZoneInfo("Asia/Shanghai")
+PANEL_SIZE = 100
+# A well-scored police station vetoed for a serious incident: it must still be ranked last.
+VETOED_UNIT = "GA-J02"
+COMMENTS = {
+    "good": ("办事效率高，群众满意。", "窗口服务热情周到，值得表扬。", "工作作风扎实，回应及时。"),
+    "bad": (
+        "办事拖沓，多次往返才办成，联系电话 138 1234 5678 长期无人接听。",
+        "执法态度生硬，群众反映强烈。",
+        "案件久拖不决，身份证号 430102198803154417 的当事人已投诉多次。",
+        "<b>回复敷衍</b>，希望整改落实到位。",
+    ),
+}
+
+CONFIG = """# 清河县 demo: the SPEC §2 defaults, written out so a reader sees the rules in force.
+[rules]
+scale = { "满意" = 100, "基本满意" = 70, "不满意" = 30 }
+no_vote = ["不了解"]
+min_coverage = 0.5
+quorum = "2/3"
+min_votes = 10
+trim_min_n = 7
+trim = 1
+top = 10
+bottom = 5
+
+[circular]
+body = "中共清河县委政法委员会"
+doc_number = "清政法评〔{year}〕{seq}号"
+title = "关于{period}全县政法系统民主评议结果的通报"
+recipients = "县法院、县检察院、县公安局、县司法局，各乡镇政法委员："
+cc = "县委办公室，县人大常委会办公室，县政府办公室，县政协办公室"
+date = "2026年11月3日"
+"""
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str) -> None:
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _choose_panel(rng: random.Random, members: list[DemoMember]) -> list[DemoMember]:
+    """Seats per group in proportion to the pool (largest remainder), members at random.
+
+    A stand-in for the verifiable draw (``pingyi draw``), which seats a panel the same way but
+    from public lottery numbers.
+    """
+    total = len(members)
+    quotas = {g: PANEL_SIZE * size / total for g, size in GROUPS}
+    seats = {g: int(q) for g, q in quotas.items()}
+    for g in sorted(quotas, key=lambda g: quotas[g] - seats[g], reverse=True)[
+        : PANEL_SIZE - sum(seats.values())
+    ]:
+        seats[g] += 1
+    chosen = []
+    for group, _ in GROUPS:
+        chosen += rng.sample([m for m in members if m.group == group], seats[group])
+    return chosen
+
+
+def _answer(rng: random.Random, quality: float, leniency: float, numeric: bool) -> object:
+    if numeric:
+        return round(min(100.0, max(0.0, rng.gauss(quality * 100 + leniency * 40, 8))) * 2) / 2
+    p = quality + leniency + rng.gauss(0, 0.15)
+    if p > 0.8:
+        return "满意"
+    return "基本满意" if p > 0.45 else "不满意"
+
+
+def simulate_ballots(
+    rng: random.Random, units: list[DemoUnit], seats: list[tuple[str, DemoMember]]
+) -> list[dict]:
+    """Ballots of a month: most seats answer once, some not at all, one twice, one too little."""
+    quality = {u.code: min(0.95, max(0.3, rng.gauss(0.72, 0.12))) for u in units}
+    weak = rng.sample([u.code for u in units], 6)
+    for code in weak:
+        quality[code] = rng.uniform(0.3, 0.45)
+    start = datetime(2026, 10, 20, 9, 0, tzinfo=TZ)
+    ballots = []
+    for i, (token, _member) in enumerate(seats):
+        if i % 25 == 24:  # four seats never answer
+            continue
+        leniency = rng.gauss(0, 0.08)
+        numeric = i % 10 == 3
+        known = 0.08 if i in (5, 61) else rng.uniform(0.65, 0.95)
+        answers, comments = {}, {}
+        for unit in units:
+            if rng.random() > known:
+                answers[unit.code] = "不了解"
+                continue
+            answers[unit.code] = _answer(rng, quality[unit.code], leniency, numeric)
+            if unit.code in weak and rng.random() < 0.3:
+                comments[unit.code] = rng.choice(COMMENTS["bad"])
+            elif rng.random() < 0.01:
+                comments[unit.code] = rng.choice(COMMENTS["good"])
+        at = start + timedelta(minutes=97 * i + rng.randint(0, 60))
+        ballots.append(_ballot(f"ls-{i + 1:04d}", token, at, answers, comments))
+    # A re-submission: seat 7 changes its mind two days later; the later ballot wins.
+    first = next(b for b in ballots if b["token"] == seats[7][0])
+    again = dict(first, id="ls-resubmit-0008", answers=dict(first["answers"]))
+    again["submitted_at"] = (
+        datetime.fromisoformat(first["submitted_at"]) + timedelta(days=2)
+    ).isoformat()
+    for code in list(again["answers"])[:10]:
+        again["answers"][code] = "满意"
+    ballots.append(again)
+    # A forwarded link: a token that is no seat of the round is rejected and kept.
+    ballots.append(_ballot("ls-9001", "forwarded-link-token", start, {units[0].code: "满意"}, {}))
+    # A late ballot, after the window closed.
+    late = datetime(2026, 11, 2, 10, 0, tzinfo=TZ)
+    ballots.append(_ballot("ls-9002", seats[24][0], late, {u.code: "满意" for u in units}, {}))
+    return ballots
+
+
+def _ballot(rid: str, token: str, at: datetime, answers: dict, comments: dict) -> dict:
+    return {
+        "id": rid,
+        "token": token,
+        "submitted_at": at.isoformat(),
+        "answers": answers,
+        "comments": comments,
+    }
+
+
+def run_demo(
+    output: Path, seed: int = 20261031, database_url: str | None = None, echo: Callable = print
+) -> list[Path]:
+    """Run the month; returns the files written (PDF, XLSX, JSON)."""
+    from service.cli import main
+
+    output.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    if database_url is None:
+        db_file = output / "demo.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+        database_url = f"sqlite:///{db_file}"
+    config = output / "pingyi.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+
+    def pingyi(*args: str) -> None:
+        echo(f"\n$ pingyi {' '.join(shlex.quote(a) for a in args)}")
+        main(["--db", database_url, "--config", str(config), *args], standalone_mode=False)
+
+    units = county_units()
+    members = county_pool(rng, units)
+    _write_csv(output / "units.csv", ["code", "name", "system", "kind"],
+               [[u.code, u.name, u.system, u.kind] for u in units], "utf-8")  # fmt: skip
+    # The pool comes from an office PC: GB18030 with Chinese headers, as Chinese Excel saves it.
+    _write_csv(output / "pool.csv", ["编号", "姓名", "分组", "乡镇", "回避单位"],
+               [[m.id, m.name, m.group, m.township, ";".join(m.conflicts)] for m in members],
+               "gb18030")  # fmt: skip
+    panel = _choose_panel(rng, members)
+    (output / "panel.txt").write_text("".join(f"{m.id}\n" for m in panel), encoding="utf-8")
+    echo(f"{COUNTY}: {len(units)} units, {len(members)} pool members, panel of {len(panel)}")
+
+    pingyi("init")
+    pingyi("import", "units", str(output / "units.csv"))
+    pingyi("import", "pool", str(output / "pool.csv"))
+    pingyi(
+        "round",
+        "create",
+        ROUND,
+        "--kind",
+        "monthly",
+        "--opens",
+        "2026-10-20",
+        "--closes",
+        "2026-10-31",
+    )
+    echo(
+        f"\n$ pingyi panel set {ROUND} {output / 'panel.txt'}   (tokens go into {output / 'panel.json'})"
+    )
+    tokens = _seat_panel(database_url, panel)
+    (output / "panel.json").write_text(
+        json.dumps({"round": ROUND, "seats": [{"evaluator": m.id, "token": t} for t, m in tokens]},
+                   ensure_ascii=False, indent=1), encoding="utf-8")  # fmt: skip
+    ballots = simulate_ballots(rng, units, tokens)
+    ballot_file = output / "ballots.jsonl"
+    ballot_file.write_text(
+        "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in ballots), encoding="utf-8"
+    )
+    pingyi("ingest", ROUND, str(ballot_file))
+    vetoed = next(u for u in units if u.code == VETOED_UNIT)
+    pingyi("veto", "add", ROUND, vetoed.code, "--reason",
+           "10月12日发生一起民警违规处置警情、造成严重不良影响的事件，经县委政法委研究决定实行一票否决。",
+           "--by", "县委政法委员会")  # fmt: skip
+    pingyi("rank", ROUND)
+    pdf, xlsx, data = (output / f"circular-{ROUND}.{ext}" for ext in ("pdf", "xlsx", "json"))
+    pingyi("circular", ROUND, "-o", str(pdf), "--xlsx", str(xlsx), "--json", str(data))
+    return [pdf, xlsx, data]
+
+
+def _seat_panel(database_url: str, panel: list[DemoMember]) -> list[tuple[str, DemoMember]]:
+    """``pingyi panel set`` without printing 100 tokens to the terminal."""
+    from service.store import make_engine, session_scope, set_panel
+
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        seated = set_panel(session, ROUND, [m.id for m in panel])
+        tokens = [(seat.token, m) for (seat, _), m in zip(seated, panel, strict=True)]
+    engine.dispose()
+    return tokens

@@ -1,0 +1,95 @@
+"""Shared fixtures: real databases (SQLite and the local PostgreSQL) and a CLI runner.
+
+PostgreSQL tests each get a fresh schema (dropped afterwards) in the database named by
+``PINGYI_TEST_PG`` (default: the machine's ``test`` database), so tests never see each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from service.cli import main
+
+PG_URL = os.environ.get("PINGYI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> bool:
+    try:
+        with create_engine(PG_URL).connect() as conn:
+            conn.execute(text("select 1"))
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> bool:
+    return _pg_available()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: SQLite in tmp_path, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pingyi.sqlite'}"
+        return
+    if not request.getfixturevalue("pg_available"):
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
+        pytest.skip("PostgreSQL is not reachable")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'pingyi.sqlite'}"
+
+
+class Cli:
+    """Runs ``pingyi`` in-process against one database and config file."""
+
+    def __init__(self, db: str, config: Path | None = None) -> None:
+        self.db = db
+        self.config = config
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, ok: bool = True) -> str:
+        argv = ["--db", self.db]
+        if self.config is not None:
+            argv += ["--config", str(self.config)]
+        result = self.runner.invoke(main, [*argv, *args], catch_exceptions=False)
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"pingyi {' '.join(args)} failed:\n{result.output}")
+        if not ok and result.exit_code == 0:
+            raise AssertionError(
+                f"pingyi {' '.join(args)} succeeded but should not:\n{result.output}"
+            )
+        return result.output
+
+    def json(self, *args: str) -> dict:
+        return json.loads(self(*args, "--json"))
+
+
+@pytest.fixture
+def cli(db_url: str) -> Cli:
+    """A CLI bound to a fresh, initialised database (each test runs on SQLite and PostgreSQL)."""
+    runner = Cli(db_url)
+    runner("init")
+    return runner
