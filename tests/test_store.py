@@ -1,0 +1,161 @@
+"""The store on both databases: migrations, idempotent imports, tokens, the audit chain."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, update
+
+from service.models import AuditEntry, Base, Conflict, Member, Round, Unit
+from service.store import (
+    append_audit,
+    make_engine,
+    migrate,
+    session_scope,
+    verify_audit_chain,
+)
+
+UNITS = "code,name,system\nFY-01,县人民法院立案庭,法院\nGA-01,城关派出所,公安局\nSF-01,城关司法所,司法局\n"
+POOL = "id,name,group,conflicts\nP1,张三,人大代表,FY-01\nP2,李四,政协委员,\nP3,王五,乡村干部,GA-01;SF-01\n"
+
+
+def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return str(path)
+
+
+def test_migrations_build_exactly_the_models(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate(engine)
+    migrate(engine)  # a second init is a no-op
+    with engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
+    assert diff == []
+
+
+def test_importing_twice_updates_and_never_duplicates(cli, tmp_path: Path) -> None:
+    units = write(tmp_path, "units.csv", UNITS)
+    assert "3 new" in cli("import", "units", units)
+    assert "0 new, 0 updated" in cli("import", "units", units)
+    renamed = write(tmp_path, "units2.csv", UNITS.replace("城关派出所", "城关镇派出所"))
+    assert "0 new, 1 updated" in cli("import", "units", renamed)
+    pool = write(tmp_path, "pool.csv", POOL, "gb18030")
+    assert "3 new" in cli("import", "pool", pool)
+    assert "0 new, 0 updated" in cli("import", "pool", pool)
+    changed = write(tmp_path, "pool2.csv", POOL.replace("GA-01;SF-01", "GA-01"))
+    assert "0 new, 1 updated" in cli("import", "pool", changed)
+    engine = make_engine(cli.db)
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count(Unit.id))) == 3
+        assert s.scalar(select(func.count()).select_from(Member)) == 3
+        assert sorted(s.scalars(select(Conflict.unit_code).where(Conflict.member_id == "P3"))) == [
+            "GA-01"
+        ]
+        assert s.scalars(select(Unit.name).where(Unit.code == "GA-01")).one() == "城关镇派出所"
+
+
+def test_pool_conflict_naming_an_unknown_unit_is_refused_with_row(cli, tmp_path: Path) -> None:
+    cli("import", "units", write(tmp_path, "units.csv", UNITS))
+    bad = write(tmp_path, "pool.csv", POOL.replace("FY-01", "FY-99"))
+    out = cli("import", "pool", bad, ok=False)
+    assert "pool.csv, row 2, column conflicts" in out and "FY-99" in out
+    with session_scope(make_engine(cli.db)) as s:
+        assert s.scalar(select(func.count()).select_from(Member)) == 0  # nothing half-written
+
+
+def test_bad_import_file_names_row_and_column(cli, tmp_path: Path) -> None:
+    bad = write(tmp_path, "units.csv", UNITS + "JC-01,县检察院,\n")
+    out = cli("import", "units", bad, ok=False)
+    assert "units.csv, row 5, column system" in out
+
+
+def test_panel_tokens_are_long_unique_and_shown_in_spec_shape(cli, tmp_path: Path) -> None:
+    cli("import", "units", write(tmp_path, "units.csv", UNITS))
+    cli("import", "pool", write(tmp_path, "pool.csv", POOL))
+    cli("round", "create", "2026-10", "--kind", "monthly")
+    out = cli("panel", "set", "2026-10", write(tmp_path, "panel.txt", "P1\nP2\nP3\n"))
+    shown = cli.json("panel", "show", "2026-10")
+    assert shown["round"] == "2026-10" and shown["method"] == "designated"
+    assert len(shown["pool_sha256"]) == 64
+    tokens = [s["token"] for s in shown["seats"]]
+    assert len(set(tokens)) == 3
+    for token in tokens:
+        assert token in out
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        assert len(raw) * 8 >= 128
+    assert {(s["evaluator"], s["group"]) for s in shown["seats"]} == {
+        ("P1", "人大代表"),
+        ("P2", "政协委员"),
+        ("P3", "乡村干部"),
+    }
+    again = cli("panel", "set", "2026-10", str(tmp_path / "panel.txt"), ok=False)
+    assert "already has a panel" in again
+
+
+def test_panel_refuses_unknown_and_repeated_members(cli, tmp_path: Path) -> None:
+    cli("import", "units", write(tmp_path, "units.csv", UNITS))
+    cli("import", "pool", write(tmp_path, "pool.csv", POOL))
+    cli("round", "create", "2026-10")
+    assert "line 2: 'P9' is not in the pool" in cli(
+        "panel", "set", "2026-10", write(tmp_path, "a.txt", "P1\nP9\n"), ok=False
+    )
+    assert "line 2: evaluator 'P1' is listed twice" in cli(
+        "panel", "set", "2026-10", write(tmp_path, "b.txt", "P1\nP1\n"), ok=False
+    )
+    assert cli.json("panel", "show", "2026-10")["seats"] == []
+
+
+def test_round_window_is_stored_in_utc_and_read_back_aware(cli) -> None:
+    cli("round", "create", "2026-10", "--opens", "2026-10-01", "--closes", "2026-10-31")
+    with session_scope(make_engine(cli.db)) as s:
+        rnd = s.get(Round, "2026-10")
+        shanghai = timezone(timedelta(hours=8))
+        assert rnd.opens_at == datetime(2026, 10, 1, tzinfo=shanghai)
+        assert rnd.closes_at.astimezone(shanghai).date().isoformat() == "2026-10-31"
+        assert rnd.closes_at.astimezone(shanghai).hour == 23
+        assert rnd.opens_at.tzinfo is not None
+
+
+def test_round_create_refuses_bad_input(cli) -> None:
+    assert "must be after" in cli(
+        "round", "create", "x", "--opens", "2026-10-05", "--closes", "2026-10-01", ok=False
+    )
+    assert "not an ISO 8601" in cli("round", "create", "x", "--opens", "yesterday", ok=False)
+    cli("round", "create", "2026-10")
+    assert "already exists" in cli("round", "create", "2026-10", ok=False)
+    assert "does not exist" in cli(
+        "round", "create", "2026-Q4", "--kind", "quarterly", "--of", "2026-11", ok=False
+    )
+    assert "unknown round" in cli("rank", "2099-01", ok=False)
+
+
+def test_audit_chain_verifies_and_detects_a_changed_entry(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate(engine)
+    with session_scope(engine) as s:
+        for i in range(3):
+            append_audit(s, "test.event", {"i": i, "名称": "评议"}, "2026-10")
+    with session_scope(engine) as s:
+        assert verify_audit_chain(s) == (True, None)
+        second = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()[1]
+        s.execute(update(AuditEntry).where(AuditEntry.id == second.id).values(detail={"i": 99}))
+    with session_scope(engine) as s:
+        assert verify_audit_chain(s) == (False, second.id)
+
+
+@pytest.mark.parametrize("naive", [datetime(2026, 10, 1)])
+def test_store_refuses_naive_datetimes(sqlite_url: str, naive: datetime) -> None:
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    with pytest.raises(Exception, match="time zone"), session_scope(engine) as s:
+        s.add(Round(id="r", kind="monthly", parts=[], status="open", created_at=naive))
+        s.flush()
+    assert datetime.now(UTC).tzinfo is UTC
