@@ -14,6 +14,7 @@ from connectors.files import FORMATS, FileFormatError, read_canonical
 from jobs.ranking import settle_round
 from service.ballot_store import IntakeCounts, round_context, status_counts, store_records
 from service.rules import Rules
+from service.store import get_round
 
 logger = logging.getLogger(__name__)
 
@@ -44,5 +45,6 @@ def ingest_file(
     """Ingest a file export; the file's records are keyed under the source ``file:<round>``."""
     if fmt not in FORMATS:
         raise FileFormatError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    get_round(session, round_id)  # an unknown round is the first thing to say, before the file
     records = read_canonical(path)
     return ingest_records(session, round_id, f"file:{round_id}", records, rules)
