@@ -82,13 +82,16 @@ def load_round(session: Session, round_id: str) -> RoundData:
         )
     ]
     answers: dict[int, dict[str, dict[str, Answer]]] = {}
+    points_cache: dict[str | None, Fraction | None] = {None: None}  # few distinct values
     for ballot_id, unit, criterion, label, points in session.execute(
         select(Vote.ballot_id, Vote.unit_code, Vote.criterion, Vote.label, Vote.points)
         .join(Ballot, Ballot.id == Vote.ballot_id)
         .where(Ballot.round_id == round_id, Ballot.status != REJECTED)
     ):
+        if points not in points_cache:
+            points_cache[points] = Fraction(points)
         answers.setdefault(ballot_id, {}).setdefault(unit, {})[criterion] = Answer(
-            label, None if points is None else Fraction(points)
+            label, points_cache[points]
         )
     ballots, raw_hashes = [], {}
     for bid, token, submitted_at, digest in session.execute(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from math import floor
+from math import floor, lcm
 
 from service.rules import Rules
 
@@ -187,7 +187,7 @@ def _tally(
     units: Sequence[UnitInfo],
     rules: Rules,
 ) -> dict[str, _Tally]:
-    weights = {c.name: c.weight for c in rules.criteria}
+    weights = {c.name: c.weight for c in rules.criteria if c.weight > 0}
     by_token = {s.token: s for s in seats}
     tallies = {u.code: _Tally() for u in units}
     for token, ballot in valid.items():
@@ -196,24 +196,45 @@ def _tally(
             tally = tallies.get(unit)
             if tally is None or unit in seat.recusals:
                 continue
-            answered = [(weights.get(c, Fraction(0)), a) for c, a in crits.items()]
-            answered = [(w, a) for w, a in answered if a.points is not None and w > 0]
+            answered = [
+                (w, a)
+                for c, a in crits.items()
+                if a.points is not None and (w := weights.get(c)) is not None
+            ]
             if not answered:
                 continue
-            total_w = sum(w for w, _ in answered)
-            tally.votes.append((seat.group, sum(w * a.points for w, a in answered) / total_w))
+            if len(answered) == 1:  # one criterion (the default): the vote is its points
+                vote = answered[0][1].points
+            else:
+                vote = sum(w * a.points for w, a in answered) / sum(w for w, _ in answered)
+            tally.votes.append((seat.group, vote))
             tally.answers += len(answered)
-            tally.satisfied += sum(1 for _, a in answered if a.label == rules.satisfied_label)
-            tally.dissatisfied += sum(1 for _, a in answered if a.label == rules.dissatisfied_label)
+            for _, a in answered:
+                if a.label == rules.satisfied_label:
+                    tally.satisfied += 1
+                elif a.label == rules.dissatisfied_label:
+                    tally.dissatisfied += 1
     return tallies
 
 
+def _exact_mean(votes: list[Fraction], trim: int = 0) -> Fraction:
+    """Exact mean after dropping ``trim`` votes at each end.
+
+    Votes are scaled to integers over their common denominator first: sorting and summing
+    integers is just as exact, and an order of magnitude faster than Fraction arithmetic.
+    """
+    den = lcm(*(v.denominator for v in votes))
+    ordered = sorted(v.numerator * (den // v.denominator) for v in votes)
+    if trim:
+        ordered = ordered[trim:-trim]
+    return Fraction(sum(ordered), den * len(ordered))
+
+
 def _trimmed_mean(votes: list[Fraction], rules: Rules) -> Fraction:
-    ordered = sorted(votes)
+    """§2.3: from ``trim_min_n`` votes on, drop ``trim`` highest and lowest, then the mean."""
     k = rules.trim
-    if k and len(ordered) >= rules.trim_min_n and len(ordered) > 2 * k:
-        ordered = ordered[k:-k]
-    return sum(ordered, Fraction(0)) / len(ordered)
+    trims = k and len(votes) >= rules.trim_min_n and len(votes) > 2 * k
+    return _exact_mean(votes, k if trims else 0)
 
 
 def _unit_score(tally: _Tally, rules: Rules) -> Fraction | None:
@@ -260,7 +281,7 @@ def compute_ranking(
                 votes=n,
                 score=None if exact is None else round_half_up(exact),
                 exact_score=exact,
-                mean=sum((v for _, v in t.votes), Fraction(0)) / n if n else None,
+                mean=_exact_mean([v for _, v in t.votes]) if n else None,
                 satisfied_share=Fraction(t.satisfied, t.answers) if t.answers else None,
                 dissatisfied_share=Fraction(t.dissatisfied, t.answers) if t.answers else None,
                 status=VETOED

@@ -1,0 +1,234 @@
+"""Benchmarks for the SPEC §8 bars this checkout can reach; writes benchmarks/RESULTS.md.
+
+Run: ``make bench`` (or ``.venv/bin/python benchmarks/run.py [--pg URL] [--repeat N]``).
+
+- ranking: one monthly round, 100 ballots × 98 units, *including* loading it from the database
+  and storing the snapshot (``jobs.ranking.rank_round``), on SQLite and PostgreSQL;
+- circular: rendering the 98-unit monthly circular (PDF with charts), time, size and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from jobs.demo import ROUND, run_demo  # noqa: E402
+from jobs.demo_county import county_units  # noqa: E402
+from jobs.ingest import ingest_file  # noqa: E402
+from jobs.ranking import rank_round  # noqa: E402
+from service.config import load_config  # noqa: E402
+from service.store import make_engine, session_scope  # noqa: E402
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _seed_round(workdir: Path, database_url: str) -> None:
+    """The demo month (98 units, 100 seats) in ``database_url``, then ballots from the seats
+    that stayed silent in the demo, so that every one of the 100 seats has a ballot."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        run_demo(workdir, seed=7, database_url=database_url, echo=lambda *_: None)
+    seats = json.loads((workdir / "panel.json").read_text(encoding="utf-8"))["seats"]
+    demo_ballots = [
+        json.loads(line)
+        for line in (workdir / "ballots.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    # ls-9xxx are the demo's deliberately rejected ballots (forwarded link, late).
+    answered = {b["token"] for b in demo_ballots if not b["id"].startswith("ls-9")}
+    units = [u.code for u in county_units()]
+    rng = random.Random(11)
+    extra = [
+        {
+            "id": f"bench-{i}",
+            "token": seat["token"],
+            "submitted_at": "2026-10-30T12:00:00+08:00",
+            "answers": {
+                u: rng.choice(["满意", "满意", "基本满意", "不满意", "不了解"]) for u in units
+            },
+        }
+        for i, seat in enumerate(seats)
+        if seat["token"] not in answered
+    ]
+    path = workdir / "extra.jsonl"
+    path.write_text(
+        "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in extra), encoding="utf-8"
+    )
+    config = load_config({}, workdir / "pingyi.toml", database_url)
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        ingest_file(session, ROUND, path, "canonical", config.rules)
+    engine.dispose()
+
+
+def bench_ranking(database_url: str, repeat: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        _seed_round(Path(tmp), database_url)
+        engine = make_engine(database_url)
+        config = load_config({}, Path(tmp) / "pingyi.toml", database_url)
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            with session_scope(engine) as session:
+                ranking, _ = rank_round(session, ROUND, config.rules, actor="bench")
+            times.append(time.perf_counter() - start)
+        engine.dispose()
+    return {
+        "ballots": ranking.ballots,
+        "units": len(ranking.units),
+        "median_s": statistics.median(times),
+        "max_s": max(times),
+        "runs": repeat,
+    }
+
+
+def _pg_schema_url(base: str) -> tuple[str, str]:
+    schema = "bench_" + uuid.uuid4().hex[:10]
+    with create_engine(base, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    return f"{base}?options=-csearch_path%3D{schema}", schema
+
+
+def _drop_schema(base: str, schema: str) -> None:
+    with create_engine(base, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def bench_circular(repeat: int) -> dict:
+    """Render in a fresh process per run, so peak RSS is the renderer's own."""
+    code = (
+        "import json,resource,sys,time\n"
+        "from jobs.circulars import render_pdf\n"
+        "doc=json.load(open(sys.argv[1]));doc['comments']=json.load(open(sys.argv[2]))\n"
+        "t=time.perf_counter();pdf=render_pdf(doc);dt=time.perf_counter()-t\n"
+        "print(json.dumps({'s':dt,'bytes':len(pdf),'rss_kb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        with contextlib.redirect_stdout(io.StringIO()):
+            run_demo(out, seed=7, echo=lambda *_: None)
+        doc = json.loads((out / f"circular-{ROUND}.json").read_text(encoding="utf-8"))
+        comments = _demo_comments(out)
+        (out / "comments.json").write_text(
+            json.dumps(comments, ensure_ascii=False), encoding="utf-8"
+        )
+        runs = []
+        for _ in range(repeat):
+            res = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    code,
+                    str(out / f"circular-{ROUND}.json"),
+                    str(out / "comments.json"),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            )
+            runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        pages = subprocess.run(
+            ["pdfinfo", str(out / f"circular-{ROUND}.pdf")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    page_count = next(
+        int(line.split()[-1]) for line in pages.splitlines() if line.startswith("Pages:")
+    )
+    return {
+        "units": len(doc["ranking"]["units"]),
+        "pages": page_count,
+        "median_s": statistics.median(r["s"] for r in runs),
+        "max_s": max(r["s"] for r in runs),
+        "bytes": max(r["bytes"] for r in runs),
+        "peak_rss_mb": max(r["rss_kb"] for r in runs) / 1024,
+        "runs": repeat,
+    }
+
+
+def _demo_comments(out: Path) -> dict:
+    from jobs.publishing import pooled_comments
+
+    engine = make_engine(f"sqlite:///{out / 'demo.sqlite'}")
+    with session_scope(engine) as session:
+        return pooled_comments(session, ROUND)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--pg", default=PG_DEFAULT, help="PostgreSQL URL (a schema is made and dropped)"
+    )
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["ranking_sqlite"] = bench_ranking(f"sqlite:///{tmp}/bench.sqlite", args.repeat)
+    try:
+        url, schema = _pg_schema_url(args.pg)
+    except Exception as exc:  # PostgreSQL is optional for a local run; CI has it
+        print(f"PostgreSQL not reachable ({exc.__class__.__name__}); skipping its benchmark")
+    else:
+        try:
+            results["ranking_postgres"] = bench_ranking(url, args.repeat)
+        finally:
+            _drop_schema(args.pg, schema)
+    results["circular"] = bench_circular(max(3, args.repeat // 2))
+    write_results(results, args)
+    print((ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8"))
+
+
+def write_results(results: dict[str, dict], args: argparse.Namespace) -> None:
+    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `make bench` (`.venv/bin/python benchmarks/run.py --repeat {args.repeat}`) on "
+        f"{datetime.now(UTC):%Y-%m-%d} — {platform.machine()}, {_cores()} cores, Python "
+        f"{platform.python_version()}.",
+        "",
+        "| what | data | bar (SPEC §8) | median | max | extra |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, label in (("ranking_sqlite", "SQLite"), ("ranking_postgres", "PostgreSQL")):
+        r = results.get(key)
+        if r:
+            lines.append(
+                f"| ranking job incl. DB load + snapshot, {label} | {r['ballots']} ballots × "
+                f"{r['units']} units | ≤ 0.3 s | {r['median_s']:.3f} s | {r['max_s']:.3f} s | {r['runs']} runs |"
+            )
+    c = results["circular"]
+    lines.append(
+        f"| monthly circular PDF, charts | {c['units']} units, {c['pages']} pages | ≤ 3 s, ≤ 2 MB, "
+        f"RSS ≤ 400 MB | {c['median_s']:.2f} s | {c['max_s']:.2f} s | {c['bytes'] / 1024:.0f} KiB, "
+        f"peak RSS {c['peak_rss_mb']:.0f} MB (fresh process), {c['runs']} runs |"
+    )
+    lines += ["", f"Benchmark driver peak RSS: {rss_self:.0f} MB.", ""]
+    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _cores() -> int:
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    main()
