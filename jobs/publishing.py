@@ -81,9 +81,15 @@ def build_document(
     """The circular's plain data (the contract of ``jobs.circulars.render_pdf``)."""
     rnd = get_round(session, round_id)
     now = utcnow()
+    tz = ZoneInfo(config.circular.timezone)
+
+    def local(moment: datetime | None) -> str | None:
+        """Times in the circular are the issuing body's local time, with their offset."""
+        return None if moment is None else as_utc(moment).astimezone(tz).isoformat()
+
     systems = list(dict.fromkeys(load_round(session, round_id).systems))
     vetoes = [
-        {"unit": v.unit_code, "reason": v.reason, "by": v.by, "at": as_utc(v.at).isoformat()}
+        {"unit": v.unit_code, "reason": v.reason, "by": v.by, "at": local(v.at)}
         for v in session.scalars(select(Veto).where(Veto.round_id == round_id).order_by(Veto.at))
     ]
     return {
@@ -91,8 +97,8 @@ def build_document(
             "id": rnd.id,
             "kind": rnd.kind,
             "period": period_of(rnd.id)[0],
-            "opens_at": rnd.opens_at and as_utc(rnd.opens_at).isoformat(),
-            "closes_at": rnd.closes_at and as_utc(rnd.closes_at).isoformat(),
+            "opens_at": local(rnd.opens_at),
+            "closes_at": local(rnd.closes_at),
         },
         "issuer": issuer(config.circular, round_id, now),
         "ranking": snapshot.result,
@@ -103,7 +109,7 @@ def build_document(
         "rules": snapshot.rules,
         "audit_hash": snapshot.audit_hash,
         "inputs_sha256": snapshot.inputs_sha256,
-        "generated_at": now.isoformat(),
+        "generated_at": local(now),
     }
 
 
