@@ -25,12 +25,25 @@ PANEL_SIZE = 100
 # A well-scored police station vetoed for a serious incident: it must still be ranked last.
 VETOED_UNIT = "GA-J02"
 COMMENTS = {
-    "good": ("办事效率高，群众满意。", "窗口服务热情周到，值得表扬。", "工作作风扎实，回应及时。"),
+    "good": (
+        "办事效率高，群众满意。",
+        "窗口服务热情周到，值得表扬。",
+        "工作作风扎实，回应及时。",
+        "调解纠纷耐心细致，当事人认可。",
+    ),
     "bad": (
         "办事拖沓，多次往返才办成，联系电话 138 1234 5678 长期无人接听。",
         "执法态度生硬，群众反映强烈。",
         "案件久拖不决，身份证号 430102198803154417 的当事人已投诉多次。",
         "<b>回复敷衍</b>，希望整改落实到位。",
+        "值班电话夜间无人接听，群众求助不便。",
+        "对群众诉求推诿扯皮，要求到其他部门反映。",
+        "办案期限一再延长，未向当事人说明理由。",
+        "窗口人员业务不熟，同一材料要求补交三次。",
+        "接警后出警慢，处置不够规范。",
+        "政务公开不到位，办事指南与实际要求不一致。",
+        "工作日上午窗口经常无人，群众等待时间长。",
+        "对投诉的答复照搬条文，没有解决实际问题。",
     ),
 }
 
@@ -113,7 +126,7 @@ def simulate_ballots(
                 answers[unit.code] = "不了解"
                 continue
             answers[unit.code] = _answer(rng, quality[unit.code], leniency, numeric)
-            if unit.code in weak and rng.random() < 0.3:
+            if unit.code in weak and rng.random() < 0.12:
                 comments[unit.code] = rng.choice(COMMENTS["bad"])
             elif rng.random() < 0.01:
                 comments[unit.code] = rng.choice(COMMENTS["good"])

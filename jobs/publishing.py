@@ -97,6 +97,7 @@ def build_document(
             "id": rnd.id,
             "kind": rnd.kind,
             "period": period_of(rnd.id)[0],
+            "panel_method": rnd.panel_method,
             "opens_at": local(rnd.opens_at),
             "closes_at": local(rnd.closes_at),
         },

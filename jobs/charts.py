@@ -1,0 +1,170 @@
+"""Inline SVG charts for the circular, written as strings (no plotting library in the worker).
+
+Every ``<text>`` names the CJK font explicitly: WeasyPrint follows the font-family chain and a
+generic fallback can miss glyphs and print tofu boxes (libraries.md §2.2). Every text value is
+XML-escaped, because system and unit names are data.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+from collections.abc import Iterable
+from html import escape
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# No spaces after the commas: WeasyPrint 70 splits SVG font-family on "," without stripping.
+FONT = "Noto Sans CJK SC,Noto Serif CJK SC,sans-serif"
+_INK = "#222222"
+_GRID = "#c8c8c8"
+_RED = "#c00000"
+_GREY = "#8a8a8a"
+
+# Geometry in SVG user units; the SVG is scaled to the text width (156 mm), so one unit is
+# about 0.71 pt and a 14-unit label prints at about 10 pt.
+_WIDTH = 620
+_RIGHT_PAD = 18
+_ROW_H = 56
+_TOP = 34
+_AXIS_H = 50
+_DOT_R = 4.5
+_LABEL_SIZE = 15
+
+
+def _text(
+    x: float, y: float, value: str, size: float = 11, anchor: str = "start", fill: str = _INK
+) -> str:
+    """A label; the font is named on every <text> and the value is escaped (names are data)."""
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-family="{FONT}" font-size="{size}" '
+        f'text-anchor="{anchor}" fill="{fill}">{escape(value)}</text>'
+    )
+
+
+def _axis_range(scores: Iterable[float]) -> tuple[float, float]:
+    """Round the axis out to multiples of 5 so ticks are easy to read; never beyond 0–100."""
+    values = list(scores)
+    if not values:
+        return 0.0, 100.0
+    lo = max(0.0, math.floor(min(values) / 5) * 5)
+    hi = min(100.0, math.ceil(max(values) / 5) * 5)
+    if hi - lo < 10:
+        lo, hi = max(0.0, hi - 10), max(10.0, hi)
+    return lo, hi
+
+
+def _swarm_offsets(xs: list[float], spacing: float) -> list[float]:
+    """Vertical offsets so dots closer than ``spacing`` stack (0, +1, -1, +2, ...) instead of hiding."""
+    offsets = [0.0] * len(xs)
+    placed: list[tuple[float, float]] = []
+    for i in sorted(range(len(xs)), key=lambda k: xs[k]):
+        step = 0
+        while True:
+            dy = ((step + 1) // 2) * (1 if step % 2 else -1) * spacing * 0.9
+            if all(abs(xs[i] - px) >= spacing or abs(dy - py) >= spacing for px, py in placed):
+                break
+            step += 1
+        offsets[i] = dy
+        placed.append((xs[i], dy))
+    return offsets
+
+
+def _dot_style(status: str | None) -> str:
+    if status == "vetoed":
+        return f'fill="{_RED}" stroke="{_RED}"'
+    if status == "insufficient":
+        return f'fill="#ffffff" stroke="{_GREY}"'
+    return f'fill="{_INK}" fill-opacity="0.75" stroke="{_INK}"'
+
+
+def _legend(x: float) -> list[str]:
+    parts = []
+    for status, label in (
+        ("ranked", "参与排名"),
+        ("insufficient", "票数不足"),
+        ("vetoed", "一票否决"),
+    ):
+        parts.append(f'<circle cx="{x + 5:.1f}" cy="13" r="{_DOT_R}" {_dot_style(status)}/>')
+        parts.append(_text(x + 15, 18, label, size=13))
+        x += 92
+    parts.append(
+        f'<line x1="{x + 4:.1f}" y1="5" x2="{x + 4:.1f}" y2="21" stroke="{_RED}" stroke-width="2"/>'
+    )
+    parts.append(_text(x + 12, 18, "中位数", size=13))
+    return parts
+
+
+def score_distribution_svg(units: list[dict[str, Any]], systems: list[str]) -> str:
+    """A strip plot: one row per system, a dot per unit at its score, the median as a tick.
+
+    Chosen over a histogram because ~25 units per system is too few for stable bins, and a dot
+    per unit shows the spread, the outliers and the vetoed/insufficient units at once. Units
+    without a score (no votes) are counted in the row label but not drawn.
+    """
+    scored = [u for u in units if u.get("score") is not None]
+    lo, hi = _axis_range(u["score"] for u in scored)
+    # Systems are data: the label column grows with the longest name.
+    label_w = max(80, _LABEL_SIZE * max((len(s) for s in systems), default=3) + 24)
+    plot_w = _WIDTH - label_w - _RIGHT_PAD
+    bottom = _TOP + _ROW_H * len(systems)
+    height = bottom + _AXIS_H
+
+    def x_of(score: float) -> float:
+        return label_w + (score - lo) / (hi - lo) * plot_w
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height}" '
+        'role="img" class="chart">',  # no width/height: CSS scales it to the text width
+        *_legend(label_w),
+    ]
+    step = 5 if hi - lo <= 40 else 10
+    tick = lo
+    while tick <= hi + 1e-9:
+        x = x_of(tick)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{_TOP - 4}" x2="{x:.1f}" y2="{bottom}" '
+            f'stroke="{_GRID}" stroke-width="0.6"/>'
+        )
+        parts.append(_text(x, bottom + 18, f"{tick:g}", size=13, anchor="middle"))
+        tick += step
+    parts.append(_text(label_w + plot_w / 2, bottom + 42, "得分", size=13, anchor="middle"))
+
+    summary: list[str] = []  # the alt text, one clause per system
+    for row, system in enumerate(systems):
+        members = [u for u in scored if u.get("system") == system]
+        total = sum(1 for u in units if u.get("system") == system)
+        cy = _TOP + _ROW_H * row + _ROW_H / 2
+        parts.append(_text(label_w - 12, cy - 1, system, size=_LABEL_SIZE, anchor="end"))
+        parts.append(
+            _text(label_w - 12, cy + 15, f"{total}个单位", size=11.5, anchor="end", fill=_GREY)
+        )
+        parts.append(
+            f'<line x1="{label_w}" y1="{cy:.1f}" x2="{label_w + plot_w}" y2="{cy:.1f}" '
+            f'stroke="{_GRID}" stroke-width="0.8"/>'
+        )
+        if not members:
+            summary.append(f"{system}{total}个单位，无得分")
+            continue
+        scores = [u["score"] for u in members]
+        median = statistics.median(scores)
+        summary.append(
+            f"{system}{total}个单位，得分{min(scores):.2f}至{max(scores):.2f}，中位数{median:.2f}"
+        )
+        xs = [x_of(score) for score in scores]
+        for u, x, dy in zip(members, xs, _swarm_offsets(xs, _DOT_R * 2.1), strict=True):
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{cy + dy:.1f}" r="{_DOT_R}" '
+                f'{_dot_style(u.get("status"))} stroke-width="0.8"/>'
+            )
+        mx = x_of(median)
+        parts.append(
+            f'<line x1="{mx:.1f}" y1="{cy - 19:.1f}" x2="{mx:.1f}" y2="{cy + 19:.1f}" '
+            f'stroke="{_RED}" stroke-width="2"/>'
+        )
+
+    parts.insert(1, f"<title>{escape('各系统单位得分分布：' + '；'.join(summary))}</title>")
+    parts.append("</svg>")
+    return "".join(parts)
