@@ -50,6 +50,7 @@ class RoundData:
     ballots: list[BallotInput]
     vetoes: list[str]
     raw_hashes: dict[str, str]
+    ballot_ids: dict[str, int]
 
 
 def load_round(session: Session, round_id: str) -> RoundData:
@@ -93,23 +94,33 @@ def load_round(session: Session, round_id: str) -> RoundData:
         answers.setdefault(ballot_id, {}).setdefault(unit, {})[criterion] = Answer(
             label, points_cache[points]
         )
-    ballots, raw_hashes = [], {}
-    for bid, token, submitted_at, digest in session.execute(
-        select(Ballot.id, Ballot.token, Ballot.submitted_at, Ballot.raw_sha256).where(
-            Ballot.round_id == round_id, Ballot.status != REJECTED
-        )
+    ballots, raw_hashes, ids = [], {}, {}
+    for bid, source, response_id, version, token, submitted_at, digest in session.execute(
+        select(
+            Ballot.id,
+            Ballot.source,
+            Ballot.response_id,
+            Ballot.version,
+            Ballot.token,
+            Ballot.submitted_at,
+            Ballot.raw_sha256,
+        ).where(Ballot.round_id == round_id, Ballot.status != REJECTED)
     ):
-        ballots.append(BallotInput(str(bid), token, as_utc(submitted_at), answers.get(bid, {})))
-        raw_hashes[str(bid)] = digest
+        # The key orders equal submission times: by source and response id (never by arrival),
+        # then by version, so a response's later edit wins over its earlier content.
+        key = f"{source}\x1f{response_id}\x1f{version:09d}"
+        ballots.append(BallotInput(key, token, as_utc(submitted_at), answers.get(bid, {})))
+        raw_hashes[key] = digest
+        ids[key] = bid
     vetoes = list(session.scalars(select(Veto.unit_code).where(Veto.round_id == round_id)))
-    return RoundData(units, systems, seats, ballots, vetoes, raw_hashes)
+    return RoundData(units, systems, seats, ballots, vetoes, raw_hashes, ids)
 
 
 def settle_round(session: Session, round_id: str, rules: Rules) -> None:
     """Recompute accepted / superseded / invalid for the round's ballots and store them."""
     data = load_round(session, round_id)
     _, status = settle_ballots(data.seats, data.ballots, (u.code for u in data.units), rules)
-    set_statuses(session, round_id, {int(k): v for k, v in status.items()})
+    set_statuses(session, round_id, {data.ballot_ids[k]: v for k, v in status.items()})
 
 
 def inputs_digest(data: RoundData, rules: Rules) -> str:
@@ -138,7 +149,9 @@ def rank_round(
     ranking = compute_ranking(
         data.units, data.seats, data.ballots, data.vetoes, rules, data.systems
     )
-    set_statuses(session, round_id, {int(k): v for k, v in ranking.ballot_status.items()})
+    set_statuses(
+        session, round_id, {data.ballot_ids[k]: v for k, v in ranking.ballot_status.items()}
+    )
     result = ranking.to_json(round_id, rnd.kind)
     digest = inputs_digest(data, rules)
     entry = append_audit(

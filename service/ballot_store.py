@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord, canonical_text
@@ -71,43 +71,51 @@ def _record_hash(record: RawRecord) -> str:
 def store_records(
     session: Session, ctx: RoundContext, source: str, records: Iterable[RawRecord]
 ) -> IntakeCounts:
-    """Store records under ``source``: judged, idempotent, nothing dropped."""
+    """Store records under ``source``: judged, idempotent, nothing dropped or overwritten.
+
+    The same content again is ``unchanged``; changed content under a known response id is a
+    new version (``updated``), judged on its own and settled with the others by §2.2.
+    """
     counts = IntakeCounts()
     records = list(records)
-    keys = [r.key for r in records]
-    existing = (
-        {
-            b.response_id: b
-            for b in session.scalars(
-                select(Ballot).where(Ballot.source == source, Ballot.response_id.in_(keys))
+    keys = sorted({r.key for r in records})
+    versions: dict[str, list[Ballot]] = {}
+    for start in range(0, len(keys), 500):  # bounded IN lists
+        for b in session.scalars(
+            select(Ballot).where(
+                Ballot.source == source, Ballot.response_id.in_(keys[start : start + 500])
             )
-        }
-        if keys
-        else {}
-    )
+        ):
+            versions.setdefault(b.response_id, []).append(b)
     now = utcnow()
     for record in records:
         digest = _record_hash(record)
-        ballot = existing.get(record.key)
-        if ballot is not None and ballot.raw_sha256 == digest:
+        known = versions.setdefault(record.key, [])
+        same = next((b for b in known if b.raw_sha256 == digest), None)
+        if same is not None:
             counts.unchanged += 1
-            counts.ballot_ids.append(ballot.id)
+            counts.ballot_ids.append(same.id)
             continue
-        if ballot is None:
-            ballot = Ballot(round_id=ctx.round_id, source=source, response_id=record.key)
-            session.add(ballot)
-            existing[record.key] = ballot
-            counts.new += 1
-        else:
-            if ballot.round_id != ctx.round_id:
-                raise ValueError(
-                    f"{record.where}: response {record.key!r} of source {source!r} belongs to "
-                    f"round {ballot.round_id}, not {ctx.round_id}"
-                )
-            session.execute(delete(Vote).where(Vote.ballot_id == ballot.id))
-            session.execute(delete(Comment).where(Comment.ballot_id == ballot.id))
+        if known and known[0].round_id != ctx.round_id:
+            raise ValueError(
+                f"{record.where}: response {record.key!r} of source {source!r} belongs to "
+                f"round {known[0].round_id}, not {ctx.round_id}"
+            )
+        ballot = Ballot(
+            round_id=ctx.round_id,
+            source=source,
+            response_id=record.key,
+            version=1 + max((b.version for b in known), default=0),
+            raw=record.text,
+            raw_sha256=digest,
+            received_at=now,
+        )
+        session.add(ballot)
+        if known:
             counts.updated += 1
-        ballot.raw, ballot.raw_sha256, ballot.received_at = record.text, digest, now
+        else:
+            counts.new += 1
+        known.append(ballot)
         _apply_verdict(session, ballot, record, ctx)
         counts.ballot_ids.append(ballot.id)
     append_audit(

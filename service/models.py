@@ -151,14 +151,22 @@ class SeatHolder(Base):
 
 
 class Ballot(Base):
-    """One response as received, kept whatever happens to it."""
+    """One version of a response as received, kept whatever happens to it.
+
+    A platform may send a response again with changed content (an edit, a correction): each
+    distinct content is a new ``version`` under the same (source, response id), judged on its
+    own, so an accepted version is never overwritten — least of all by a rejected one.
+    """
 
     __tablename__ = "ballots"
-    __table_args__ = (UniqueConstraint("source", "response_id", name="uq_ballots_source_response"),)
+    __table_args__ = (
+        UniqueConstraint("source", "response_id", "version", name="uq_ballots_source_response"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), index=True)
     source: Mapped[str] = mapped_column(String(100))
     response_id: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
     token: Mapped[str | None] = mapped_column(String(200))
     seat_id: Mapped[int | None] = mapped_column(ForeignKey("seats.id"), index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 09:10:20.102104
+Create Date: 2026-11-26 09:20:06.247667
 """
 
 from __future__ import annotations
@@ -121,6 +121,7 @@ def upgrade() -> None:
     sa.Column('round_id', sa.String(length=64), nullable=False),
     sa.Column('source', sa.String(length=100), nullable=False),
     sa.Column('response_id', sa.String(length=200), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('token', sa.String(length=200), nullable=True),
     sa.Column('seat_id', sa.Integer(), nullable=True),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
@@ -132,7 +133,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_ballots_round_id_rounds')),
     sa.ForeignKeyConstraint(['seat_id'], ['seats.id'], name=op.f('fk_ballots_seat_id_seats')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ballots')),
-    sa.UniqueConstraint('source', 'response_id', name='uq_ballots_source_response')
+    sa.UniqueConstraint('source', 'response_id', 'version', name='uq_ballots_source_response')
     )
     with op.batch_alter_table('ballots', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ballots_round_id'), ['round_id'], unique=False)
