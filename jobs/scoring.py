@@ -341,26 +341,38 @@ def _assign_ranks(results: list[UnitResult], rules: Rules, systems: Sequence[str
         for code, rank in _rank(members, {u.code: u.score for u in members}).items():
             by_code[code].rank_in_system = rank
     if rules.cross_system == "zscore":
-        _standardise(rankable)
-        primary = {u.code: u.zscore for u in rankable}
+        keys = _standardise(rankable)
+        primary = {u.code: keys.get(u.code) for u in rankable}
     else:
         primary = {u.code: u.score for u in rankable}
     for code, rank in _rank(rankable, primary).items():
         by_code[code].rank_overall = rank
 
 
-def _standardise(units: list[UnitResult]) -> None:
-    """z = (score − system mean) / system SD (population), over the system's scored units."""
-    with localcontext() as ctx:
-        ctx.prec = 40
-        for system in {u.system for u in units}:
-            scores = [u for u in units if u.system == system and u.score is not None]
-            if not scores:
-                continue
-            mean = sum(u.score for u in scores) / len(scores)
-            sd = (sum((u.score - mean) ** 2 for u in scores) / len(scores)).sqrt()
-            for u in scores:
-                u.zscore = Decimal(0) if sd == 0 else (u.score - mean) / sd
+def _standardise(units: list[UnitResult]) -> dict[str, Fraction]:
+    """Exact order keys for z = (score − system mean) / system SD (population SD over the
+    system's scored units), and ``zscore`` rounded to 4 decimals for readers.
+
+    The key is z·|z| = d·|d| / variance, a strictly increasing function of z that needs no
+    square root, so two z-scores are compared exactly (equal z-scores really tie).
+    """
+    keys: dict[str, Fraction] = {}
+    for system in {u.system for u in units}:
+        scored = [u for u in units if u.system == system and u.score is not None]
+        if not scored:
+            continue
+        values = {u.code: Fraction(u.score) for u in scored}
+        mean = sum(values.values(), Fraction(0)) / len(scored)
+        var = sum(((v - mean) ** 2 for v in values.values()), Fraction(0)) / len(scored)
+        with localcontext() as ctx:
+            ctx.prec = 40
+            sd = Decimal(var.numerator).sqrt() / Decimal(var.denominator).sqrt()
+            for u in scored:
+                d = values[u.code] - mean
+                keys[u.code] = Fraction(0) if var == 0 else d * abs(d) / var
+                z = Decimal(0) if var == 0 else Decimal(d.numerator) / Decimal(d.denominator) / sd
+                u.zscore = z.quantize(Decimal("0.0001"))
+    return keys
 
 
 def _order_key(u: UnitResult) -> tuple:
