@@ -121,18 +121,27 @@ def import_() -> None:
     """Import units or pool members from CSV (UTF-8, UTF-8 BOM, GB18030) or XLSX."""
 
 
+def _import(state: State, file: Path, what: str) -> None:
+    """Parse the whole file first (refused whole on any error), then upsert in one transaction."""
+    from service.imports import parse_pool, parse_units
+    from service.store import upsert_pool, upsert_units
+
+    parse, upsert, noun = {
+        "units": (parse_units, upsert_units, "units"),
+        "pool": (parse_pool, upsert_pool, "pool members"),
+    }[what]
+    rows = parse(file)
+    with session_scope(state.engine) as session:
+        new, updated = upsert(session, rows, file.name)
+    click.echo(f"{file.name}: {len(rows)} {noun} ({new} new, {updated} updated)")
+
+
 @import_.command("units")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @common
 def import_units(state: State, file: Path) -> None:
     """Units: code,name,system[,kind]. Importing again updates rows by code."""
-    from service.imports import parse_units
-    from service.store import upsert_units
-
-    rows = parse_units(file)
-    with session_scope(state.engine) as session:
-        new, updated = upsert_units(session, rows, file.name)
-    click.echo(f"{file.name}: {len(rows)} units ({new} new, {updated} updated)")
+    _import(state, file, "units")
 
 
 @import_.command("pool")
@@ -140,13 +149,7 @@ def import_units(state: State, file: Path) -> None:
 @common
 def import_pool(state: State, file: Path) -> None:
     """Pool: id,name,group[,township][,conflicts][,active]. Importing again updates rows by id."""
-    from service.imports import parse_pool
-    from service.store import upsert_pool
-
-    rows = parse_pool(file)
-    with session_scope(state.engine) as session:
-        new, updated = upsert_pool(session, rows, file.name)
-    click.echo(f"{file.name}: {len(rows)} pool members ({new} new, {updated} updated)")
+    _import(state, file, "pool")
 
 
 def parse_time(value: str | None, tz: str, end_of_day: bool = False) -> datetime | None:
@@ -368,5 +371,7 @@ def demo(state: State, output: Path, seed: int) -> None:
     """A realistic month on a fictional county, end to end; prints the files it wrote."""
     from jobs.demo import run_demo
 
-    for path in run_demo(output, seed=seed, database_url=state.db, echo=click.echo):
-        click.echo(f"wrote {path}")
+    paths = run_demo(output, seed=seed, database_url=state.db, echo=click.echo)
+    click.echo("\nThe month's circular:")
+    for path in paths:
+        click.echo(f"  {path}")

@@ -141,19 +141,23 @@ def append_audit(
     return entry
 
 
+def _entry_hash(entry: AuditEntry, prev_hash: str) -> str:
+    """SHA-256(prev_hash | canonical JSON of the entry's time, actor, action, round, detail)."""
+    body = {
+        "at": as_utc(entry.at).isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "round": entry.round_id,
+        "detail": entry.detail,
+    }
+    return sha256_text(prev_hash + "|" + canonical_json(body))
+
+
 def verify_audit_chain(session: Session) -> tuple[bool, int | None]:
     """Recompute the chain; returns (ok, id of the first entry that does not match)."""
     prev_hash = GENESIS
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
-        body = {
-            "at": as_utc(entry.at).isoformat(),
-            "actor": entry.actor,
-            "action": entry.action,
-            "round": entry.round_id,
-            "detail": entry.detail,
-        }
-        expected = sha256_text(prev_hash + "|" + canonical_json(body))
-        if entry.prev_hash != prev_hash or entry.hash != expected:
+        if entry.prev_hash != prev_hash or entry.hash != _entry_hash(entry, prev_hash):
             return False, entry.id
         prev_hash = entry.hash
     return True, None

@@ -21,7 +21,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(main, ["demo", "-o", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     for name in (f"circular-{ROUND}.pdf", f"circular-{ROUND}.xlsx", f"circular-{ROUND}.json"):
-        assert f"wrote {out / name}" in result.output
+        assert f"  {out / name}\n" in result.output
     assert "rejected 2" in result.output  # the forwarded link and the late ballot
     return out
 
