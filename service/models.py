@@ -131,7 +131,11 @@ class Round(Base):
 
 
 class Seat(Base):
-    """A seat of a round and its token; who holds it is in ``seat_holders``."""
+    """A seat of a round and its token; who holds it is in ``seat_holders``.
+
+    ``status`` is ``active``, ``replaced`` (its holder could not serve; ``replaced_by`` names
+    the new seat) or ``void`` (its draw was redone with ``--force``). Only active seats vote.
+    """
 
     __tablename__ = "seats"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -140,6 +144,34 @@ class Seat(Base):
     group_name: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("draws.id"))
+    replaced_by: Mapped[int | None] = mapped_column(ForeignKey("seats.id"))
+
+
+class Draw(Base):
+    """A panel draw (SPEC §3): the announcement, then the draw itself, for one round.
+
+    ``pool`` is the frozen snapshot published before the randomness exists (eligible members
+    per group, seats per group); ``result`` the ordered lists. The audit log holds the same
+    record, so ``pingyi draw verify`` can recompute the draw from the log alone and then check
+    these tables against it.
+    """
+
+    __tablename__ = "draws"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # announced, drawn, void
+    method: Mapped[str] = mapped_column(String(32))
+    seats: Mapped[int] = mapped_column(Integer)
+    sources: Mapped[list] = mapped_column(JSON, default=list)
+    pool: Mapped[dict] = mapped_column(JSON)
+    pool_sha256: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[str | None] = mapped_column(Text)
+    key: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SeatHolder(Base):

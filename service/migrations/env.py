@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from alembic import context
 
-from service.models import Base
+from service.models import Base, UTCDateTime
+
+
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Migrations name plain SQLAlchemy types, never our own (they must not import the app)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -16,6 +23,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    render_item=render_item,
 )
 with context.begin_transaction():
     context.run_migrations()
