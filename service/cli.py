@@ -231,29 +231,40 @@ def panel_set(state: State, round_id: str, file: Path) -> None:
 @common
 def panel_show(state: State, round_id: str, as_json: bool) -> None:
     """Seats and tokens of a round (admin only in the service)."""
+    from service.draws import current_draw
     from service.store import get_round, panel, pool_fingerprint
 
     with session_scope(state.engine) as session:
         rnd = get_round(session, round_id)
         seats = panel(session, round_id)
+        drawn = current_draw(session, round_id) if rnd.panel_method == "draw" else None
         data = {
             "round": round_id,
-            "method": rnd.panel_method,
-            "seed": None,
-            "key": None,
-            "pool_sha256": pool_fingerprint(session),
+            "method": drawn.method if drawn else rnd.panel_method,
+            "seed": drawn.seed if drawn else None,
+            "key": drawn.key if drawn else None,
+            "pool_sha256": drawn.pool_sha256 if drawn else pool_fingerprint(session),
             "seats": [
-                {"evaluator": mid, "group": s.group_name, "token": s.token, "status": s.status}
+                {"evaluator": mid, "group": s.group_name, "token": s.token}
                 for s, mid in seats
+                if s.status == "active"
             ],
-            "reserve": {},
+            "reserve": (drawn.result or {}).get("reserve", {}) if drawn else {},
+            # Seats that no longer vote (replaced, or voided by a forced redraw): no tokens.
+            "inactive_seats": [
+                {"evaluator": mid, "group": s.group_name, "status": s.status}
+                for s, mid in seats
+                if s.status != "active"
+            ],
         }
     if as_json:
         echo_json(data)
         return
-    click.echo(f"round {round_id}: {len(seats)} seats ({data['method'] or 'no panel'})")
+    click.echo(f"round {round_id}: {len(data['seats'])} seats ({data['method'] or 'no panel'})")
     for seat in data["seats"]:
-        click.echo(f"{seat['evaluator']}\t{seat['group']}\t{seat['status']}\t{seat['token']}")
+        click.echo(f"{seat['evaluator']}\t{seat['group']}\t{seat['token']}")
+    for seat in data["inactive_seats"]:
+        click.echo(f"{seat['evaluator']}\t{seat['group']}\t({seat['status']})")
 
 
 @main.command()
@@ -375,3 +386,13 @@ def demo(state: State, output: Path, seed: int) -> None:
     click.echo("\nThe month's circular:")
     for path in paths:
         click.echo(f"  {path}")
+
+
+def _register_subcommands() -> None:
+    """Command groups that live in their own modules (kept small, one noun each)."""
+    from service.cli_draw import register as register_draw
+
+    register_draw(main)
+
+
+_register_subcommands()

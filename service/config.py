@@ -35,6 +35,35 @@ class CircularSettings:
 
 
 @dataclass(frozen=True)
+class DrawSettings:
+    """How panels are drawn: the default method and optional fixed seats per group."""
+
+    method: str = "hmac-sha256-v1"
+    # Fixed quotas per group (e.g. {"人大代表" = 30, ...}); empty means largest remainder.
+    quotas: dict[str, int] = field(default_factory=dict)
+
+
+def _parse_draw(data: Any, origin: str) -> DrawSettings:
+    if not isinstance(data, dict):
+        raise RulesError(f"{origin}: expected a table")
+    unknown = sorted(set(data) - {"method", "quotas"})
+    if unknown:
+        raise RulesError(f"{origin}: unknown key {unknown[0]!r} (known keys: method, quotas)")
+    method = data.get("method", "hmac-sha256-v1")
+    if method not in ("hmac-sha256-v1", "rfc3797"):
+        raise RulesError(f'{origin}.method: expected "hmac-sha256-v1" or "rfc3797", got {method!r}')
+    quotas = data.get("quotas", {})
+    if not isinstance(quotas, dict):
+        raise RulesError(f"{origin}.quotas: expected a table of group = seats")
+    for group, seats in quotas.items():
+        if isinstance(seats, bool) or not isinstance(seats, int) or seats < 0:
+            raise RulesError(
+                f"{origin}.quotas.{group}: expected a whole number of seats, got {seats!r}"
+            )
+    return DrawSettings(method=method, quotas=dict(quotas))
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a process needs to know, frozen after loading."""
 
@@ -42,6 +71,7 @@ class Config:
     redis_url: str | None = None
     rules: Rules = field(default_factory=Rules)
     circular: CircularSettings = field(default_factory=CircularSettings)
+    draw: DrawSettings = field(default_factory=DrawSettings)
     config_path: Path | None = None
 
 
@@ -76,7 +106,7 @@ def load_config(
         path = Path(env_path) if env_path else Path(CONFIG_FILE)
         if not env_path and not path.exists():
             path = None
-    rules, circular = Rules(), CircularSettings()
+    rules, circular, draw = Rules(), CircularSettings(), DrawSettings()
     if path is not None:
         if not path.exists():
             raise RulesError(f"{path}: config file not found")
@@ -84,15 +114,19 @@ def load_config(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise RulesError(f"{path}: {exc}") from None
-        unknown = sorted(set(data) - {"rules", "circular"})
+        unknown = sorted(set(data) - {"rules", "circular", "draw"})
         if unknown:
-            raise RulesError(f"{path}: unknown section [{unknown[0]}] (known: [rules], [circular])")
+            raise RulesError(
+                f"{path}: unknown section [{unknown[0]}] (known: [rules], [circular], [draw])"
+            )
         rules = parse_rules(data.get("rules", {}), f"{path} [rules]")
         circular = _parse_circular(data.get("circular", {}), f"{path} [circular]")
+        draw = _parse_draw(data.get("draw", {}), f"{path} [draw]")
     return Config(
         database_url=database_url or environ.get("DATABASE_URL") or DEFAULT_DB,
         redis_url=environ.get("REDIS_URL") or None,
         rules=rules,
         circular=circular,
+        draw=draw,
         config_path=path,
     )

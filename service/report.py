@@ -5,12 +5,14 @@ from __future__ import annotations
 import unicodedata
 
 
-def _width(text: str) -> int:
+def display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(width - _width(text), 0)
+def pad(text: str, width: int) -> str:
+    """Left-align ``text`` in ``width`` terminal columns."""
+    return text + " " * max(width - display_width(text), 0)
 
 
 def format_ranking(result: dict) -> str:
@@ -24,7 +26,7 @@ def format_ranking(result: dict) -> str:
     systems: dict[str, list[dict]] = {}
     for unit in result["units"]:
         systems.setdefault(unit["system"], []).append(unit)
-    name_w = max((_width(u["name"]) for u in result["units"]), default=4) + 2
+    name_w = max((display_width(u["name"]) for u in result["units"]), default=4) + 2
     for system, units in systems.items():
         lines.append("")
         lines.append(f"{system}")
@@ -34,7 +36,7 @@ def format_ranking(result: dict) -> str:
             overall = "—" if u["rank_overall"] is None else str(u["rank_overall"])
             score = "—" if u["score"] is None else f"{u['score']:.2f}"
             lines.append(
-                f"  {rank:>3}  {_pad(u['name'], name_w)}{u['code']:<12} {score:>7}  "
+                f"  {rank:>3}  {pad(u['name'], name_w)}{u['code']:<12} {score:>7}  "
                 f"votes {u['votes']:>3}  overall {overall:>3}  {u['status']}"
             )
     for title, key in (("top", "top"), ("bottom (worst first)", "bottom"), ("vetoed", "vetoed")):
