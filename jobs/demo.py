@@ -17,11 +17,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jobs.demo_county import COUNTY, GROUPS, DemoMember, DemoUnit, county_pool, county_units
+from jobs.demo_county import COUNTY, DemoMember, DemoUnit, county_pool, county_units
 
 ROUND = "2026-10"
 TZ = ZoneInfo("Asia/Shanghai")
 PANEL_SIZE = 100
+# Fictional lottery results: named in the announcement, then drawn "the day before" the draw.
+LOTTERY_SOURCES = "快乐8 第2026283期（2026-10-19）; 双色球 第2026121期（2026-10-19）"
+LOTTERY_NUMBERS = "3 7 12 18 21 25 30 33 39 41 47 52 55 60 63 66 70 72 75 79; 5 11 16 22 28 31 9"
 # A well-scored police station vetoed for a serious incident: it must still be ranked last.
 VETOED_UNIT = "GA-J02"
 COMMENTS = {
@@ -74,25 +77,6 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: s
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows(rows)
-
-
-def _choose_panel(rng: random.Random, members: list[DemoMember]) -> list[DemoMember]:
-    """Seats per group in proportion to the pool (largest remainder), members at random.
-
-    A stand-in for the verifiable draw (``pingyi draw``), which seats a panel the same way but
-    from public lottery numbers.
-    """
-    total = len(members)
-    quotas = {g: PANEL_SIZE * size / total for g, size in GROUPS}
-    seats = {g: int(q) for g, q in quotas.items()}
-    for g in sorted(quotas, key=lambda g: quotas[g] - seats[g], reverse=True)[
-        : PANEL_SIZE - sum(seats.values())
-    ]:
-        seats[g] += 1
-    chosen = []
-    for group, _ in GROUPS:
-        chosen += rng.sample([m for m in members if m.group == group], seats[group])
-    return chosen
 
 
 def _answer(rng: random.Random, quality: float, leniency: float, numeric: bool) -> object:
@@ -187,9 +171,7 @@ def run_demo(
     _write_csv(output / "pool.csv", ["编号", "姓名", "分组", "乡镇", "回避单位"],
                [[m.id, m.name, m.group, m.township, ";".join(m.conflicts)] for m in members],
                "gb18030")  # fmt: skip
-    panel = _choose_panel(rng, members)
-    (output / "panel.txt").write_text("".join(f"{m.id}\n" for m in panel), encoding="utf-8")
-    echo(f"{COUNTY}: {len(units)} units, {len(members)} pool members, panel of {len(panel)}")
+    echo(f"{COUNTY}: {len(units)} units, {len(members)} pool members, a panel of {PANEL_SIZE}")
 
     pingyi("init")
     pingyi("import", "units", str(output / "units.csv"))
@@ -205,10 +187,15 @@ def run_demo(
         "--closes",
         "2026-10-31",
     )
-    echo(
-        f"\n$ pingyi panel set {ROUND} {output / 'panel.txt'}   (tokens go into {output / 'panel.json'})"
-    )
-    tokens = _seat_panel(database_url, panel)
+    # The draw ceremony (README): announce, wait for the lottery, draw, replace, verify.
+    pingyi("draw", "announce", ROUND, "--seats", str(PANEL_SIZE), "--sources", LOTTERY_SOURCES)
+    echo(f"\n$ pingyi draw {ROUND} --numbers '{LOTTERY_NUMBERS}'   (tokens go into panel.json)")
+    _draw_panel(database_url)
+    first = _active_seats(database_url)[0][1]
+    pingyi("draw", "replace", ROUND, first, "--reason", "因病住院，无法参加本月评议")
+    pingyi("draw", "verify", ROUND)
+    by_id = {m.id: m for m in members}
+    tokens = [(token, by_id[mid]) for token, mid in _active_seats(database_url)]
     (output / "panel.json").write_text(
         json.dumps({"round": ROUND, "seats": [{"evaluator": m.id, "token": t} for t, m in tokens]},
                    ensure_ascii=False, indent=1), encoding="utf-8")  # fmt: skip
@@ -228,13 +215,26 @@ def run_demo(
     return [pdf, xlsx, data]
 
 
-def _seat_panel(database_url: str, panel: list[DemoMember]) -> list[tuple[str, DemoMember]]:
-    """``pingyi panel set`` without printing 100 tokens to the terminal."""
-    from service.store import make_engine, session_scope, set_panel
+def _draw_panel(database_url: str) -> None:
+    """``pingyi draw`` without printing 100 tokens to the terminal."""
+    from jobs.draw import seed_from_numbers
+    from jobs.panel import draw
+    from service.store import make_engine, session_scope
 
     engine = make_engine(database_url)
     with session_scope(engine) as session:
-        seated = set_panel(session, ROUND, [m.id for m in panel])
-        tokens = [(seat.token, m) for (seat, _), m in zip(seated, panel, strict=True)]
+        draw(session, ROUND, seed_from_numbers(LOTTERY_NUMBERS))
     engine.dispose()
-    return tokens
+
+
+def _active_seats(database_url: str) -> list[tuple[str, str]]:
+    """(token, pool id) of the round's active seats, in seat order."""
+    from service.store import make_engine, panel, session_scope
+
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        seats = [
+            (seat.token, mid) for seat, mid in panel(session, ROUND) if seat.status == "active"
+        ]
+    engine.dispose()
+    return seats

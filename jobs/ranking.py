@@ -35,7 +35,15 @@ from service.models import (
     Vote,
 )
 from service.rules import Rules
-from service.store import append_audit, as_utc, canonical_json, get_round, sha256_text, utcnow
+from service.store import (
+    append_audit,
+    as_utc,
+    canonical_json,
+    get_round,
+    sha256_text,
+    system_names,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +64,7 @@ class RoundData:
 def load_round(session: Session, round_id: str) -> RoundData:
     """Read units, seats (with recusals), non-rejected ballots with votes, and vetoes."""
     get_round(session, round_id)
-    systems = list(session.scalars(select(System.name).order_by(System.position, System.name)))
+    systems = system_names(session)
     units = [
         UnitInfo(code, name, system)
         for code, name, system in session.execute(

@@ -333,16 +333,18 @@ def veto_add(state: State, round_id: str, unit: str, reason: str, by: str | None
 def rank(state: State, round_id: str, as_json: bool) -> None:
     """Compute the ranking of a round and store it as a snapshot."""
     from jobs.ranking import rank_round
+    from service.store import system_names
 
     with session_scope(state.engine) as session:
         _, snapshot = rank_round(session, round_id, state.config.rules)
         result = snapshot.result
+        systems = system_names(session)
     if as_json:
         echo_json(result)
         return
     from service.report import format_ranking
 
-    click.echo(format_ranking(result))
+    click.echo(format_ranking(result, systems))
 
 
 @main.command()

@@ -15,19 +15,21 @@ def pad(text: str, width: int) -> str:
     return text + " " * max(width - display_width(text), 0)
 
 
-def format_ranking(result: dict) -> str:
-    """A ranking as aligned columns per system, then the top, bottom and vetoed lists."""
+def format_ranking(result: dict, systems_order: list[str] | None = None) -> str:
+    """A ranking as aligned columns per system (in ``systems_order``), then the lists."""
     p = result["participation"]
     lines = [
         f"round {result['round']} ({result['kind']}): seats {p['seats']}, ballots {p['ballots']}, "
         f"valid ballots {p['valid_ballots']} — {'valid' if result['valid'] else 'NOT VALID (未达有效票数)'}"
     ]
     names = {u["code"]: u["name"] for u in result["units"]}
-    systems: dict[str, list[dict]] = {}
+    systems: dict[str, list[dict]] = {s: [] for s in systems_order or []}
     for unit in result["units"]:
         systems.setdefault(unit["system"], []).append(unit)
     name_w = max((display_width(u["name"]) for u in result["units"]), default=4) + 2
     for system, units in systems.items():
+        if not units:
+            continue
         lines.append("")
         lines.append(f"{system}")
         units = sorted(units, key=lambda u: (u["rank_in_system"] is None, u["rank_in_system"] or 0))

@@ -180,6 +180,11 @@ def _system_id(session: Session, name: str, cache: dict[str, int]) -> int:
     return cache[name]
 
 
+def system_names(session: Session) -> list[str]:
+    """Systems in the order they were first imported (the order circulars list them in)."""
+    return list(session.scalars(select(System.name).order_by(System.position, System.name)))
+
+
 def upsert_units(session: Session, rows: Iterable, source: str) -> tuple[int, int]:
     """Insert or update units by code (importing again never duplicates); returns (new, updated)."""
     cache: dict[str, int] = {}
