@@ -128,10 +128,17 @@ class Published:
 
 def publish_round(session: Session, round_id: str, config: Config, xlsx: bool = True) -> Published:
     """Rank, render and store a new version of the round's circular (PDF, XLSX, JSON)."""
+    _, snapshot = rank_round(session, round_id, config.rules)
+    return render_snapshot(session, round_id, snapshot, config, xlsx)
+
+
+def render_snapshot(
+    session: Session, round_id: str, snapshot: RankingSnapshot, config: Config, xlsx: bool = True
+) -> Published:
+    """Render and store a new circular version from an existing ranking snapshot."""
     from jobs.circulars import render_pdf
     from jobs.exports import render_xlsx
 
-    _, snapshot = rank_round(session, round_id, config.rules)
     doc = build_document(session, round_id, snapshot, config)
     pdf = render_pdf(doc, comment_threshold=config.circular.min_comments)
     xlsx_bytes = render_xlsx(doc) if xlsx else None

@@ -13,6 +13,7 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
         return "sa.DateTime(timezone=True)"
     return False
 
+
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reached when someone runs alembic by hand

@@ -1,0 +1,108 @@
+"""Ranking and circular jobs of the service, coalesced and driven by the database's work table.
+
+Many new ballots make one recompute: the ingest job asks for a ranking (a timestamp in
+``round_work``) and enqueues this job under a pending flag; the job clears the flag first, notes
+the request it serves, ranks, and if another request came in meanwhile enqueues itself again —
+so none is lost in between. A closed round gets its circular rendered after each ranking, on
+the render queue, so rendering never holds up intake.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sqlalchemy import select
+
+from jobs.publishing import render_snapshot
+from jobs.ranking import rank_round
+from jobs.runtime import job_context, set_progress
+from service.events import emit
+from service.metrics import JOB_SECONDS
+from service.models import RankingSnapshot, Round
+from service.models_service import RoundWork
+from service.queue import NOTIFY, RANKING, RENDER
+from service.store import session_scope
+from service.work import mark_ranked, mark_rendered, ranking_request
+
+logger = logging.getLogger(__name__)
+
+
+def rank_round_job(round_id: str) -> dict:
+    """Recompute the round's ranking; render the circular next if the round is closed."""
+    started = time.perf_counter()
+    ctx = job_context()
+    ctx.queue.clear_pending(f"rank:{round_id}")
+    set_progress("ranking", 0.1, round_id)
+    with session_scope(ctx.engine) as session:
+        served = ranking_request(session, round_id)
+        ranking, snapshot = rank_round(session, round_id, ctx.config.rules, actor="worker")
+        again = mark_ranked(session, round_id, served, snapshot.id)
+        closed = session.get(Round, round_id).status == "closed"
+        outbox = emit(
+            session,
+            "ranking.computed",
+            [
+                {
+                    "round": round_id,
+                    "valid": ranking.valid,
+                    "participation": snapshot.result["participation"],
+                }
+            ],
+        )
+        snapshot_id = snapshot.id
+    for event_id in outbox:
+        ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
+    if again:
+        ctx.queue.enqueue(
+            RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}"
+        )
+    JOB_SECONDS.labels(job="ranking").observe(time.perf_counter() - started)
+    set_progress("ranked", 0.5, round_id)
+    if closed:
+        if ctx.queue.inline:
+            render_circular_job(round_id)
+        else:
+            ctx.queue.enqueue(
+                RENDER, "jobs.work.render_circular_job", round_id, coalesce=f"render:{round_id}"
+            )
+    logger.info("ranked round %s (snapshot %d)", round_id, snapshot_id)
+    return {"round": round_id, "snapshot": snapshot_id}
+
+
+def render_circular_job(round_id: str) -> dict:
+    """Render the circular of the round's latest ranking, unless it is already rendered."""
+    started = time.perf_counter()
+    ctx = job_context()
+    ctx.queue.clear_pending(f"render:{round_id}")
+    set_progress("rendering", 0.6, round_id)
+    with session_scope(ctx.engine) as session:
+        snapshot = session.scalars(
+            select(RankingSnapshot)
+            .where(RankingSnapshot.round_id == round_id)
+            .order_by(RankingSnapshot.id.desc())
+            .limit(1)
+        ).first()
+        work = session.get(RoundWork, round_id)
+        if snapshot is None or (work is not None and work.circular_ranking_id == snapshot.id):
+            return {"round": round_id, "rendered": False}
+        published = render_snapshot(session, round_id, snapshot, ctx.config)
+        mark_rendered(session, round_id, snapshot.id)
+        outbox = emit(
+            session,
+            "circular.published",
+            [
+                {
+                    "round": round_id,
+                    "version": published.version,
+                    "sha256": published.pdf_sha256,
+                    "path": f"/api/v1/rounds/{round_id}/circular.pdf",
+                }
+            ],
+        )
+    for event_id in outbox:
+        ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
+    JOB_SECONDS.labels(job="circular").observe(time.perf_counter() - started)
+    set_progress("published", 1.0, round_id)
+    logger.info("published circular v%d of round %s", published.version, round_id)
+    return {"round": round_id, "version": published.version}

@@ -1,0 +1,250 @@
+"""HTTP API (SPEC §6): health, metrics, status, rounds, rankings, circulars, jobs.
+
+Viewers read and download; admins also close rounds and veto. Nothing here serves who holds a
+seat: rankings and circulars are aggregates, and the status counts ballots, never evaluators.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
+from sqlalchemy import func, select
+
+from service.auth import require
+from service.metrics import render as render_metrics
+from service.models import Ballot, Circular, RankingSnapshot, Round
+from service.models_service import RoundWork
+from service.queue import RANKING
+from service.status import round_progress, service_status
+from service.store import StoreError, add_veto, append_audit, as_utc, utcnow
+
+logger = logging.getLogger(__name__)
+api = Blueprint("api", __name__)
+
+
+def runtime():
+    return current_app.extensions["pingyi"]
+
+
+@api.get("/healthz")
+def healthz():
+    """Liveness: the process answers; no dependency is touched (a Redis blip is no restart)."""
+    return jsonify(status="ok")
+
+
+@api.get("/readyz")
+def readyz():
+    checks = {"database": runtime().database_ok(), "redis": runtime().queue.ping()}
+    ok = all(checks.values())
+    return jsonify(status="ready" if ok else "unavailable", checks=checks), 200 if ok else 503
+
+
+@api.get("/metrics")
+def metrics():
+    def ballots() -> dict[str, int]:
+        try:
+            with runtime().engine.connect() as conn:
+                rows = conn.execute(select(Ballot.status, func.count()).group_by(Ballot.status))
+                return {status: n for status, n in rows}
+        except Exception:
+            return {}
+
+    def depths() -> dict[str, int]:
+        try:
+            return runtime().queue.depths()
+        except Exception:
+            return {}
+
+    body, content_type = render_metrics(ballots, depths)
+    return Response(body, content_type=content_type)
+
+
+@api.get("/api/v1/status")
+@require("viewer")
+def status():
+    with runtime().session() as session:
+        return jsonify(service_status(session, runtime().queue))
+
+
+def round_json(session, rnd: Round) -> dict:
+    latest = session.scalar(select(func.max(Circular.version)).where(Circular.round_id == rnd.id))
+    return {
+        "id": rnd.id,
+        "kind": rnd.kind,
+        "status": rnd.status,
+        "opens_at": rnd.opens_at and as_utc(rnd.opens_at).isoformat(),
+        "closes_at": rnd.closes_at and as_utc(rnd.closes_at).isoformat(),
+        "progress": round_progress(session, rnd.id),
+        "circular_version": latest,
+        "links": {
+            "self": url_for("api.round_detail", round_id=rnd.id),
+            "ranking": url_for("api.ranking", round_id=rnd.id),
+            "circular_pdf": url_for("api.circular", round_id=rnd.id, fmt="pdf"),
+            "circular_xlsx": url_for("api.circular", round_id=rnd.id, fmt="xlsx"),
+        },
+    }
+
+
+def _get_round(session, round_id: str) -> Round:
+    rnd = session.get(Round, round_id)
+    if rnd is None:
+        abort(404, description=f"unknown round {round_id!r}")
+    return rnd
+
+
+@api.get("/api/v1/rounds")
+@require("viewer")
+def rounds():
+    with runtime().session() as session:
+        rows = session.scalars(select(Round).order_by(Round.created_at.desc())).all()
+        return jsonify(rounds=[round_json(session, r) for r in rows])
+
+
+@api.get("/api/v1/rounds/<round_id>")
+@require("viewer")
+def round_detail(round_id: str):
+    with runtime().session() as session:
+        return jsonify(round_json(session, _get_round(session, round_id)))
+
+
+def _work(session, round_id: str) -> RoundWork | None:
+    return session.get(RoundWork, round_id)
+
+
+def _pending(work: RoundWork | None) -> bool:
+    return (
+        work is not None
+        and work.ranking_requested_at is not None
+        and (work.ranking_done_for is None or work.ranking_done_for < work.ranking_requested_at)
+    )
+
+
+@api.get("/api/v1/rounds/<round_id>/ranking")
+@require("viewer")
+def ranking(round_id: str):
+    with runtime().session() as session:
+        _get_round(session, round_id)
+        snapshot = session.scalars(
+            select(RankingSnapshot)
+            .where(RankingSnapshot.round_id == round_id)
+            .order_by(RankingSnapshot.id.desc())
+            .limit(1)
+        ).first()
+        if snapshot is None:
+            if _pending(_work(session, round_id)):
+                return jsonify(status="computing", message="the ranking is being computed"), 202
+            abort(404, description=f"round {round_id!r} has not been ranked yet")
+        response = jsonify(snapshot.result)
+        response.headers["X-Pingyi-Computed-At"] = as_utc(snapshot.computed_at).isoformat()
+        return response
+
+
+@api.get("/api/v1/rounds/<round_id>/circular.<fmt>")
+@require("viewer")
+def circular(round_id: str, fmt: str):
+    if fmt not in ("pdf", "xlsx", "json"):
+        abort(404, description="circulars come as .pdf, .xlsx or .json")
+    with runtime().session() as session:
+        rnd = _get_round(session, round_id)
+        work = _work(session, round_id)
+        row = session.scalars(
+            select(Circular)
+            .where(Circular.round_id == round_id, Circular.format == fmt)
+            .order_by(Circular.version.desc())
+            .limit(1)
+        ).first()
+        behind = work is not None and work.ranking_id != work.circular_ranking_id
+        if rnd.status == "closed" and (row is None or behind or _pending(work)):
+            return jsonify(status="rendering", message="the circular is being made"), 202
+        if row is None:
+            abort(404, description=f"round {round_id!r} has no circular yet (close it first)")
+        mimetype = {
+            "pdf": "application/pdf",
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "json": "application/json",
+        }[fmt]
+        response = Response(row.content, mimetype=mimetype)
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="circular-{round_id}-v{row.version}.{fmt}"'
+        )
+        response.headers["X-Pingyi-Sha256"] = row.sha256
+        response.headers["ETag"] = row.sha256
+        return response
+
+
+@api.post("/api/v1/rounds/<round_id>/close")
+@require("admin")
+def close(round_id: str):
+    """Close the round: no more ballots count for it; rank and render in the background."""
+    rt = runtime()
+    with rt.session() as session:
+        rnd = _get_round(session, round_id)
+        now = utcnow()
+        rnd.status = "closed"
+        work = _work(session, round_id) or RoundWork(round_id=round_id)
+        work.closed_at = work.closed_at or now
+        work.ranking_requested_at = now
+        session.merge(work)
+        append_audit(session, "round.close", {}, round_id, actor="api")
+    job = rt.queue.enqueue(
+        RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}"
+    )
+    if job.id is None and not job.coalesced:  # inline mode: already done
+        return jsonify(status="done", round=round_id), 200
+    location = url_for("api.job", job_id=job.id) if job.id else None
+    return jsonify(status="accepted", round=round_id, job=location), 202
+
+
+@api.post("/api/v1/rounds/<round_id>/vetoes")
+@require("admin")
+def veto(round_id: str):
+    data = request.get_json(silent=True) or {}
+    unit, reason = data.get("unit"), data.get("reason")
+    if not isinstance(unit, str) or not isinstance(reason, str):
+        abort(400, description='expected {"unit": "...", "reason": "...", "by": "..."}')
+    rt = runtime()
+    with rt.session() as session:
+        _get_round(session, round_id)
+        try:
+            v = add_veto(session, round_id, unit, reason, data.get("by"))
+        except StoreError as exc:
+            abort(409 if "already" in str(exc) else 400, description=str(exc))
+        work = _work(session, round_id) or RoundWork(round_id=round_id)
+        work.ranking_requested_at = utcnow()
+        session.merge(work)
+        body = {"round": round_id, "unit": v.unit_code, "reason": v.reason, "by": v.by}
+    rt.queue.enqueue(RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}")
+    return jsonify(body), 201
+
+
+@api.get("/api/v1/jobs/<job_id>")
+@require("viewer")
+def job(job_id: str):
+    rt = runtime()
+    if rt.queue.inline:
+        abort(404, description="no job queue is configured")
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        j = Job.fetch(job_id, connection=rt.queue.redis, serializer="json")
+    except NoSuchJobError:
+        abort(404, description=f"unknown job {job_id!r}")
+    meta = j.get_meta(refresh=True)
+    return jsonify(
+        id=j.id,
+        status=j.get_status(refresh=True),
+        progress=meta.get("progress"),
+        step=meta.get("step"),
+        round=meta.get("round"),
+        enqueued_at=j.enqueued_at and j.enqueued_at.isoformat(),
+        ended_at=j.ended_at and j.ended_at.isoformat(),
+    )
+
+
+@api.get("/api/v1/openapi.json")
+def openapi():
+    from service.openapi import document
+
+    return jsonify(document())

@@ -1,0 +1,128 @@
+"""Marshmallow schemas of the API's bodies; the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={"description": "HTTP reason"})
+    message = fields.String(required=True, metadata={"description": "What is wrong, for people"})
+
+
+class ParticipationSchema(Schema):
+    seats = fields.Integer(required=True)
+    ballots = fields.Integer(
+        required=True, metadata={"description": "seats with an accepted ballot"}
+    )
+    valid_ballots = fields.Integer(required=True)
+
+
+class RankedUnitSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    system = fields.String(required=True)
+    score = fields.Float(allow_none=True, metadata={"description": "published, 2 decimals"})
+    votes = fields.Integer(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(["ranked", "insufficient", "vetoed"])
+    )
+    rank_in_system = fields.Integer(allow_none=True)
+    rank_overall = fields.Integer(allow_none=True)
+    mean = fields.Float(allow_none=True, metadata={"description": "untrimmed mean, 2 decimals"})
+    satisfied_share = fields.Float(allow_none=True)
+    dissatisfied_share = fields.Float(allow_none=True)
+
+
+class RankingSchema(Schema):
+    round = fields.String(required=True)
+    kind = fields.String(required=True)
+    valid = fields.Boolean(required=True, metadata={"description": "quorum reached"})
+    participation = fields.Nested(ParticipationSchema, required=True)
+    units = fields.List(fields.Nested(RankedUnitSchema), required=True)
+    top = fields.List(fields.String(), required=True)
+    bottom = fields.List(fields.String(), required=True, metadata={"description": "worst first"})
+    vetoed = fields.List(fields.String(), required=True)
+
+
+class ProgressSchema(ParticipationSchema):
+    rejected = fields.Integer()
+    superseded = fields.Integer()
+
+
+class RoundLinksSchema(Schema):
+    self = fields.String()
+    ranking = fields.String()
+    circular_pdf = fields.String()
+    circular_xlsx = fields.String()
+
+
+class RoundSchema(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["open", "closed"]))
+    opens_at = fields.DateTime(allow_none=True)
+    closes_at = fields.DateTime(allow_none=True)
+    progress = fields.Nested(ProgressSchema)
+    circular_version = fields.Integer(allow_none=True)
+    links = fields.Nested(RoundLinksSchema)
+
+
+class RoundListSchema(Schema):
+    rounds = fields.List(fields.Nested(RoundSchema))
+
+
+class SourceStatusSchema(Schema):
+    name = fields.String()
+    kind = fields.String()
+    round = fields.String()
+    last_poll_at = fields.DateTime(allow_none=True)
+    last_webhook_at = fields.DateTime(allow_none=True)
+    pending_deliveries = fields.Integer()
+    last_error = fields.String(allow_none=True)
+
+
+class StatusRoundSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    closes_at = fields.DateTime(allow_none=True)
+    progress = fields.Nested(ProgressSchema)
+    circular_version = fields.Integer(allow_none=True)
+
+
+class StatusSchema(Schema):
+    queues = fields.Dict(keys=fields.String(), values=fields.Integer(), allow_none=True)
+    workers = fields.Integer(allow_none=True)
+    redis = fields.Boolean()
+    sources = fields.List(fields.Nested(SourceStatusSchema))
+    rounds = fields.List(fields.Nested(StatusRoundSchema))
+
+
+class AcceptedSchema(Schema):
+    status = fields.String(required=True)
+    round = fields.String()
+    job = fields.String(allow_none=True, metadata={"description": "URL of the job's progress"})
+    delivery = fields.String()
+    message = fields.String()
+
+
+class JobSchema(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    progress = fields.Float(allow_none=True)
+    step = fields.String(allow_none=True)
+    round = fields.String(allow_none=True)
+    enqueued_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+
+
+class VetoSchema(Schema):
+    unit = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+    by = fields.String(allow_none=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.Boolean())
