@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig poppler-utils
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format system-deps clean
+.PHONY: demo test bench lint format serve system-deps clean
 
 demo: $(STAMP)
 	$(BIN)/pingyi demo -o demo-out
@@ -16,6 +16,18 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# The whole service on this machine: web, workers and scheduler (Procfile) under honcho,
+# against the local PostgreSQL (database pingyi, created if missing) and Redis.
+SERVE_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/pingyi
+SERVE_REDIS ?= redis://127.0.0.1:6379/0
+serve: $(STAMP)
+	@psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1 from pg_database where datname='pingyi'" | grep -q 1 \
+	  || psql -h 127.0.0.1 -U postgres -d postgres -c "create database pingyi"
+	DATABASE_URL=$(SERVE_DB) $(BIN)/pingyi init
+	rm -rf /tmp/pingyi-metrics && mkdir -p /tmp/pingyi-metrics
+	PATH=$(CURDIR)/$(BIN):$$PATH DATABASE_URL=$(SERVE_DB) REDIS_URL=$(SERVE_REDIS) \
+	  PROMETHEUS_MULTIPROC_DIR=/tmp/pingyi-metrics $(BIN)/honcho start -f Procfile -p 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

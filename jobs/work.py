@@ -28,7 +28,14 @@ from service.work import mark_ranked, mark_rendered, ranking_request
 logger = logging.getLogger(__name__)
 
 
-def rank_round_job(round_id: str) -> dict:
+def close_round_job(round_id: str) -> dict:
+    """After ``POST …/close``: rank, then render, in one job whose progress the API reports."""
+    ranked = rank_round_job(round_id, render_next=False)
+    rendered = render_circular_job(round_id)
+    return {**ranked, **rendered}
+
+
+def rank_round_job(round_id: str, render_next: bool = True) -> dict:
     """Recompute the round's ranking; render the circular next if the round is closed."""
     started = time.perf_counter()
     ctx = job_context()
@@ -59,7 +66,7 @@ def rank_round_job(round_id: str) -> dict:
         )
     JOB_SECONDS.labels(job="ranking").observe(time.perf_counter() - started)
     set_progress("ranked", 0.5, round_id)
-    if closed:
+    if closed and render_next:
         if ctx.queue.inline:
             render_circular_job(round_id)
         else:

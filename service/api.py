@@ -12,12 +12,14 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, url
 from sqlalchemy import func, select
 
 from service.auth import require
+from service.events import emit
 from service.metrics import render as render_metrics
 from service.models import Ballot, Circular, RankingSnapshot, Round
 from service.models_service import RoundWork
-from service.queue import RANKING
+from service.queue import NOTIFY, RANKING, RENDER
 from service.status import round_progress, service_status
-from service.store import StoreError, add_veto, append_audit, as_utc, utcnow
+from service.store import StoreError, add_veto, append_audit, as_utc
+from service.work import close_round, request_ranking
 
 logger = logging.getLogger(__name__)
 api = Blueprint("api", __name__)
@@ -179,21 +181,17 @@ def close(round_id: str):
     """Close the round: no more ballots count for it; rank and render in the background."""
     rt = runtime()
     with rt.session() as session:
-        rnd = _get_round(session, round_id)
-        now = utcnow()
-        rnd.status = "closed"
-        work = _work(session, round_id) or RoundWork(round_id=round_id)
-        work.closed_at = work.closed_at or now
-        work.ranking_requested_at = now
-        session.merge(work)
+        _get_round(session, round_id)
+        close_round(session, round_id)
         append_audit(session, "round.close", {}, round_id, actor="api")
-    job = rt.queue.enqueue(
-        RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}"
-    )
-    if job.id is None and not job.coalesced:  # inline mode: already done
+        outbox = emit(session, "round.closed", [{"round": round_id}])
+    for event_id in outbox:
+        rt.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
+    # On the render queue: it ends by rendering, which must not hold up the intake worker.
+    job = rt.queue.enqueue(RENDER, "jobs.work.close_round_job", round_id)
+    if job.id is None:  # inline mode: already done
         return jsonify(status="done", round=round_id), 200
-    location = url_for("api.job", job_id=job.id) if job.id else None
-    return jsonify(status="accepted", round=round_id, job=location), 202
+    return jsonify(status="accepted", round=round_id, job=url_for("api.job", job_id=job.id)), 202
 
 
 @api.post("/api/v1/rounds/<round_id>/vetoes")
@@ -210,9 +208,7 @@ def veto(round_id: str):
             v = add_veto(session, round_id, unit, reason, data.get("by"))
         except StoreError as exc:
             abort(409 if "already" in str(exc) else 400, description=str(exc))
-        work = _work(session, round_id) or RoundWork(round_id=round_id)
-        work.ranking_requested_at = utcnow()
-        session.merge(work)
+        request_ranking(session, round_id)
         body = {"round": round_id, "unit": v.unit_code, "reason": v.reason, "by": v.by}
     rt.queue.enqueue(RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}")
     return jsonify(body), 201

@@ -25,6 +25,7 @@ class RoundContext:
     seats: dict[str, tuple[int, str]]  # token -> (seat id, seat status)
     units: frozenset[str]  # active unit codes
     rules: Rules
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def _points(
 def judge(ballot: CanonicalBallot, ctx: RoundContext) -> Verdict:
     """Apply the §2.2 acceptance checks; every failing check is named, not just the first."""
     verdict = Verdict()
+    if ctx.closed:
+        verdict.reasons.append(f"round {ctx.round_id} is closed")
     seat = ctx.seats.get(ballot.token)
     if seat is None:
         verdict.reasons.append(f"token is not a seat of round {ctx.round_id}")

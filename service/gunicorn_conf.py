@@ -1,0 +1,25 @@
+"""gunicorn settings for the ``web`` process (Procfile).
+
+Sync workers: intake is short, database-bound work; a few processes per core keep the CPU busy
+while one waits on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count() * 2))
+timeout = 30
+# A request must never wait long on a client that sends slowly.
+keepalive = 5
+accesslog = None  # access logs would carry URLs and status only, but intake volume makes them noise
+
+
+def child_exit(server, worker) -> None:
+    """Prometheus multiprocess mode: forget a dead worker's live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
