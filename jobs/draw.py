@@ -13,7 +13,8 @@ Canonical pool serialisation (what ``pool_sha256`` is taken over), UTF-8 text::
     group<TAB><group name><TAB><active members><TAB><quota or "-">
     member<TAB><group name><TAB><member id>        (eligible members only)
 
-Groups sorted by name, members by id (Unicode code point order), each line ending in "\\n".
+All group lines first, sorted by group name; then the member lines, sorted by group name and
+then member id (Unicode code point order throughout); each line ends in "\\n".
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ class GroupSnapshot:
     quota: int | None = None
     cycle: int = 1
     restarted: bool = False
+    # Every active member (eligible or not), so verify can name any pool row changed since;
+    # the published fingerprint covers the eligible list, the audit chain covers this.
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ class PoolSnapshot:
                     "cycle": g.cycle,
                     "restarted": g.restarted,
                     "eligible": list(g.eligible),
+                    "members": list(g.members),
                 }
                 for g in self.groups
             ],
@@ -165,6 +170,7 @@ class PoolSnapshot:
                     g.get("quota"),
                     int(g.get("cycle", 1)),
                     bool(g.get("restarted", False)),
+                    tuple(g.get("members", ())),
                 )
                 for g in data["groups"]
             ),

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from jobs.draw import DrawError, PoolSnapshot, key_of, next_reserve, pool_sha256, run_draw
 from service.models import AuditEntry, Draw, Group, Member, Seat, SeatHolder
-from service.store import StoreError, get_round, verify_audit_chain
+from service.store import StoreError, get_round, sha256_text, verify_audit_chain
 
 
 def _first_list_difference(name: str, recorded: list, computed: list) -> str | None:
@@ -123,38 +123,70 @@ def check_database(session: Session, record: dict, replacements: list[dict]) -> 
     ):
         if db_value != rec_value:
             out.append(f"draw table, {name}: differs from the audit record")
-    replaced = {r["member"]: r for r in replacements}
-    expected_active = {m: g for g, m in record["seated"] if m not in replaced}
-    expected_active.update({r["replacement"]: r["group"] for r in replacements})
+    # Walk the replacements in order: a replacement may itself be replaced later.
+    expected_active: dict[str, tuple[str, str | None]] = {}
+    hashes = record.get("token_sha256") or [None] * len(record["seated"])
+    for (group, member), digest in zip(record["seated"], hashes, strict=False):
+        expected_active[member] = (group, digest)
+    replaced = []
+    for rep in replacements:
+        expected_active.pop(rep["member"], None)
+        expected_active[rep["replacement"]] = (rep["group"], rep.get("token_sha256"))
+        replaced.append(rep["member"])
     seats = session.execute(
-        select(SeatHolder.member_id, Seat.group_name, Seat.status)
+        select(SeatHolder.member_id, Seat.group_name, Seat.status, Seat.token)
         .join(Seat, Seat.id == SeatHolder.seat_id)
         .where(Seat.draw_id == d.id)
     ).all()
-    active = Counter((m, g) for m, g, status in seats if status == "active")
-    for member, group in sorted(expected_active.items()):
+    active = Counter((m, g) for m, g, status, _ in seats if status == "active")
+    tokens = {m: sha256_text(t) for m, _, status, t in seats if status == "active"}
+    for member, (group, digest) in sorted(expected_active.items()):
         if active[(member, group)] != 1:
             out.append(f"seat of {member} ({group}): in the record, no matching active seat")
+        elif digest is not None and tokens.get(member) != digest:
+            out.append(f"seat of {member} ({group}): its token is not the one recorded")
     for (member, group), n in sorted(active.items()):
-        if expected_active.get(member) != group or n > 1:
+        if expected_active.get(member, (None,))[0] != group or n > 1:
             out.append(f"seat of {member} ({group}): active in the database, not in the record")
-    for member in sorted(replaced):
-        if not any(m == member and status == "replaced" for m, _, status in seats):
+    for member in sorted(set(replaced)):
+        if not any(m == member and status == "replaced" for m, _, status, _ in seats):
             out.append(f"seat of {member}: replaced in the record, not in the database")
+    out += _check_pool(session, record)
+    return out
+
+
+def _check_pool(session: Session, record: dict) -> list[str]:
+    """Every pool row the draw depended on: the recorded active members of each group (with
+    the eligible ones among them) against the pool table now."""
+    out = []
     groups = {g.id: g.name for g in session.scalars(select(Group))}
-    pool_rows = {m.id: m for m in session.scalars(select(Member))}
+    now_active: dict[str, str] = {}
+    rows = {}
+    for m in session.scalars(select(Member)):
+        rows[m.id] = m
+        if m.active:
+            now_active[m.id] = groups[m.group_id]
+    recorded: dict[str, str] = {}
     for g in record["pool"]["groups"]:
-        for member in g["eligible"]:
-            row = pool_rows.get(member)
-            if row is None:
-                out.append(f"pool member {member}: in the draw record, missing from the pool")
-            elif groups[row.group_id] != g["name"]:
-                out.append(
-                    f"pool member {member}: group {g['name']} in the draw record, "
-                    f"{groups[row.group_id]} in the pool"
-                )
-            elif not row.active:
-                out.append(f"pool member {member}: active in the draw record, inactive in the pool")
+        for member in g.get("members") or g["eligible"]:
+            recorded[member] = g["name"]
+    for member, group in sorted(recorded.items()):
+        row = rows.get(member)
+        if row is None:
+            out.append(f"pool member {member}: in the draw record, missing from the pool")
+        elif groups[row.group_id] != group:
+            out.append(
+                f"pool member {member}: group {group} in the draw record, "
+                f"{groups[row.group_id]} in the pool"
+            )
+        elif not row.active:
+            out.append(f"pool member {member}: active in the draw record, inactive in the pool")
+    if any(g.get("members") for g in record["pool"]["groups"]):
+        for member in sorted(set(now_active) - set(recorded)):
+            out.append(
+                f"pool member {member} ({now_active[member]}): active in the pool, "
+                "not in the draw record's pool"
+            )
     return out
 
 

@@ -27,7 +27,7 @@ from jobs.draw import (
 )
 from service.draws import current_draw, save_announcement, save_draw, void_draw
 from service.draws import replace_seat as store_replacement
-from service.models import Draw, Group, Member, Seat, SeatHolder
+from service.models import AuditEntry, Draw, Group, Member, Seat, SeatHolder
 from service.store import StoreError, get_round
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ def build_snapshot(
                 None if quotas is None else int(quotas.get(name, 0)),
                 cycle,
                 restarted,
+                tuple(sorted(active[name])),
             )
         )
     allocation_record = {
@@ -159,9 +160,18 @@ def draw(
     force: bool = False,
 ) -> tuple[Draw, list[tuple[Seat, str]]]:
     """Draw the round's panel from the seed; announces in the same step when given ``seats``."""
+    get_round(session, round_id)
     parse_seed(seed)  # a malformed seed is refused before anything else is looked at
     existing = current_draw(session, round_id)
-    if existing is None or existing.status == "drawn":
+    if (
+        existing is not None
+        and existing.status == "drawn"
+        and force
+        and seats in (None, existing.seats)
+    ):
+        # A forced redraw keeps what was published: the same frozen pool, seats and sources.
+        existing = redraw_announcement(session, existing)
+    elif existing is None or existing.status == "drawn":
         if existing is not None and not force:
             raise StoreError(
                 f"round {round_id!r} is already drawn; use --force to redo it (recorded)"
@@ -183,8 +193,34 @@ def draw(
     return existing, seated
 
 
+def redraw_announcement(session: Session, drawn: Draw) -> Draw:
+    """Void a drawn draw and re-issue its announcement unchanged (for ``--force``)."""
+    void_draw(session, drawn, "drawn again with --force")
+    allocation = next(
+        e.detail["allocation"]
+        for e in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "draw.announce", AuditEntry.round_id == drawn.round_id)
+            .order_by(AuditEntry.id.desc())
+        )
+        if e.detail["draw"] == drawn.id
+    )
+    return save_announcement(
+        session,
+        drawn.round_id,
+        drawn.method,
+        drawn.seats,
+        list(drawn.sources),
+        drawn.pool,
+        drawn.pool_sha256,
+        allocation,
+        True,
+    )
+
+
 def replace(session: Session, round_id: str, member_id: str, reason: str) -> tuple[str, Seat]:
     """Replace a seated member by the next unused member of their group's reserve list."""
+    get_round(session, round_id)
     if not reason.strip():
         raise StoreError("a replacement needs a reason (--reason)")
     d = current_draw(session, round_id)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Draw, Seat, SeatHolder
-from service.store import StoreError, append_audit, new_token, utcnow
+from service.store import StoreError, append_audit, new_token, sha256_text, utcnow
 
 
 def current_draw(session: Session, round_id: str) -> Draw | None:
@@ -89,6 +89,7 @@ def save_draw(session: Session, draw: Draw, result: dict, forced: bool) -> list[
     draw.status, draw.seed, draw.key = "drawn", result["seed"], result["key"]
     draw.result, draw.drawn_at = result, now
     seated = []
+    hashes = []
     for group, member_id in result["seated"]:
         seat = Seat(
             round_id=draw.round_id,
@@ -102,6 +103,7 @@ def save_draw(session: Session, draw: Draw, result: dict, forced: bool) -> list[
         session.flush()
         session.add(SeatHolder(seat_id=seat.id, member_id=member_id))
         seated.append((seat, member_id))
+        hashes.append(sha256_text(seat.token))
     append_audit(
         session,
         "draw.draw",
@@ -114,6 +116,9 @@ def save_draw(session: Session, draw: Draw, result: dict, forced: bool) -> list[
             "pool_sha256": draw.pool_sha256,
             "forced": forced,
             **result,
+            # SHA-256 of each seat's token, in seat order: verify can tell a swapped token
+            # without the record ever holding a token.
+            "token_sha256": hashes,
         },
         draw.round_id,
     )
@@ -153,6 +158,7 @@ def replace_seat(
             "member": member_id,
             "replacement": replacement,
             "reason": reason,
+            "token_sha256": sha256_text(new.token),
         },
         draw.round_id,
     )
