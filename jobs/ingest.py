@@ -5,16 +5,26 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from fractions import Fraction
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord
 from connectors.files import FORMATS, FileFormatError, read_canonical
-from jobs.ranking import settle_round
-from service.ballot_store import IntakeCounts, round_context, status_counts, store_records
+from jobs.scoring import Answer, BallotInput, SeatInfo, settle_ballots
+from service.ballot_store import (
+    REJECTED,
+    IntakeCounts,
+    round_context,
+    set_statuses,
+    status_counts,
+    store_records,
+)
+from service.models import Ballot, Conflict, Seat, SeatHolder, Unit, Vote
 from service.rules import Rules
-from service.store import get_round
+from service.store import as_utc, get_round
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +35,7 @@ def ingest_records(
     """Store the records and settle the round; returns intake counts and the records' statuses."""
     ctx = round_context(session, round_id, rules)
     counts = store_records(session, ctx, source, records)
-    settle_round(session, round_id, rules)
+    settle_statuses(session, round_id, rules)
     statuses = status_counts(session, round_id, counts.ballot_ids)
     logger.info(
         "ingested into round %s from %s: %d new, %d updated, %d unchanged; %s",
@@ -37,6 +47,69 @@ def ingest_records(
         dict(statuses),
     )
     return counts, statuses
+
+
+# Settlement only asks *whether* a ballot voted on a unit, so each voted unit gets this marker.
+_VOTED = {"": Answer(None, Fraction(1))}
+_SEP = "\x1f"
+
+
+def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
+    """Settle accepted / superseded / invalid (§2.2) after an intake, as ``rank`` would.
+
+    The rule is ``jobs.scoring.settle_ballots``, the one ranking uses; only the loading is
+    lighter than ``jobs.ranking.load_round``: coverage needs the set of units each ballot voted
+    on, not every vote's points, so the votes arrive aggregated per ballot (10,000 rows instead of
+    980,000 objects for a 10,000-ballot round). Ballot keys are built as ``load_round`` builds
+    them, so equal submission times are ordered the same way in both.
+    """
+    units = list(session.scalars(select(Unit.code).where(Unit.active.is_(True))))
+    recusals: dict[int, set[str]] = {}
+    for seat_id, unit_code in session.execute(
+        select(SeatHolder.seat_id, Conflict.unit_code)
+        .join(Conflict, Conflict.member_id == SeatHolder.member_id)
+        .join(Seat, Seat.id == SeatHolder.seat_id)
+        .where(Seat.round_id == round_id)
+    ):
+        recusals.setdefault(seat_id, set()).add(unit_code)
+    seats = [
+        SeatInfo(token, group, frozenset(recusals.get(sid, ())))
+        for sid, token, group in session.execute(
+            select(Seat.id, Seat.token, Seat.group_name).where(
+                Seat.round_id == round_id, Seat.status == "active"
+            )
+        )
+    ]
+    voted = {
+        ballot_id: codes.split(_SEP)
+        for ballot_id, codes in session.execute(
+            select(Vote.ballot_id, func.aggregate_strings(Vote.unit_code, _SEP))
+            .join(Ballot, Ballot.id == Vote.ballot_id)
+            .where(
+                Ballot.round_id == round_id,
+                Ballot.status != REJECTED,
+                Vote.points.is_not(None),
+            )
+            .group_by(Vote.ballot_id)
+        )
+    }
+    ballots, ids = [], {}
+    for bid, source, response_id, version, token, submitted_at in session.execute(
+        select(
+            Ballot.id,
+            Ballot.source,
+            Ballot.response_id,
+            Ballot.version,
+            Ballot.token,
+            Ballot.submitted_at,
+        ).where(Ballot.round_id == round_id, Ballot.status != REJECTED)
+    ):
+        key = f"{source}\x1f{response_id}\x1f{version:09d}"
+        answers = dict.fromkeys(voted.get(bid, ()), _VOTED)
+        ballots.append(BallotInput(key, token, as_utc(submitted_at), answers))
+        ids[key] = bid
+    _, status = settle_ballots(seats, ballots, units, rules)
+    set_statuses(session, round_id, {ids[k]: v for k, v in status.items()})
 
 
 def ingest_file(

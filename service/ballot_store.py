@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
+from json.encoder import encode_basestring as _quote
 
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
@@ -62,12 +64,30 @@ def round_context(session: Session, round_id: str, rules: Rules) -> RoundContext
     )
 
 
+def _canonical(value: object) -> str:
+    """Exactly ``canonical_text(value)``, faster on the shapes ballots have.
+
+    ``json.dumps(s, ensure_ascii=False)`` of a string *is* ``encode_basestring(s)``; calling the
+    C encoder directly skips building an encoder per value (a 98-unit ballot has ~200 strings).
+    Anything but str, Decimal and dicts of them goes to the reference implementation.
+    """
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return (
+            "{" + ",".join(_quote(k) + ":" + _canonical(v) for k, v in sorted(value.items())) + "}"
+        )
+    return canonical_text(value)
+
+
 def _record_hash(record: RawRecord) -> str:
     """Hash of what the record says (sorted keys), so re-serialised copies are still 'the same'."""
     basis = record.text
     if record.ballot is not None:
         b = record.ballot
-        basis = canonical_text(
+        basis = _canonical(
             {
                 "id": b.id,
                 "token": b.token,

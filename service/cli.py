@@ -393,8 +393,13 @@ def demo(state: State, output: Path, seed: int) -> None:
 def _register_subcommands() -> None:
     """Command groups that live in their own modules (kept small, one noun each)."""
     from service.cli_draw import register as register_draw
+    from service.cli_service import register as register_service
 
     register_draw(main)
+    register_service(main)
+    from service.cli_sources import register as register_sources
+
+    register_sources(main)
 
 
 _register_subcommands()

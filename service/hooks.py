@@ -65,9 +65,28 @@ def _connector(name: str, kind: str, config: dict) -> StandardWebhooksConnector:
     return StandardWebhooksConnector(name, secret)
 
 
+def _body() -> bytes:
+    """The raw body, at most 1 MiB. A chunked body has no Content-Length for Flask to check, and
+    Werkzeug would silently cut it at the limit: read one byte more from the server's input
+    stream and refuse it whole instead."""
+    if request.content_length is not None:
+        return request.get_data(cache=False)  # over the limit: Werkzeug answers 413
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    stream = request.environ.get("wsgi.input")
+    data = b""
+    while stream is not None and len(data) <= limit:
+        chunk = stream.read(min(65536, limit + 1 - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) > limit:
+        abort(413, description=f"the body is over {limit} bytes")
+    return data
+
+
 @hooks.post("/hooks/<source>")
 def receive(source: str):
-    body = request.get_data(cache=False)
+    body = _body()
     found = _source(source)
     if found is None:
         DELIVERIES.labels(outcome="unknown_source").inc()

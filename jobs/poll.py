@@ -1,0 +1,138 @@
+"""Poll job: a source's new records become stored ballots, and its cursor moves with them.
+
+Runs in-process for ``pingyi poll`` (no Redis) and, by name, in the service's scheduler. The
+network work happens outside any transaction; each page is then stored *and* the source's cursor
+moved in one transaction, so a page that fails to store leaves the cursor where it was and the
+next poll reads the same records again (the store is idempotent on source and response id).
+A failed poll is remembered on the source (``last_error``) for ``source list`` and the status page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Engine
+
+from connectors import connector_class
+from connectors.base import ConnectorError
+from connectors.canonical import RawRecord
+from jobs.ingest import ingest_records
+from service.ballot_store import status_counts
+from service.rules import Rules
+from service.sources import get_source, record_poll_error, round_seats, save_cursor
+from service.store import StoreError, session_scope
+
+logger = logging.getLogger(__name__)
+
+# Errors a poll reports and records on the source; anything else is a bug and propagates.
+EXPECTED = (ConnectorError, StoreError, ValueError, OSError)
+MAX_PAGES = 1000  # a connector that never says "done" must not loop for ever
+
+
+@dataclass
+class PollResult:
+    """What one poll of one source did."""
+
+    source: str
+    round_id: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    statuses: Counter = field(default_factory=Counter)  # of the new and updated ballots
+    pages: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "round": self.round_id,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.statuses.get("rejected", 0),
+            "accepted": self.statuses.get("accepted", 0),
+            "superseded": self.statuses.get("superseded", 0),
+            "invalid": self.statuses.get("invalid", 0),
+            "error": self.error,
+        }
+
+
+def with_seat_tokens(
+    records: Iterable[RawRecord], seat_tokens: Iterable[str], platform_token: Callable[[str], str]
+) -> list[RawRecord]:
+    """Ballots name the platform's copy of a seat token; give them back the seat's own token."""
+    back = {platform_token(t): t for t in seat_tokens}
+    out = []
+    for record in records:
+        b = record.ballot
+        if b is not None and back.get(b.token, b.token) != b.token:
+            record = replace(record, ballot=replace(b, token=back[b.token]))
+        out.append(record)
+    return out
+
+
+def poll_source(
+    engine: Engine,
+    name: str,
+    rules: Rules,
+    secrets: dict[str, str],
+    full: bool = False,
+    **connector_options: Any,
+) -> PollResult:
+    """Poll source ``name`` until its connector is done; never raises for an expected failure.
+
+    ``secrets`` are the connector's secrets by name (read from the environment by the caller);
+    ``connector_options`` go to the connector (tests pass a retry policy or a clock).
+    """
+    with session_scope(engine) as session:
+        source = get_source(session, name)
+        kind, round_id = source.kind, source.round_id
+        config, mapping, cursor = source.config, source.mapping, source.cursor
+    result = PollResult(name, round_id)
+    connector = None
+    try:
+        connector = connector_class(kind)(config, secrets, mapping, **connector_options)
+        for number in range(1, MAX_PAGES + 1):
+            page = connector.poll(cursor, full=full and number == 1)
+            with session_scope(engine) as session:
+                records = page.records
+                if records:
+                    tokens = [s.token for s in round_seats(session, round_id)]
+                    records = with_seat_tokens(records, tokens, connector.platform_token)
+                    counts, _ = ingest_records(session, round_id, name, records, rules)
+                    result.new += counts.new
+                    result.updated += counts.updated
+                    result.unchanged += counts.unchanged
+                    if counts.changed_ids:
+                        result.statuses += status_counts(session, round_id, counts.changed_ids)
+                save_cursor(session, get_source(session, name), page.cursor)
+            cursor = page.cursor
+            result.pages = number
+            if page.done:
+                break
+        else:
+            raise ConnectorError(f"{kind} did not finish within {MAX_PAGES} pages")
+    except EXPECTED as exc:
+        result.error = str(exc) or type(exc).__name__
+        logger.warning("poll of source %s (round %s) failed: %s", name, round_id, result.error)
+        with session_scope(engine) as session:
+            record_poll_error(session, name, result.error)
+    finally:
+        if connector is not None:
+            connector.close()
+            result.calls = dict(getattr(getattr(connector, "rpc", None), "calls", {}))
+    logger.info(
+        "polled source %s (round %s): %d new, %d updated, %d unchanged, %d rejected",
+        name,
+        round_id,
+        result.new,
+        result.updated,
+        result.unchanged,
+        result.statuses.get("rejected", 0),
+    )
+    return result

@@ -1,0 +1,186 @@
+"""Polling LimeSurvey: exactly once, incomplete responses re-checked, failures leave the cursor.
+
+Every test runs on SQLite and PostgreSQL against the fake RemoteControl endpoint (real HTTP).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from connectors.http import RetryPolicy
+from jobs.poll import poll_source
+from service.config import load_config
+from service.models import Ballot, Source
+from service.store import make_engine, session_scope
+from tests.fake_limesurvey import ROUND, FakeLimeSurvey, answer_as_seats, setup_round
+
+PASSWORD = "s3cret-pw"
+
+
+@pytest.fixture(autouse=True)
+def ls_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LS_PASSWORD", PASSWORD)
+
+
+@pytest.fixture
+def fake():
+    with FakeLimeSurvey() as server:
+        yield server
+
+
+@pytest.fixture
+def source(cli, tmp_path: Path, fake: FakeLimeSurvey) -> list[str]:
+    """Round 2026-11 with five seats, source ``ls`` on the fake, J01..J05 answering as the seats."""
+    tokens = setup_round(cli, tmp_path)
+    (tmp_path / "scale.toml").write_text("factor = 10\n", encoding="utf-8")
+    cli(
+        "source", "add", "ls", "--kind", "limesurvey", "--round", ROUND, "--url", fake.url,
+        "--survey", "248135", "--username", "admin", "--password-env", "LS_PASSWORD",
+        "--scale", str(tmp_path / "scale.toml"),
+    )  # fmt: skip
+    answer_as_seats(fake, tokens)
+    fake.calls.clear()
+    return tokens
+
+
+def poll(cli, *args: str) -> dict:
+    [result] = cli.json("poll", *args)
+    return result
+
+
+def stored(cli) -> dict[str, tuple[str, int]]:
+    """response id -> (status, versions) of every stored ballot."""
+    with session_scope(make_engine(cli.db)) as s:
+        rows = s.execute(
+            select(Ballot.response_id, Ballot.status, func.count()).group_by(
+                Ballot.response_id, Ballot.status
+            )
+        ).all()
+    return {rid: (status, n) for rid, status, n in rows}
+
+
+def cursor(cli) -> dict | None:
+    with session_scope(make_engine(cli.db)) as s:
+        return s.scalars(select(Source.cursor)).one()
+
+
+def test_polling_twice_stores_nothing_twice(cli, fake, source) -> None:
+    first = poll(cli)
+    assert (first["new"], first["accepted"], first["rejected"]) == (3, 2, 1)
+    second = poll(cli)
+    assert (second["new"], second["updated"], second["unchanged"]) == (0, 0, 0)
+    full = poll(cli, "ls", "--full")  # every id read again: recognised, not doubled
+    assert (full["new"], full["updated"], full["unchanged"]) == (0, 0, 3)
+    assert stored(cli) == {"1": ("accepted", 1), "3": ("rejected", 1), "5": ("accepted", 1)}
+
+
+def test_with_nothing_new_a_poll_is_three_calls_and_no_export(cli, fake, source) -> None:
+    poll(cli)
+    fake.calls.clear()
+    fake.exports.clear()
+    out = cli("poll", "ls")
+    assert "ls (round 2026-11): 0 new, 0 updated, 0 rejected, 0 unchanged" in out
+    assert fake.calls == ["get_session_key", "get_summary", "release_session_key"]
+    assert fake.exports == []
+
+
+def test_a_response_completed_after_the_first_poll_is_counted_once(cli, fake, source) -> None:
+    poll(cli)
+    assert cursor(cli)["pending"] == [2, 4, 6]
+    # J02 goes back to the survey and finishes it: LimeSurvey completes row 2 in place.
+    row = fake.row(2)
+    row.update({"submitdate": "2026-11-27 10:00:00", "lastpage": 2})
+    row.update({f"SCORES[U0{i}]": v for i, v in enumerate(["3", "5", "6", "6", "8"], start=1)})
+    fake.exports.clear()
+    second = poll(cli)
+    assert (second["new"], second["accepted"]) == (1, 1)
+    assert fake.exports == [("all", 7, None), ("complete", 2, 6)]  # new ids, then pending ids only
+    assert cursor(cli)["pending"] == [4, 6]
+    third = poll(cli)
+    assert third["new"] == 0
+    assert stored(cli)["2"] == ("accepted", 1)
+
+
+def test_several_rows_of_one_seat_resolve_by_supersession(cli, fake, source) -> None:
+    poll(cli)
+    # J01 answers again in a new browser session: a new row under the same access code.
+    again = {**fake.row(1), "id": 7, "submitdate": "2026-11-28 09:00:00", "SCORES[U01]": "1"}
+    fake.responses.append(again)
+    result = poll(cli)
+    assert (result["new"], result["accepted"]) == (1, 1)
+    assert stored(cli)["1"] == ("superseded", 1) and stored(cli)["7"] == ("accepted", 1)
+    # Row 4 (J03's abandoned first visit) never became a ballot; row 5 is J03's.
+    assert "4" not in stored(cli) and stored(cli)["5"] == ("accepted", 1)
+
+
+def test_submission_times_are_read_in_the_servers_zone(cli, fake, source) -> None:
+    poll(cli)
+    with session_scope(make_engine(cli.db)) as s:
+        at = s.scalars(select(Ballot.submitted_at).where(Ballot.response_id == "1")).one()
+    assert at.astimezone(UTC) == datetime(2026, 11, 25, 23, 53, 45, tzinfo=UTC)  # 07:53:45 +08
+
+
+def test_an_rpc_error_fails_the_poll_names_the_call_and_keeps_the_cursor(cli, fake, source) -> None:
+    poll(cli)
+    before = cursor(cli)
+    fake.responses.append({**fake.row(5), "id": 7, "submitdate": "2026-11-28 09:00:00"})
+    fake.fail("export_responses", "status", "No permission")
+    out = cli("poll", ok=False)
+    assert "ls (round 2026-11): FAILED: LimeSurvey export_responses: No permission" in out
+    assert cursor(cli) == before
+    assert "last error: LimeSurvey export_responses: No permission" in cli("source", "list")
+    assert fake.sessions == set()  # the key was released all the same
+    assert poll(cli)["new"] == 1
+    assert "last error" not in cli("source", "list")
+
+
+def test_an_expired_session_key_is_renewed_mid_poll(cli, fake, source) -> None:
+    fake.fail("export_responses", "expire")
+    assert poll(cli)["new"] == 3
+    assert fake.calls == [
+        "get_session_key", "get_summary", "export_responses", "get_session_key",
+        "export_responses", "release_session_key",
+    ]  # fmt: skip
+
+
+def test_a_429_with_retry_after_is_honoured_then_the_poll_succeeds(cli, fake, source) -> None:
+    fake.fail("get_summary", "http", (429, {"Retry-After": "1"}))
+    start = time.monotonic()
+    result = poll(cli)
+    assert time.monotonic() - start >= 1.0
+    assert result["new"] == 3 and result["error"] is None
+    assert fake.calls[:3] == ["get_session_key", "get_summary", "get_summary"]
+
+
+def test_a_timeout_leaves_the_cursor_where_it_was(cli, fake, source) -> None:
+    poll(cli)
+    before = cursor(cli)
+    fake.responses.append({**fake.row(5), "id": 7, "submitdate": "2026-11-28 09:00:00"})
+    fake.fail("export_responses", "slow", 1.5)
+    fake.fail("export_responses", "slow", 1.5)
+    engine = make_engine(cli.db)
+    rules = load_config({}).rules
+    policy = RetryPolicy(read_timeout=0.3, attempts=2, base_delay=0.01)
+    failed = poll_source(engine, "ls", rules, {"password": PASSWORD}, policy=policy)
+    assert (
+        failed.error
+        == "LimeSurvey export_responses: no answer within 0.3 s; gave up after 2 attempts"
+    )
+    assert (failed.new, cursor(cli)) == (0, before)
+    assert "7" not in stored(cli)
+    time.sleep(1.5)  # let the fake finish its slow answers
+    again = poll_source(engine, "ls", rules, {"password": PASSWORD}, policy=policy)
+    assert (again.error, again.new) == (None, 1)
+    assert cursor(cli)["max_id"] == 7
+
+
+def test_a_source_without_its_password_fails_alone(cli, fake, source, monkeypatch) -> None:
+    monkeypatch.delenv("LS_PASSWORD")
+    out = cli("poll", ok=False)
+    assert "FAILED: environment variable LS_PASSWORD is not set" in out
+    assert fake.calls == []
