@@ -6,9 +6,9 @@ that a source can poll names its connector class ``CONNECTOR`` (see ``connectors
 
 from __future__ import annotations
 
-from connectors import files, limesurvey
+from connectors import files, limesurvey, standard_webhooks
 
-REGISTRY = {"file": files, "limesurvey": limesurvey}
+REGISTRY = {"file": files, "limesurvey": limesurvey, "standard-webhooks": standard_webhooks}
 
 
 def source_kinds() -> list[str]:
@@ -22,3 +22,11 @@ def connector_class(kind: str) -> type:
     if module is None or not hasattr(module, "CONNECTOR"):
         raise ValueError(f"unknown source kind {kind!r} (known: {', '.join(source_kinds())})")
     return module.CONNECTOR
+
+
+def secret_fields(kind: str) -> dict[str, str]:
+    """Secret name -> the config field naming its environment variable, for any source kind
+    (polled connectors declare ``CONNECTOR``, push-only ones ``PUSH_CONNECTOR``)."""
+    module = REGISTRY[kind]
+    cls = getattr(module, "CONNECTOR", None) or module.PUSH_CONNECTOR
+    return dict(cls.secrets)

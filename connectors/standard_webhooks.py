@@ -138,3 +138,7 @@ class StandardWebhooksConnector:
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[RawRecord]:
         return parse(body, _header(headers, "webhook-id"), self.name)
+
+
+# Push-only: a source of this kind is never polled (see connectors.source_kinds).
+PUSH_CONNECTOR = StandardWebhooksConnector

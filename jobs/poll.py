@@ -10,21 +10,24 @@ A failed poll is remembered on the source (``last_error``) for ``source list`` a
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from connectors import connector_class
+from connectors import connector_class, source_kinds
 from connectors.base import ConnectorError
 from connectors.canonical import RawRecord
 from jobs.ingest import ingest_records
 from service.ballot_store import status_counts
 from service.rules import Rules
-from service.sources import get_source, record_poll_error, round_seats, save_cursor
-from service.store import StoreError, session_scope
+from service.sources import get_source, list_sources, record_poll_error, round_seats, save_cursor
+from service.store import StoreError, session_scope, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -136,3 +139,49 @@ def poll_source(
         result.statuses.get("rejected", 0),
     )
     return result
+
+
+# How often the scheduler polls each source; webhooks (where a platform has them) are faster, and
+# polling is what reconciles the deliveries a platform gave up on.
+POLL_INTERVAL = 300
+
+
+def due_sources(session: Session, interval: float = POLL_INTERVAL) -> list[str]:
+    """Polled sources whose last poll is older than ``interval`` seconds (or never happened)."""
+    cutoff = utcnow() - timedelta(seconds=interval)
+    return [
+        s.name
+        for s in list_sources(session)
+        if s.kind in source_kinds() and (s.last_poll_at is None or s.last_poll_at < cutoff)
+    ]
+
+
+def poll_source_job(name: str) -> dict:
+    """The scheduler's poll of one source, in a worker; then a ranking is asked for."""
+    from jobs.runtime import job_context
+    from service.queue import RANKING
+    from service.work import request_ranking
+
+    ctx = job_context()
+    ctx.queue.clear_pending(f"poll:{name}")
+    with session_scope(ctx.engine) as session:
+        source = get_source(session, name)
+        kind, config, round_id = source.kind, dict(source.config), source.round_id
+    secrets = {}
+    for secret, config_field in connector_class(kind).secrets.items():
+        value = os.environ.get(config.get(config_field) or "")
+        if not value:
+            with session_scope(ctx.engine) as session:
+                record_poll_error(
+                    session, name, f"environment variable {config.get(field)} is not set"
+                )
+            return {"source": name, "error": "secret not set"}
+        secrets[secret] = value
+    result = poll_source(ctx.engine, name, ctx.config.rules, secrets)
+    if result.new or result.updated:
+        with session_scope(ctx.engine) as session:
+            request_ranking(session, round_id)
+        ctx.queue.enqueue(
+            RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}"
+        )
+    return result.as_dict()

@@ -17,13 +17,14 @@ from typing import Any
 
 import click
 
-from connectors import connector_class, source_kinds
+from connectors import connector_class, secret_fields, source_kinds
 from connectors.base import ConnectorError, CredentialsError, SeatRef
 from connectors.mapping import Scale, load_scale
 from service.cli import State, common, echo_json
 from service.store import StoreError, session_scope
 
 DEFAULT_TZ = "Asia/Shanghai"
+WEBHOOK_KIND = "standard-webhooks"
 
 
 @contextmanager
@@ -56,7 +57,7 @@ def source() -> None:
 
 @source.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(source_kinds()), required=True)
+@click.option("--kind", type=click.Choice([*source_kinds(), WEBHOOK_KIND]), required=True)
 @click.option("--round", "round_id", required=True, help="The round its ballots belong to.")
 @click.option(
     "--url", help="LimeSurvey site or RemoteControl URL (…/index.php/admin/remotecontrol)."
@@ -74,12 +75,25 @@ def source() -> None:
 @click.option(
     "--replace", is_flag=True, help="Rebuild an existing source's mapping; keep its cursor."
 )
+@click.option(
+    "--secret-env",
+    metavar="VAR",
+    help="standard-webhooks: environment variable holding the whsec_ secret.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @common
 def source_add(state: State, name: str, kind: str, round_id: str, **opts: Any) -> None:
-    """Connect, read the survey's structure, build the mapping, and store the source."""
+    """Connect, read the survey's structure, build the mapping, and store the source.
+
+    A standard-webhooks source needs only --secret-env: its senders post canonical ballots.
+    """
     from service.sources import active_unit_codes, add_source, get_source
 
+    if kind == WEBHOOK_KIND:
+        _add_webhook_source(
+            state, name, round_id, opts["secret_env"], opts["replace"], opts["as_json"]
+        )
+        return
     for option in ("url", "survey", "username", "password_env"):
         if opts[option] is None:
             raise click.UsageError(f"--{option.replace('_', '-')} is required for a {kind} source")
@@ -169,7 +183,7 @@ def source_list(state: State, as_json: bool) -> None:
         rows = []
         for s in list_sources(session):
             config = dict(s.config)
-            secret_vars = [config.get(f) for f in connector_class(s.kind).secrets.values()]
+            secret_vars = [config.get(f) for f in secret_fields(s.kind).values()]
             cursor = s.cursor or {}
             rows.append(
                 {
@@ -193,6 +207,10 @@ def source_list(state: State, as_json: bool) -> None:
     for r in rows:
         c = r["config"]
         env = ", ".join(f"${v} {'set' if ok else 'NOT SET'}" for v, ok in r["secrets_set"].items())
+        if r["kind"] == WEBHOOK_KIND:
+            click.echo(f"{r['name']}\t{r['kind']}\tround {r['round']}\tPOST /hooks/{r['name']}")
+            click.echo(f"  secret in {env}")
+            continue
         click.echo(f"{r['name']}\t{r['kind']}\tround {r['round']}\tsurvey {c.get('survey')}")
         click.echo(f"  {c.get('url')}  user {c.get('username')}  password in {env}")
         last = r["last_poll_at"] or "never"
@@ -285,7 +303,15 @@ def poll(state: State, name: str | None, full: bool, as_json: bool) -> None:
 
     with session_scope(state.engine) as session:
         sources = [get_source(session, name)] if name else list_sources(session)
-        todo = [(s.name, s.kind, s.round_id, dict(s.config)) for s in sources]
+        if name and sources[0].kind not in source_kinds():
+            raise StoreError(
+                f"source {name!r} is a {sources[0].kind} source: it is pushed, not polled"
+            )
+        todo = [
+            (s.name, s.kind, s.round_id, dict(s.config))
+            for s in sources
+            if s.kind in source_kinds()
+        ]
     results: list[PollResult] = []
     for src_name, kind, round_id, config in todo:
         try:
@@ -313,6 +339,34 @@ def poll(state: State, name: str | None, full: bool, as_json: bool) -> None:
         )
     if any(r.error for r in results):
         raise click.exceptions.Exit(1)
+
+
+def _add_webhook_source(
+    state: State, name: str, round_id: str, secret_env: str | None, replace: bool, as_json: bool
+) -> None:
+    """A Standard Webhooks source: it keeps the name of the variable holding its secret."""
+    from connectors.standard_webhooks import secret_key
+    from service.sources import add_source
+
+    if not secret_env:
+        raise click.UsageError("--secret-env is required for a standard-webhooks source")
+    value = os.environ.get(secret_env)
+    if value:
+        secret_key(value)  # a malformed secret is refused now, not at the first delivery
+    with session_scope(state.engine) as session:
+        add_source(session, name, WEBHOOK_KIND, round_id, {"secret_env": secret_env}, {}, replace)
+    summary = {"source": name, "kind": WEBHOOK_KIND, "round": round_id, "url": f"/hooks/{name}",
+               "secret_env": secret_env, "secret_set": bool(value)}  # fmt: skip
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(
+        f"source {name} added: standard-webhooks for round {round_id}; senders POST to /hooks/{name}"
+    )
+    if not value:
+        click.echo(
+            f"  note: ${secret_env} is not set here; the web process needs it (e.g. in .env)"
+        )
 
 
 def register(main: click.Group) -> None:

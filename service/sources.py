@@ -76,7 +76,12 @@ def add_source(
     append_audit(
         session,
         "source.replace" if replace else "source.add",
-        {"source": name, "kind": kind, "config": config, "columns": len(mapping["columns"])},
+        {
+            "source": name,
+            "kind": kind,
+            "config": config,
+            "columns": len(mapping.get("columns", [])),
+        },
         round_id,
     )
     return source

@@ -38,8 +38,11 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 GENESIS = "0" * 64
 AUDIT_LOCK = 0x70696E67  # "ping": the advisory lock that serialises audit appends
-# 32 bytes from ``secrets``: 256 bits, well over the 128 the SPEC requires, URL-safe for links.
-TOKEN_BYTES = 32
+# Seat tokens: 32 characters from [0-9A-Za-z] drawn with ``secrets`` = 190 bits, over the 128 the
+# SPEC requires. Letters and digits only, at most 36 long, because survey platforms keep tokens
+# as access codes (LimeSurvey strips anything else and cuts at 36) and they go into URLs as is.
+TOKEN_LENGTH = 32
+TOKEN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ROUND_KINDS = ("monthly", "quarterly", "semiannual")
 
 
@@ -309,7 +312,7 @@ def get_round(session: Session, round_id: str) -> Round:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
 
 
 def set_panel(session: Session, round_id: str, member_ids: list[str]) -> list[tuple[Seat, Member]]:

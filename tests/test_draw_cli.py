@@ -8,11 +8,12 @@ a small model of SPEC §3 written here.
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import json
 import logging
+import math
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -114,8 +115,10 @@ def tokens_of(data: dict) -> dict[str, str]:
     return {s["evaluator"]: s["token"] for s in data["seats"]}
 
 
-def token_bits(token: str) -> int:
-    return 8 * len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+def token_bits(token: str) -> float:
+    """Entropy of a token drawn uniformly from letters and digits (what the store issues)."""
+    assert re.fullmatch(r"[0-9A-Za-z]+", token), token
+    return len(token) * math.log2(62)
 
 
 def ingest(cli: Cli, tmp_path: Path, ballots: dict[str, str]) -> str:
