@@ -1,9 +1,10 @@
 # The README's commands. Both do the whole set-up on a fresh Debian machine: the Debian packages
-# (CJK fonts, HarfBuzz subsetting, Pango, poppler-utils) when missing, then a virtualenv.
+# (CJK fonts, HarfBuzz subsetting, Pango, poppler-utils; Chromium for the status-page test)
+# when missing, then a virtualenv.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig poppler-utils
+DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig poppler-utils chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint format serve system-deps clean

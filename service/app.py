@@ -67,7 +67,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     )
     app.json.ensure_ascii = False
     app.extensions["pingyi"] = Runtime(
-        config, make_engine(config.database_url), JobQueue(config.redis_url, config)
+        config, make_engine(config.database_url, pre_ping=False), JobQueue(config.redis_url, config)
     )
 
     from service.api import api

@@ -16,8 +16,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from connectors.standard_webhooks import (
     KIND,
@@ -25,11 +24,10 @@ from connectors.standard_webhooks import (
     WebhookRejected,
     is_ignored_event,
 )
+from service.inbox import DatabaseUnavailable, store_delivery
 from service.metrics import DELIVERIES
 from service.models import Source
-from service.models_service import InboxDelivery
 from service.queue import INTAKE
-from service.store import utcnow
 
 logger = logging.getLogger(__name__)
 hooks = Blueprint("hooks", __name__)
@@ -109,19 +107,12 @@ def receive(source: str):
     headers = {k: request.headers[k] for k in KEPT_HEADERS if k in request.headers}
     runtime = current_app.extensions["pingyi"]
     try:
-        with runtime.engine.begin() as conn:
-            conn.execute(
-                insert(InboxDelivery).values(
-                    source=source,
-                    delivery_id=delivery_id,
-                    received_at=utcnow(),
-                    body=body,
-                    headers=headers,
-                    status="pending",
-                    attempts=0,
-                )
-            )
-    except IntegrityError:
+        stored = store_delivery(runtime.engine, source, delivery_id, body, headers)
+    except DatabaseUnavailable:
+        DELIVERIES.labels(outcome="unavailable").inc()
+        logger.error("source %s: the database is unavailable; answered 503", source)
+        abort(503, description="the database is unavailable; retry later")
+    if not stored:
         DELIVERIES.labels(outcome="duplicate").inc()
         return jsonify(status="duplicate", delivery=delivery_id), 200
     DELIVERIES.labels(outcome="stored").inc()

@@ -61,8 +61,13 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys on and a busy timeout for concurrent CLIs."""
+def make_engine(url: str, pre_ping: bool = True) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys on and a busy timeout for concurrent CLIs.
+
+    ``pre_ping`` tests each pooled connection before use (one round trip). The web process turns
+    it off: on a dead connection the request answers 503, SQLAlchemy drops the whole pool, and
+    the sender's retry gets a fresh connection — cheaper than a ping on every delivery.
+    """
     if url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url[len("postgres://") :]
     elif url.startswith("postgresql://"):
@@ -79,7 +84,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=pre_ping, hide_parameters=True)
 
 
 def migrate(engine: Engine) -> None:
