@@ -93,3 +93,73 @@ def cli(db_url: str) -> Cli:
     runner = Cli(db_url)
     runner("init")
     return runner
+
+
+# --- the running service (issue #5): real PostgreSQL, real Redis, real processes ------------
+
+
+@pytest.fixture
+def pg_url(pg_available: bool) -> Iterator[str]:
+    """A fresh PostgreSQL schema only (the service tests need PostgreSQL, not SQLite)."""
+    if not pg_available:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
+        pytest.skip("PostgreSQL is not reachable")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            # Bounded: a backend a killed process left behind must not hang the teardown.
+            conn.execute(text("SET lock_timeout = '10s'"))
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_claim():
+    """This session's spare Redis database: ``PINGYI_TEST_REDIS``, or one claimed among dbs
+    8–14 so that concurrent test runs on one machine never flush each other's queues."""
+    from tests.service_helpers import RedisClaim
+
+    try:
+        claim = RedisClaim()
+        claim.refresh()
+    except Exception as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not usable for the service tests: {exc}")
+        pytest.skip(f"Redis is not usable for the service tests: {exc}")
+    try:
+        yield claim
+    finally:
+        claim.release()
+
+
+@pytest.fixture
+def redis_url(redis_claim) -> Iterator[str]:
+    """The spare Redis database, flushed before and after the test."""
+    from redis import Redis
+
+    redis_claim.refresh()
+    client = Redis.from_url(redis_claim.url, socket_connect_timeout=2)
+    client.flushdb()
+    try:
+        yield redis_claim.url
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def service(pg_url: str, redis_url: str, tmp_path: Path):
+    """The service harness (tests/service_helpers.py); every process it started dies at teardown."""
+    from tests.service_helpers import ServiceHarness
+
+    harness = ServiceHarness(pg_url, redis_url, tmp_path)
+    try:
+        yield harness
+    finally:
+        harness.close()

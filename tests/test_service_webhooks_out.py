@@ -1,0 +1,211 @@
+"""Outgoing webhooks for automation (issue #5 item 7): signed per Standard Webhooks, retried
+with backoff, every attempt logged, link-local and metadata addresses refused."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis import Redis
+from rq.registry import ScheduledJobRegistry
+
+from connectors.standard_webhooks import verify
+from jobs import notify
+from service.cli import main
+from service.events import emit
+from service.store import session_scope
+from tests.service_helpers import ballot, new_secret, receiver
+
+ROUND = "2026-10"
+EVENTS = "ballot.accepted,round.closed,ranking.computed,circular.published"
+SECRET_VAR = "PINGYI_TEST_HOOK_SECRET"
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@pytest.fixture
+def in_process_jobs(service, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Let this process run job functions as a worker would (they read the environment)."""
+    secret = new_secret()
+    service.env[SECRET_VAR] = secret
+    for var in ("DATABASE_URL", "REDIS_URL", SECRET_VAR):
+        monkeypatch.setenv(var, service.env[var])
+    monkeypatch.delenv("PINGYI_CONFIG", raising=False)
+    return secret
+
+
+def test_events_arrive_signed_and_a_failed_delivery_is_retried_and_logged(
+    service, in_process_jobs: str
+) -> None:
+    secret = in_process_jobs
+    tokens = service.setup_round(ROUND, seats=10)
+    source_secret = service.add_source("formbricks")
+    with receiver() as hook:
+        hook.statuses.append(500)  # the automation endpoint fails its first request
+        service.cli("subscription", "add", hook.url, "--events", EVENTS, "--secret-env", SECRET_VAR)
+        web = service.start_web()
+        for i in range(3):
+            r = web.deliver("formbricks", source_secret, ballot(f"r{i}", tokens[i]))
+            assert r.status_code == 202
+        service.burst_worker()
+        admin = service.token("admin")
+        assert web.post(f"/api/v1/rounds/{ROUND}/close", token=admin).status_code == 202
+        service.burst_worker()
+
+        got = list(hook.requests)
+        assert got, "no event arrived"
+        for request in got:
+            msg_id = verify(secret, request.headers, request.body, time.time())
+            assert msg_id == request.headers["webhook-id"]
+            assert request.headers["content-type"] == "application/json"
+            payload = json.loads(request.body)
+            assert set(payload) == {"type", "timestamp", "data"}
+            assert payload["data"]["round"] == ROUND
+            assert not any(t in request.body.decode() for t in tokens)  # no seat token
+        delivered = [json.loads(r.body)["type"] for r in got if r.status == 200]
+        assert set(delivered) == set(EVENTS.split(","))
+        per_event = dict(service.rows("select event, count(*) from outbox group by event"))
+        assert per_event["ballot.accepted"] == 3 and per_event["round.closed"] == 1
+        assert per_event["circular.published"] == 1 and per_event["ranking.computed"] >= 1
+
+        # Every attempt is logged, with its HTTP status.
+        attempts = service.rows(
+            "select o.message_id, a.status_code, a.error, a.at from outbox_attempts a "
+            "join outbox o on o.id = a.outbox_id order by a.id"
+        )
+        assert [(a[0], a[1]) for a in attempts] == [
+            (r.headers["webhook-id"], r.status) for r in got
+        ]
+        assert attempts[0][2] == "HTTP 500"
+        failed = service.rows(
+            "select id, attempts, status, next_attempt_at, last_error from outbox "
+            "where message_id = :m",
+            m=got[0].headers["webhook-id"],
+        )[0]
+        event_id = failed[0]
+        assert failed[1:3] == (1, "pending") and failed[4] == "HTTP 500"
+        # Due BACKOFF[0] (10 s) after the failed attempt.
+        due = _utc(failed[3]) - _utc(attempts[0][3])
+        assert abs(due - timedelta(seconds=notify.BACKOFF[0])) < timedelta(seconds=1), due
+        assert _utc(failed[3]) > datetime.now(UTC) or pytest.fail("the test ran too slowly")
+        assert service.scalar("select count(*) from outbox where status <> 'delivered'") == 1
+        # The retry waits in RQ's scheduled registry (a worker --with-scheduler runs it).
+        scheduled = ScheduledJobRegistry("notify", connection=Redis.from_url(service.redis_url))
+        assert len(scheduled.get_job_ids()) == 1
+        assert "events 0" in service.sweep()  # not due yet: the sweeper leaves it alone
+
+        # The retry, run as the worker would run it: same message id, now delivered.
+        assert notify.deliver(event_id) == "delivered"
+        assert hook.requests[-1].headers["webhook-id"] == got[0].headers["webhook-id"]
+        verify(secret, hook.requests[-1].headers, hook.requests[-1].body, time.time())
+        assert notify.deliver(event_id) == "skipped"  # delivered once is enough
+        assert len(hook.requests) == len(got) + 1
+    rows = service.rows(
+        "select status_code from outbox_attempts where outbox_id = :e order by id", e=event_id
+    )
+    assert [r[0] for r in rows] == [500, 200]
+    assert service.scalar("select count(*) from outbox where status <> 'delivered'") == 0
+
+
+def test_a_failing_endpoint_backs_off_on_schedule_and_is_given_up_at_the_end(
+    service, in_process_jobs: str
+) -> None:
+    service.setup_round(ROUND, seats=2)
+    with receiver() as hook:
+        hook.statuses.extend([503] * 10)
+        service.cli(
+            "subscription", "add", hook.url, "--events", "round.closed", "--secret-env", SECRET_VAR
+        )
+        with session_scope(service.engine) as session:
+            (event_id,) = emit(session, "round.closed", [{"round": ROUND}])
+        for attempt, wait in enumerate(notify.BACKOFF[:2], start=1):
+            before = datetime.now(UTC)
+            assert notify.deliver(event_id) == "pending"
+            status, attempts, next_at, error = service.rows(
+                "select status, attempts, next_attempt_at, last_error from outbox where id = :e",
+                e=event_id,
+            )[0]
+            assert (status, attempts, error) == ("pending", attempt, "HTTP 503")
+            assert before + timedelta(seconds=wait - 1) <= _utc(next_at)
+            assert _utc(next_at) <= datetime.now(UTC) + timedelta(seconds=wait)
+        assert len(hook.requests) == 2
+        # After the last step of the schedule the event is kept as failed, not retried.
+        with service.engine.begin() as conn:
+            from sqlalchemy import text
+
+            conn.execute(
+                text("update outbox set attempts = :n where id = :e"),
+                {"n": len(notify.BACKOFF), "e": event_id},
+            )
+        assert notify.deliver(event_id) == "failed"
+        assert notify.deliver(event_id) == "skipped"
+        assert len(hook.requests) == 3
+    codes = service.rows("select status_code from outbox_attempts where outbox_id = :e", e=event_id)
+    assert [c[0] for c in codes] == [503, 503, 503]
+    assert service.scalar("select last_error from outbox where id = :e", e=event_id) == "HTTP 503"
+
+
+def test_an_unreachable_endpoint_is_logged_as_an_error(service, in_process_jobs: str) -> None:
+    service.setup_round(ROUND, seats=2)
+    with receiver() as hook:
+        url = hook.url
+    # The receiver is gone: nothing listens on its port any more.
+    service.cli("subscription", "add", url, "--events", "round.closed", "--secret-env", SECRET_VAR)
+    with session_scope(service.engine) as session:
+        (event_id,) = emit(session, "round.closed", [{"round": ROUND}])
+    assert notify.deliver(event_id) == "pending"
+    code, error, ms = service.rows(
+        "select status_code, error, duration_ms from outbox_attempts where outbox_id = :e",
+        e=event_id,
+    )[0]
+    assert code is None and "ConnectionError" in error and ms >= 0
+
+
+REFUSED = (
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[fe80::1]/",
+    "http://[fe80::1%25eth0]:8080/hook",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://0xa9fea9fe/",  # 169.254.169.254 spelt in hex
+    "http://169.254.169.254./",
+    "http://100.100.100.200/latest/meta-data/",
+    "file:///etc/passwd",
+)
+
+
+def test_link_local_and_metadata_subscriptions_are_refused(service) -> None:
+    accepted = []
+    for url in REFUSED:
+        args = ("subscription", "add", url, "--events", "round.closed", "--secret-env", SECRET_VAR)
+        result = service.cli.runner.invoke(main, ["--db", service.db_url, *args])
+        if result.exit_code == 0:
+            accepted.append(url)
+        else:
+            assert result.output.startswith("Error: "), result.output
+    assert not accepted
+    assert service.scalar("select count(*) from subscriptions") == 0
+    # Loopback and private addresses stay allowed (automation on the same host or LAN).
+    service.cli(
+        "subscription",
+        "add",
+        "http://127.0.0.1:9/hook",
+        "--events",
+        "round.closed",
+        "--secret-env",
+        SECRET_VAR,
+    )
+    service.cli(
+        "subscription",
+        "add",
+        "http://10.1.2.3/hook",
+        "--events",
+        "round.closed",
+        "--secret-env",
+        SECRET_VAR,
+    )
+    assert service.scalar("select count(*) from subscriptions") == 2
