@@ -74,7 +74,11 @@ def prepare(env: dict, work: Path, seats: int, units: int = 98) -> tuple[list[st
     """A round with ``units`` units, a pool and a drawn panel of ``seats``; returns (tokens, codes)."""
     codes = [f"U{i:03d}" for i in range(units)]
     (work / "units.csv").write_text(
-        "code,name,system\n" + "".join(f"{c},单位{c},{'法院公安检察司法'[i % 4 * 2: i % 4 * 2 + 2]}\n" for i, c in enumerate(codes)),
+        "code,name,system\n"
+        + "".join(
+            f"{c},单位{c},{'法院公安检察司法'[i % 4 * 2 : i % 4 * 2 + 2]}\n"
+            for i, c in enumerate(codes)
+        ),
         encoding="utf-8",
     )
     (work / "pool.csv").write_text(
@@ -85,8 +89,21 @@ def prepare(env: dict, work: Path, seats: int, units: int = 98) -> tuple[list[st
     pingyi(env, "import", "units", str(work / "units.csv"))
     pingyi(env, "import", "pool", str(work / "pool.csv"))
     pingyi(env, "round", "create", ROUND, "--opens", "2026-10-01", "--closes", "2099-12-31")
-    data = json.loads(pingyi(env, "draw", ROUND, "--seats", str(seats), "--seed", "1.2./", "--json"))
-    pingyi(env, "source", "add", "bench", "--kind", "standard-webhooks", "--round", ROUND, "--secret-env", "BENCH_SECRET")
+    data = json.loads(
+        pingyi(env, "draw", ROUND, "--seats", str(seats), "--seed", "1.2./", "--json")
+    )
+    pingyi(
+        env,
+        "source",
+        "add",
+        "bench",
+        "--kind",
+        "standard-webhooks",
+        "--round",
+        ROUND,
+        "--secret-env",
+        "BENCH_SECRET",
+    )
     return [s["token"] for s in data["seats"]], codes
 
 
@@ -94,13 +111,20 @@ def ballot(i: int, token: str, codes: list[str]) -> bytes:
     labels = ("满意", "满意", "基本满意", "不满意", "不了解")
     answers = {c: labels[(i + j) % 5] for j, c in enumerate(codes)}
     return json.dumps(
-        {"id": f"b-{i}", "token": token, "submitted_at": "2026-10-28T09:00:00+08:00", "answers": answers},
+        {
+            "id": f"b-{i}",
+            "token": token,
+            "submitted_at": "2026-10-28T09:00:00+08:00",
+            "answers": answers,
+        },
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
 
 
-def signed(secret: str, n: int, tokens: list[str], codes: list[str], start: int = 0) -> list[tuple[dict, bytes]]:
+def signed(
+    secret: str, n: int, tokens: list[str], codes: list[str], start: int = 0
+) -> list[tuple[dict, bytes]]:
     now = int(time.time())
     out = []
     for i in range(start, start + n):
@@ -161,7 +185,13 @@ end
 """
 
 
-def wrk(url: str, deliveries: list[tuple[dict, bytes]], seconds: int, threads: int = 2, connections: int = 32) -> dict:
+def wrk(
+    url: str,
+    deliveries: list[tuple[dict, bytes]],
+    seconds: int,
+    threads: int = 2,
+    connections: int = 32,
+) -> dict:
     """Full-speed load with wrk; each request is a distinct pre-signed delivery (wrk cycles
     threads over the same file, so each thread sends its own share from the start)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,7 +206,18 @@ def wrk(url: str, deliveries: list[tuple[dict, bytes]], seconds: int, threads: i
         script = Path(tmp) / "load.lua"
         script.write_text(WRK_SCRIPT, encoding="utf-8")
         out = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url, "--", str(data)],
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                url,
+                "--",
+                str(data),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -185,7 +226,11 @@ def wrk(url: str, deliveries: list[tuple[dict, bytes]], seconds: int, threads: i
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     factor = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rate": rate, "p99_ms": float(p99.group(1)) * factor, "non_2xx": int(errors.group(1)) if errors else 0}
+    return {
+        "rate": rate,
+        "p99_ms": float(p99.group(1)) * factor,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
 
 
 def paced(url: str, deliveries: list[tuple[dict, bytes]], rate: float, threads: int = 16) -> dict:

@@ -329,3 +329,40 @@ def stats(session: Session, rounds: int | None = None) -> dict:
         "groups": by_group,
         "per_round": per_round,
     }
+
+
+def draw_job(
+    round_id: str,
+    seed: str | None = None,
+    numbers: str | None = None,
+    seats: int | None = None,
+    method: str | None = None,
+    force: bool = False,
+) -> dict:
+    """``POST /api/v1/rounds/<id>/draw`` in a worker. Its result (kept in Redis a while) holds
+    no token: admins read the seats from ``GET /api/v1/rounds/<id>/panel``."""
+    from jobs.draw import seed_from_numbers
+    from jobs.runtime import job_context
+    from service.store import session_scope
+
+    ctx = job_context()
+    seed_text = seed or seed_from_numbers(numbers or "")
+    with session_scope(ctx.engine) as session:
+        d, seated = draw(
+            session,
+            round_id,
+            seed_text,
+            method or (None if seats is None else ctx.config.draw.method),
+            seats,
+            ctx.config.draw.quotas or None,
+            force,
+        )
+        return {
+            "round": round_id,
+            "method": d.method,
+            "seed": d.seed,
+            "key": d.key,
+            "pool_sha256": d.pool_sha256,
+            "seats": len(seated),
+            "reserve": d.result["reserve"],
+        }

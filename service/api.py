@@ -12,11 +12,13 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, url
 from sqlalchemy import func, select
 
 from service.auth import require
+from service.draws import panel_json
 from service.events import emit
 from service.metrics import render as render_metrics
 from service.models import Ballot, Circular, RankingSnapshot, Round
 from service.models_service import RoundWork
 from service.queue import NOTIFY, RANKING, RENDER
+from service.schemas import DrawRequestSchema
 from service.status import round_progress, service_status
 from service.store import StoreError, add_veto, append_audit, as_utc
 from service.work import close_round, request_ranking
@@ -27,6 +29,20 @@ api = Blueprint("api", __name__)
 
 def runtime():
     return current_app.extensions["pingyi"]
+
+
+def enqueue_after_commit(queue: str, func: str, *args, **options):
+    """Enqueue work whose need is already committed. With Redis down the answer must not be an
+    error: the database says the work is owed and the scheduler's sweeper enqueues it later."""
+    try:
+        return runtime().queue.enqueue(queue, func, *args, **options)
+    except Exception as exc:
+        if runtime().queue.inline:
+            raise
+        logger.warning(
+            "enqueue of %s failed (%s); the sweeper will do it", func, exc.__class__.__name__
+        )
+        return None
 
 
 @api.get("/healthz")
@@ -186,11 +202,19 @@ def close(round_id: str):
         append_audit(session, "round.close", {}, round_id, actor="api")
         outbox = emit(session, "round.closed", [{"round": round_id}])
     for event_id in outbox:
-        rt.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
+        enqueue_after_commit(NOTIFY, "jobs.notify.deliver", event_id)
     # On the render queue: it ends by rendering, which must not hold up the intake worker.
-    job = rt.queue.enqueue(RENDER, "jobs.work.close_round_job", round_id)
-    if job.id is None:  # inline mode: already done
+    job = enqueue_after_commit(RENDER, "jobs.work.close_round_job", round_id)
+    if rt.queue.inline:
         return jsonify(status="done", round=round_id), 200
+    if job is None:
+        return jsonify(
+            status="accepted",
+            round=round_id,
+            job=None,
+            message="the round is closed; the queue is unavailable, so the scheduler will rank "
+            "and render it when it is back",
+        ), 202
     return jsonify(status="accepted", round=round_id, job=url_for("api.job", job_id=job.id)), 202
 
 
@@ -210,8 +234,44 @@ def veto(round_id: str):
             abort(409 if "already" in str(exc) else 400, description=str(exc))
         request_ranking(session, round_id)
         body = {"round": round_id, "unit": v.unit_code, "reason": v.reason, "by": v.by}
-    rt.queue.enqueue(RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}")
+    enqueue_after_commit(RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}")
     return jsonify(body), 201
+
+
+@api.post("/api/v1/rounds/<round_id>/draw")
+@require("admin")
+def draw(round_id: str):
+    """Draw the round's panel from lottery results (SPEC §3), in a worker; 202 with a job URL."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, description='expected JSON like {"numbers": "9319; 2 5 8 10 12", "seats": 100}')
+    errors = DrawRequestSchema().validate(data)
+    if errors or bool(data.get("seed")) == bool(data.get("numbers")):
+        abort(400, description=f"give exactly one of seed or numbers; {errors or ''}".rstrip("; "))
+    with runtime().session() as session:
+        _get_round(session, round_id)
+    args = (data.get("seed"), data.get("numbers"), data.get("seats"), data.get("method"))
+    try:
+        job = runtime().queue.enqueue(
+            RANKING, "jobs.panel.draw_job", round_id, *args, bool(data.get("force"))
+        )
+    except (StoreError, ValueError) as exc:  # inline mode: the draw ran here and refused
+        abort(400, description=str(exc))
+    panel_url = url_for("api.panel_view", round_id=round_id)
+    if job.id is None:
+        return jsonify(status="done", round=round_id, panel=panel_url), 200
+    return jsonify(
+        status="accepted", round=round_id, job=url_for("api.job", job_id=job.id), panel=panel_url
+    ), 202
+
+
+@api.get("/api/v1/rounds/<round_id>/panel")
+@require("admin")
+def panel_view(round_id: str):
+    """Seats with their tokens and the reserve lists: admins only (tokens are ballots' keys)."""
+    with runtime().session() as session:
+        _get_round(session, round_id)
+        return jsonify(panel_json(session, round_id))
 
 
 @api.get("/api/v1/jobs/<job_id>")
@@ -220,20 +280,29 @@ def job(job_id: str):
     rt = runtime()
     if rt.queue.inline:
         abort(404, description="no job queue is configured")
+    from redis.exceptions import RedisError
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
     try:
         j = Job.fetch(job_id, connection=rt.queue.redis, serializer="json")
+        meta = j.get_meta(refresh=True)
+        status = j.get_status(refresh=True)
+        error = None
+        if status == "failed" and j.exc_info:
+            # The exception's last line (e.g. "DrawError: seed source 2: …"), never a traceback.
+            error = j.exc_info.strip().splitlines()[-1][:500]
     except NoSuchJobError:
         abort(404, description=f"unknown job {job_id!r}")
-    meta = j.get_meta(refresh=True)
+    except RedisError:
+        abort(503, description="the job queue is unavailable")
     return jsonify(
         id=j.id,
-        status=j.get_status(refresh=True),
+        status=status,
         progress=meta.get("progress"),
         step=meta.get("step"),
         round=meta.get("round"),
+        error=error,
         enqueued_at=j.enqueued_at and j.enqueued_at.isoformat(),
         ended_at=j.ended_at and j.ended_at.isoformat(),
     )

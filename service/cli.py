@@ -231,32 +231,10 @@ def panel_set(state: State, round_id: str, file: Path) -> None:
 @common
 def panel_show(state: State, round_id: str, as_json: bool) -> None:
     """Seats and tokens of a round (admin only in the service)."""
-    from service.draws import current_draw
-    from service.store import get_round, panel, pool_fingerprint
+    from service.draws import panel_json
 
     with session_scope(state.engine) as session:
-        rnd = get_round(session, round_id)
-        seats = panel(session, round_id)
-        drawn = current_draw(session, round_id) if rnd.panel_method == "draw" else None
-        data = {
-            "round": round_id,
-            "method": drawn.method if drawn else rnd.panel_method,
-            "seed": drawn.seed if drawn else None,
-            "key": drawn.key if drawn else None,
-            "pool_sha256": drawn.pool_sha256 if drawn else pool_fingerprint(session),
-            "seats": [
-                {"evaluator": mid, "group": s.group_name, "token": s.token}
-                for s, mid in seats
-                if s.status == "active"
-            ],
-            "reserve": (drawn.result or {}).get("reserve", {}) if drawn else {},
-            # Seats that no longer vote (replaced, or voided by a forced redraw): no tokens.
-            "inactive_seats": [
-                {"evaluator": mid, "group": s.group_name, "status": s.status}
-                for s, mid in seats
-                if s.status != "active"
-            ],
-        }
+        data = panel_json(session, round_id)
     if as_json:
         echo_json(data)
         return

@@ -11,7 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Draw, Seat, SeatHolder
-from service.store import StoreError, append_audit, new_token, sha256_text, utcnow
+from service.store import (
+    StoreError,
+    append_audit,
+    get_round,
+    new_token,
+    panel,
+    pool_fingerprint,
+    sha256_text,
+    utcnow,
+)
 
 
 def current_draw(session: Session, round_id: str) -> Draw | None:
@@ -163,3 +172,32 @@ def replace_seat(
         draw.round_id,
     )
     return old, new
+
+
+def panel_json(session: Session, round_id: str) -> dict:
+    """The round's panel in the SPEC §7 shape, with tokens (admin only in the service).
+
+    Seats that no longer vote (replaced, or voided by a forced redraw) are listed apart and
+    without their tokens.
+    """
+    rnd = get_round(session, round_id)
+    seats = panel(session, round_id)
+    drawn = current_draw(session, round_id) if rnd.panel_method == "draw" else None
+    return {
+        "round": round_id,
+        "method": drawn.method if drawn else rnd.panel_method,
+        "seed": drawn.seed if drawn else None,
+        "key": drawn.key if drawn else None,
+        "pool_sha256": drawn.pool_sha256 if drawn else pool_fingerprint(session),
+        "seats": [
+            {"evaluator": mid, "group": s.group_name, "token": s.token}
+            for s, mid in seats
+            if s.status == "active"
+        ],
+        "reserve": (drawn.result or {}).get("reserve", {}) if drawn else {},
+        "inactive_seats": [
+            {"evaluator": mid, "group": s.group_name, "status": s.status}
+            for s, mid in seats
+            if s.status != "active"
+        ],
+    }

@@ -14,6 +14,9 @@ workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count() * 2))
 timeout = 30
 # A request must never wait long on a client that sends slowly.
 keepalive = 5
+# gunicorn 27's control socket lives at one path per user (~/.gunicorn/gunicorn.ctl): two
+# instances on one machine (tests, benchmarks) would fight over it, and nothing here uses it.
+control_socket_disable = True
 accesslog = None  # access logs would carry URLs and status only, but intake volume makes them noise
 
 

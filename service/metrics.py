@@ -1,8 +1,9 @@
 """Prometheus metrics: deliveries, ballots by status, job durations, queue depths.
 
 Counters and histograms are written by whichever process does the work (gunicorn workers, RQ
-work horses). With ``PROMETHEUS_MULTIPROC_DIR`` set (the Procfile sets it for every process),
-they are shared through that directory; ballots by status and queue depths are read from the
+work horses). With ``PROMETHEUS_MULTIPROC_DIR`` set for every process (``make serve`` sets it
+before honcho starts the Procfile), they are shared through that directory; without it each
+process reports only its own; ballots by status and queue depths are read from the
 database and Redis when ``/metrics`` is scraped, since those are the truth.
 """
 

@@ -97,7 +97,8 @@ def document() -> dict:
     components = [
         s.ErrorSchema, s.ParticipationSchema, s.RankedUnitSchema, s.RankingSchema, s.ProgressSchema,
         s.RoundLinksSchema, s.RoundSchema, s.RoundListSchema, s.SourceStatusSchema, s.StatusRoundSchema,
-        s.StatusSchema, s.AcceptedSchema, s.JobSchema, s.VetoSchema, s.HealthSchema, CanonicalBallotSchema,
+        s.StatusSchema, s.AcceptedSchema, s.JobSchema, s.VetoSchema, s.VetoRecordSchema, s.HealthSchema,
+        s.DrawRequestSchema, s.SeatSchema, s.PanelSchema, CanonicalBallotSchema,
     ]  # fmt: skip
     return {
         "openapi": "3.1.0",
@@ -127,7 +128,11 @@ def document() -> dict:
             "/api/v1/rounds/{round_id}/circular.pdf": {"get": _op("The latest circular as PDF", {"200": {"description": "PDF", "content": {"application/pdf": binary}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/circular.xlsx": {"get": _op("The latest circular as XLSX", {"200": {"description": "XLSX", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/close": {"post": _op("Close a round; rank and render in the background", {"202": _json(s.AcceptedSchema, "job enqueued")}, role="admin", parameters=round_param)},
-            "/api/v1/rounds/{round_id}/vetoes": {"post": _op("One-vote veto of a unit", {"201": _json(s.VetoSchema, "recorded"), "409": _json(s.ErrorSchema, "already vetoed")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.VetoSchema)}}})},
+            "/api/v1/rounds/{round_id}/vetoes": {"post": _op("One-vote veto of a unit", {"201": _json(s.VetoRecordSchema, "recorded"), "409": _json(s.ErrorSchema, "already vetoed")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.VetoSchema)}}})},
+            "/api/v1/rounds/{round_id}/circular.json": {"get": _op("The latest circular's numbers as JSON", {"200": {"description": "JSON", "content": {"application/json": {"schema": {"type": "object"}}}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
+            "/api/v1/rounds/{round_id}/draw": {"post": _op("Draw the panel from lottery results (SPEC §3)", {"202": _json(s.AcceptedSchema, "job enqueued"), "200": _json(s.AcceptedSchema, "done (no queue)"), "400": _json(s.ErrorSchema, "bad request or refused draw")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.DrawRequestSchema)}}})},
+            "/api/v1/rounds/{round_id}/panel": {"get": _op("Seats with tokens, and reserve lists", {"200": _json(s.PanelSchema, "panel")}, role="admin", parameters=round_param)},
+            "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}, role=None)},
             "/api/v1/jobs/{job_id}": {"get": _op("A job's progress", {"200": _json(s.JobSchema, "job")}, parameters=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         },
     }  # fmt: skip

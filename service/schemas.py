@@ -103,6 +103,7 @@ class AcceptedSchema(Schema):
     status = fields.String(required=True)
     round = fields.String()
     job = fields.String(allow_none=True, metadata={"description": "URL of the job's progress"})
+    panel = fields.String(metadata={"description": "URL of the drawn panel (admins)"})
     delivery = fields.String()
     message = fields.String()
 
@@ -113,6 +114,7 @@ class JobSchema(Schema):
     progress = fields.Float(allow_none=True)
     step = fields.String(allow_none=True)
     round = fields.String(allow_none=True)
+    error = fields.String(allow_none=True, metadata={"description": "why a failed job failed"})
     enqueued_at = fields.DateTime(allow_none=True)
     ended_at = fields.DateTime(allow_none=True)
 
@@ -121,6 +123,34 @@ class VetoSchema(Schema):
     unit = fields.String(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1))
     by = fields.String(allow_none=True)
+
+
+class VetoRecordSchema(VetoSchema):
+    round = fields.String(required=True)
+
+
+class DrawRequestSchema(Schema):
+    seed = fields.String(metadata={"description": "RFC 3797-style seed string, e.g. 9319./2.5.8./"})
+    numbers = fields.String(metadata={"description": 'lottery results, sources separated by ";"'})
+    seats = fields.Integer(metadata={"description": "announce and draw in one step"})
+    method = fields.String(validate=validate.OneOf(["hmac-sha256-v1", "rfc3797"]))
+    force = fields.Boolean(metadata={"description": "redo a drawn round (recorded)"})
+
+
+class SeatSchema(Schema):
+    evaluator = fields.String(required=True)
+    group = fields.String(required=True)
+    token = fields.String(required=True)
+
+
+class PanelSchema(Schema):
+    round = fields.String(required=True)
+    method = fields.String(allow_none=True)
+    seed = fields.String(allow_none=True)
+    key = fields.String(allow_none=True)
+    pool_sha256 = fields.String(allow_none=True)
+    seats = fields.List(fields.Nested(SeatSchema), required=True)
+    reserve = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
 class HealthSchema(Schema):

@@ -6,6 +6,9 @@ typed there is kept in an HttpOnly, SameSite=Strict cookie and checked like a be
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 
 from service.api import round_json
@@ -13,6 +16,15 @@ from service.auth import COOKIE, current_role, role_of
 from service.status import service_status
 
 web = Blueprint("web", __name__)
+
+
+@web.app_template_filter("localtime")
+def localtime(value: str | None) -> str:
+    """An ISO time as staff read it: in the body's own zone, to the minute, e.g. 2026-11-30 23:59."""
+    if not value:
+        return "—"
+    zone = ZoneInfo(current_app.extensions["pingyi"].config.circular.timezone)
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 @web.get("/")

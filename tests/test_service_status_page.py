@@ -159,12 +159,6 @@ def test_status_page_shows_progress_and_downloads_the_circular_in_chromium(
     assert (0xCC, 0x00, 0x00) in present, "the red title rule is not drawn"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the status page's 截止 column prints closes_at as UTC ISO text cut to 16 characters "
-    "with no zone: a round closing 2026-11-30 23:59:59 +08:00 shows '2026-11-30T15:59', which "
-    "staff read as 15:59 local time (templates/status/index.html: (r.closes_at)[:16])",
-)
 def test_status_page_shows_deadlines_in_local_time(service) -> None:
     from service.app import create_app
     from service.config import Config
