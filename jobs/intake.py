@@ -59,7 +59,9 @@ def _process(session: Session, ctx: JobContext, source: Source, rows: list[Inbox
     now = utcnow()
     for row in rows:
         row.status, row.processed_at, row.error = "done", now, None
-    request_ranking(session, source.round_id)
+    if any(statuses.get(k) for k in ("accepted", "superseded", "invalid")):
+        # Only ballots that can count change a ranking; a batch of rejected ones does not.
+        request_ranking(session, source.round_id)
     accepted = session.execute(
         select(Ballot.response_id, Ballot.version).where(
             Ballot.id.in_(counts.ballot_ids), Ballot.status == "accepted"

@@ -77,6 +77,11 @@ def rank_round_job(round_id: str, render_next: bool = True) -> dict:
     return {"round": round_id, "snapshot": snapshot_id}
 
 
+def _same_numbers(a: RankingSnapshot, b: RankingSnapshot) -> bool:
+    """Same inputs (counted ballots with their comments, seats, vetoes, rules) and same result."""
+    return a.inputs_sha256 == b.inputs_sha256 and a.result == b.result
+
+
 def render_circular_job(round_id: str) -> dict:
     """Render the circular of the round's latest ranking, unless it is already rendered."""
     started = time.perf_counter()
@@ -92,6 +97,16 @@ def render_circular_job(round_id: str) -> dict:
         ).first()
         work = session.get(RoundWork, round_id)
         if snapshot is None or (work is not None and work.circular_ranking_id == snapshot.id):
+            return {"round": round_id, "rendered": False}
+        rendered = (
+            work
+            and work.circular_ranking_id
+            and session.get(RankingSnapshot, work.circular_ranking_id)
+        )
+        if rendered is not None and rendered and _same_numbers(rendered, snapshot):
+            # Nothing a reader could see has changed (e.g. only late, rejected ballots came in):
+            # keep the published version instead of issuing an identical new one.
+            mark_rendered(session, round_id, snapshot.id)
             return {"round": round_id, "rendered": False}
         published = render_snapshot(session, round_id, snapshot, ctx.config)
         mark_rendered(session, round_id, snapshot.id)
