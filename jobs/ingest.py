@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,10 +31,19 @@ logger = logging.getLogger(__name__)
 
 
 def ingest_records(
-    session: Session, round_id: str, source: str, records: Iterable[RawRecord], rules: Rules
+    session: Session,
+    round_id: str,
+    source: str,
+    records: Iterable[RawRecord],
+    rules: Rules,
+    received_at: datetime | None = None,
 ) -> tuple[IntakeCounts, Counter]:
-    """Store the records and settle the round; returns intake counts and the records' statuses."""
-    ctx = round_context(session, round_id, rules)
+    """Store the records and settle the round; returns intake counts and the records' statuses.
+
+    ``received_at`` is when the records reached pingyi (default now): after a round's close,
+    only what was received before it still counts.
+    """
+    ctx = round_context(session, round_id, rules, received_at)
     counts = store_records(session, ctx, source, records)
     settle_statuses(session, round_id, rules)
     statuses = status_counts(session, round_id, counts.ballot_ids)

@@ -19,19 +19,17 @@ from sqlalchemy.orm import Session
 from connectors.standard_webhooks import parse as parse_standard_webhook
 from jobs.ingest import ingest_records
 from jobs.runtime import JobContext, job_context
+from service.ballot_store import closed_at
 from service.events import emit
 from service.metrics import JOB_SECONDS
-from service.models import Ballot, Source
+from service.models import Ballot, Round, Source
 from service.models_service import InboxDelivery
 from service.queue import NOTIFY, RANKING
-from service.store import session_scope, utcnow
+from service.store import as_utc, session_scope, utcnow
 from service.work import request_ranking
 
 logger = logging.getLogger(__name__)
 
-# Deliveries per transaction: big enough to amortise settling the round, small enough that a
-# batch commits in well under a second.
-BATCH = 200
 # A delivery that keeps failing is parked as failed (kept, with its error) after this many tries.
 MAX_ATTEMPTS = 5
 
@@ -49,13 +47,33 @@ def _pending(session: Session, source: str, limit: int) -> list[InboxDelivery]:
 
 
 def _process(session: Session, ctx: JobContext, source: Source, rows: list[InboxDelivery]) -> dict:
-    records = []
-    for row in rows:
-        row.attempts += 1
-        records += parse_standard_webhook(row.body, row.delivery_id, source.name)
-    counts, statuses = ingest_records(
-        session, source.round_id, source.name, records, ctx.config.rules
-    )
+    """Ingest a batch; deliveries received before the round's close are judged as of their
+    arrival, so a close never throws away what was already in the inbox."""
+    rnd = session.get(Round, source.round_id)
+    closed = closed_at(session, rnd)
+    groups = [[r for r in rows if closed is None or as_utc(r.received_at) <= closed]]
+    groups.append([r for r in rows if r not in groups[0]])
+    statuses: Counter = Counter()
+    ballot_ids: list[int] = []
+    records_n = 0
+    for group in groups:
+        if not group:
+            continue
+        records = []
+        for row in group:
+            row.attempts += 1
+            records += parse_standard_webhook(row.body, row.delivery_id, source.name)
+        records_n += len(records)
+        counts, got = ingest_records(
+            session,
+            source.round_id,
+            source.name,
+            records,
+            ctx.config.rules,
+            received_at=max(as_utc(r.received_at) for r in group),
+        )
+        statuses.update(got)
+        ballot_ids += counts.ballot_ids
     now = utcnow()
     for row in rows:
         row.status, row.processed_at, row.error = "done", now, None
@@ -64,7 +82,7 @@ def _process(session: Session, ctx: JobContext, source: Source, rows: list[Inbox
         request_ranking(session, source.round_id)
     accepted = session.execute(
         select(Ballot.response_id, Ballot.version).where(
-            Ballot.id.in_(counts.ballot_ids), Ballot.status == "accepted"
+            Ballot.id.in_(ballot_ids), Ballot.status == "accepted"
         )
     ).all()
     outbox = emit(
@@ -75,7 +93,7 @@ def _process(session: Session, ctx: JobContext, source: Source, rows: list[Inbox
             for rid, v in accepted
         ],
     )
-    return {"deliveries": len(rows), "records": len(records), "outbox": outbox, **statuses}
+    return {"deliveries": len(rows), "records": records_n, "outbox": outbox, **statuses}
 
 
 def _isolate_failure(ctx: JobContext, source_name: str, rows: list[int]) -> None:
@@ -118,7 +136,7 @@ def ingest_inbox(source_name: str) -> dict:
                     logger.warning("ingest: unknown source %s", source_name)
                     return {}
                 round_id = source.round_id
-                rows = _pending(session, source_name, BATCH)
+                rows = _pending(session, source_name, ctx.config.ingest_batch)
                 ids = [r.id for r in rows]
                 if not rows:
                     break
@@ -132,7 +150,7 @@ def ingest_inbox(source_name: str) -> dict:
         for event_id in result.pop("outbox"):
             ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
         totals.update({k: v for k, v in result.items() if isinstance(v, int)})
-        if len(ids) < BATCH:
+        if len(ids) < ctx.config.ingest_batch:
             break
     if totals and round_id:
         ctx.queue.enqueue(

@@ -14,7 +14,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -85,6 +85,7 @@ def poll_source(
     rules: Rules,
     secrets: dict[str, str],
     full: bool = False,
+    received_at: datetime | None = None,
     **connector_options: Any,
 ) -> PollResult:
     """Poll source ``name`` until its connector is done; never raises for an expected failure.
@@ -107,7 +108,9 @@ def poll_source(
                 if records:
                     tokens = [s.token for s in round_seats(session, round_id)]
                     records = with_seat_tokens(records, tokens, connector.platform_token)
-                    counts, _ = ingest_records(session, round_id, name, records, rules)
+                    counts, _ = ingest_records(
+                        session, round_id, name, records, rules, received_at=received_at
+                    )
                     result.new += counts.new
                     result.updated += counts.updated
                     result.unchanged += counts.unchanged
@@ -156,8 +159,23 @@ def due_sources(session: Session, interval: float = POLL_INTERVAL) -> list[str]:
     ]
 
 
-def poll_source_job(name: str) -> dict:
-    """The scheduler's poll of one source, in a worker; then a ranking is asked for."""
+def source_secrets(kind: str, config: dict) -> dict[str, str] | str:
+    """The connector's secrets from the environment, or the message saying which is missing."""
+    secrets = {}
+    for secret, config_field in connector_class(kind).secrets.items():
+        value = os.environ.get(config.get(config_field) or "")
+        if not value:
+            return f"environment variable {config.get(config_field)} is not set"
+        secrets[secret] = value
+    return secrets
+
+
+def poll_source_job(name: str, received_at: str | None = None) -> dict:
+    """The scheduler's poll of one source, in a worker; then a ranking is asked for.
+
+    ``received_at`` (ISO) is set by a round's close job: what that last poll brings was there
+    when the round closed, so it still counts.
+    """
     from jobs.runtime import job_context
     from service.queue import RANKING
     from service.work import request_ranking
@@ -167,21 +185,18 @@ def poll_source_job(name: str) -> dict:
     with session_scope(ctx.engine) as session:
         source = get_source(session, name)
         kind, config, round_id = source.kind, dict(source.config), source.round_id
-    secrets = {}
-    for secret, config_field in connector_class(kind).secrets.items():
-        value = os.environ.get(config.get(config_field) or "")
-        if not value:
-            with session_scope(ctx.engine) as session:
-                record_poll_error(
-                    session, name, f"environment variable {config.get(field)} is not set"
-                )
-            return {"source": name, "error": "secret not set"}
-        secrets[secret] = value
-    result = poll_source(ctx.engine, name, ctx.config.rules, secrets)
+    secrets = source_secrets(kind, config)
+    if isinstance(secrets, str):
+        with session_scope(ctx.engine) as session:
+            record_poll_error(session, name, secrets)
+        return {"source": name, "error": secrets}
+    at = datetime.fromisoformat(received_at) if received_at else None
+    result = poll_source(ctx.engine, name, ctx.config.rules, secrets, received_at=at)
     if result.new or result.updated:
         with session_scope(ctx.engine) as session:
             request_ranking(session, round_id)
-        ctx.queue.enqueue(
-            RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}"
-        )
+        if at is None:
+            ctx.queue.enqueue(
+                RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}"
+            )
     return result.as_dict()

@@ -17,19 +17,42 @@ from sqlalchemy import select
 from jobs.publishing import render_snapshot
 from jobs.ranking import rank_round
 from jobs.runtime import job_context, set_progress
+from service.ballot_store import closed_at
 from service.events import emit
 from service.metrics import JOB_SECONDS
 from service.models import RankingSnapshot, Round
 from service.models_service import RoundWork
 from service.queue import NOTIFY, RANKING, RENDER
 from service.store import session_scope
-from service.work import mark_ranked, mark_rendered, ranking_request
+from service.work import (
+    mark_ranked,
+    mark_rendered,
+    pending_sources,
+    polled_sources,
+    ranking_request,
+)
 
 logger = logging.getLogger(__name__)
 
 
 def close_round_job(round_id: str) -> dict:
-    """After ``POST …/close``: rank, then render, in one job whose progress the API reports."""
+    """After ``POST …/close``: take in the deliveries already received, rank, then render — in
+    one job whose progress the API reports. Deliveries stored before the close but not yet
+    ingested must be in the circular, so the inbox is drained first."""
+    from jobs.intake import ingest_inbox
+    from jobs.poll import poll_source_job
+
+    ctx = job_context()
+    with session_scope(ctx.engine) as session:
+        sources = pending_sources(session, round_id)
+        polled = polled_sources(session, round_id)
+        closed = closed_at(session, session.get(Round, round_id))
+    for i, source in enumerate(sources):
+        set_progress(f"ingesting {source}", 0.05 * (i + 1) / len(sources), round_id)
+        ingest_inbox(source)
+    for source in polled:  # a last poll: what the platform held at the close still counts
+        set_progress(f"polling {source}", 0.08, round_id)
+        poll_source_job(source, closed.isoformat() if closed else None)
     ranked = rank_round_job(round_id, render_next=False)
     rendered = render_circular_job(round_id)
     return {**ranked, **rendered}

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from connectors.canonical import RawRecord, canonical_text
 from service.intake import RoundContext, Verdict, judge
 from service.models import Ballot, Comment, Seat, Unit, Vote
+from service.models_service import RoundWork
 from service.rules import Rules
 from service.store import append_audit, as_utc, get_round, utcnow
 
@@ -44,7 +45,18 @@ class IntakeCounts:
     changed_ids: list[int] = field(default_factory=list)
 
 
-def round_context(session: Session, round_id: str, rules: Rules) -> RoundContext:
+def closed_at(session: Session, rnd) -> datetime | None:
+    """When the round was closed, if it is (a round closed without a record: from now)."""
+    if rnd.status != "closed":
+        return None
+    work = session.get(RoundWork, rnd.id)
+    return as_utc(work.closed_at) if work is not None and work.closed_at else utcnow()
+
+
+def round_context(
+    session: Session, round_id: str, rules: Rules, received_at: datetime | None = None
+) -> RoundContext:
+    """What ballots of the round are judged against; ``received_at`` = when they arrived (now)."""
     rnd = get_round(session, round_id)
     seats = {
         token: (sid, status)
@@ -60,7 +72,8 @@ def round_context(session: Session, round_id: str, rules: Rules) -> RoundContext
         seats,
         units,
         rules,
-        closed=rnd.status == "closed",
+        closed_at=closed_at(session, rnd),
+        received_at=received_at or utcnow(),
     )
 
 

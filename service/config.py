@@ -73,6 +73,9 @@ class Config:
     circular: CircularSettings = field(default_factory=CircularSettings)
     draw: DrawSettings = field(default_factory=DrawSettings)
     config_path: Path | None = None
+    # Inbox deliveries per ingest transaction (PINGYI_INGEST_BATCH): bigger amortises settling
+    # the round, smaller commits sooner.
+    ingest_batch: int = 1000
 
 
 _CIRCULAR_KEYS = {f for f in CircularSettings.__dataclass_fields__}
@@ -91,6 +94,15 @@ def _parse_circular(data: Any, origin: str) -> CircularSettings:
         if isinstance(value, bool) or not isinstance(value, expected):
             raise RulesError(f"{origin}.{key}: expected {expected.__name__}, got {value!r}")
     return CircularSettings(**data)
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise RulesError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
 
 
 def load_config(
@@ -129,4 +141,5 @@ def load_config(
         circular=circular,
         draw=draw,
         config_path=path,
+        ingest_batch=_positive_int(environ, "PINGYI_INGEST_BATCH", 1000),
     )

@@ -111,7 +111,7 @@ def receive(source: str):
     except DatabaseUnavailable:
         DELIVERIES.labels(outcome="unavailable").inc()
         logger.error("source %s: the database is unavailable; answered 503", source)
-        abort(503, description="the database is unavailable; retry later")
+        abort(503, description="the database is unavailable")
     if not stored:
         DELIVERIES.labels(outcome="duplicate").inc()
         return jsonify(status="duplicate", delivery=delivery_id), 200

@@ -49,6 +49,21 @@ def store_delivery(
         except IntegrityError:
             return False
         return True
+    # A pooled connection may have died with an earlier outage (the web process does not ping
+    # before use): on a connection error, try once more on a fresh connection before answering
+    # 503, so the first delivery after the database is back is not refused for nothing.
+    for attempt in (1, 2):
+        try:
+            return _insert_pg(engine, source, delivery_id, body, headers)
+        except DatabaseUnavailable:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert_pg(
+    engine: Engine, source: str, delivery_id: str, body: bytes, headers: dict[str, str]
+) -> bool:
     import psycopg
 
     try:

@@ -25,7 +25,11 @@ class RoundContext:
     seats: dict[str, tuple[int, str]]  # token -> (seat id, seat status)
     units: frozenset[str]  # active unit codes
     rules: Rules
-    closed: bool = False
+    # When the round was closed (POST …/close), and when these records arrived: a ballot that
+    # arrives after the close does not count, so a published circular stays as published. What
+    # was received before it (the inbox, or the close job's last poll) still counts.
+    closed_at: datetime | None = None
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,11 @@ def _points(
 def judge(ballot: CanonicalBallot, ctx: RoundContext) -> Verdict:
     """Apply the §2.2 acceptance checks; every failing check is named, not just the first."""
     verdict = Verdict()
-    if ctx.closed:
-        verdict.reasons.append(f"round {ctx.round_id} is closed")
+    if ctx.closed_at is not None and (ctx.received_at is None or ctx.received_at > ctx.closed_at):
+        verdict.reasons.append(
+            f"round {ctx.round_id} is closed (since "
+            f"{ctx.closed_at.astimezone(ballot.submitted_at.tzinfo).isoformat(timespec='seconds')})"
+        )
     seat = ctx.seats.get(ballot.token)
     if seat is None:
         verdict.reasons.append(f"token is not a seat of round {ctx.round_id}")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service.models import Round
+from service.models import Round, Source
 from service.models_service import InboxDelivery, OutboxEvent, RoundWork
 from service.store import utcnow
 
@@ -53,6 +53,31 @@ def close_round(session: Session, round_id: str) -> None:
     now = utcnow()
     work.closed_at = work.closed_at or now
     work.ranking_requested_at = now
+
+
+def pending_sources(session: Session, round_id: str) -> list[str]:
+    """The round's sources with deliveries stored but not yet ingested."""
+    return sorted(
+        set(
+            session.scalars(
+                select(InboxDelivery.source)
+                .join(Source, Source.name == InboxDelivery.source)
+                .where(Source.round_id == round_id, InboxDelivery.status == "pending")
+            )
+        )
+    )
+
+
+def polled_sources(session: Session, round_id: str) -> list[str]:
+    """The round's sources that are polled (not pushed): what a close polls one last time."""
+    from connectors import source_kinds
+
+    kinds = source_kinds()
+    return sorted(
+        s.name
+        for s in session.scalars(select(Source).where(Source.round_id == round_id))
+        if s.kind in kinds
+    )
 
 
 def owed(session: Session, grace: float = 5.0) -> dict[str, list]:

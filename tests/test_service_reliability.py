@@ -69,7 +69,7 @@ def test_a_worker_killed_mid_ingest_loses_and_doubles_nothing(service) -> None:
     redis = Redis.from_url(service.redis_url)
     started = StartedJobRegistry("intake", connection=redis)
 
-    worker, _ = service.start_worker(burst=True)
+    worker, _ = service.start_worker(burst=True, PINGYI_INGEST_BATCH="200")
     wait_for(lambda: started.get_job_ids(), 30, interval=0.02, what="the ingest job to start")
     wait_for(
         lambda: service.inbox_statuses().get("done"),
