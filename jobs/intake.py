@@ -120,6 +120,29 @@ def _isolate_failure(ctx: JobContext, source_name: str, rows: list[int]) -> None
                     row.status = "failed"
 
 
+# After draining, a job keeps looking for new deliveries this long (see WAKE_WINDOW in
+# service/hooks.py, which must stay shorter): a web process that skipped waking a job relies
+# on the running one to see its delivery.
+INGEST_LINGER = 0.5
+LINGER_STEP = 0.025
+
+
+def _more_arrive(ctx: JobContext, source_name: str) -> bool:
+    """Wait up to INGEST_LINGER for a new pending delivery of the source."""
+    deadline = time.monotonic() + INGEST_LINGER
+    while time.monotonic() < deadline:
+        time.sleep(LINGER_STEP)
+        with ctx.engine.connect() as conn:
+            found = conn.execute(
+                select(InboxDelivery.id)
+                .where(InboxDelivery.source == source_name, InboxDelivery.status == "pending")
+                .limit(1)
+            ).first()
+        if found is not None:
+            return True
+    return False
+
+
 def ingest_inbox(source_name: str) -> dict:
     """Drain the source's pending deliveries; then ask for a ranking and send the events."""
     started = time.perf_counter()
@@ -150,7 +173,7 @@ def ingest_inbox(source_name: str) -> dict:
         for event_id in result.pop("outbox"):
             ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
         totals.update({k: v for k, v in result.items() if isinstance(v, int)})
-        if len(ids) < ctx.config.ingest_batch:
+        if len(ids) < ctx.config.ingest_batch and not _more_arrive(ctx, source_name):
             break
     if totals and round_id:
         ctx.queue.enqueue(

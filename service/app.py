@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from service.config import Config, load_config
+from service.inbox import InboxWriter
 from service.queue import JobQueue
 from service.store import make_engine, session_scope
 
@@ -40,6 +40,7 @@ class Runtime:
     config: Config
     engine: Engine
     queue: JobQueue
+    inbox: InboxWriter
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -61,13 +62,15 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app = Flask("pingyi", template_folder=_templates())
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY,
-        SECRET_KEY=os.environ.get("PINGYI_SECRET_KEY") or secrets.token_hex(32),
+        # No SECRET_KEY: pingyi uses no Flask session (the status page's cookie is the staff
+        # token itself, checked like a bearer token), and a session costs every request.
         JSON_AS_ASCII=False,
         **overrides,
     )
     app.json.ensure_ascii = False
+    engine = make_engine(config.database_url, pre_ping=False)
     app.extensions["pingyi"] = Runtime(
-        config, make_engine(config.database_url, pre_ping=False), JobQueue(config.redis_url, config)
+        config, engine, JobQueue(config.redis_url, config), InboxWriter(engine)
     )
 
     from service.api import api

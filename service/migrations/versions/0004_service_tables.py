@@ -44,7 +44,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('source', 'delivery_id', name='uq_inbox_source_delivery')
     )
     with op.batch_alter_table('inbox', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_inbox_source'), ['source'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbox_status'), ['status'], unique=False)
 
     op.create_table('subscriptions',
@@ -118,7 +117,6 @@ def downgrade() -> None:
     op.drop_table('subscriptions')
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbox_status'))
-        batch_op.drop_index(batch_op.f('ix_inbox_source'))
 
     op.drop_table('inbox')
     op.drop_table('api_tokens')
