@@ -44,6 +44,13 @@ PENDING_TTL = 300
 INLINE_CONFIG: ContextVar[Any] = ContextVar("pingyi_inline_config", default=None)
 
 
+def warm_up() -> None:
+    """Import the queue clients now rather than on the first request that needs them."""
+    import redis  # noqa: F401
+    import rq
+    import rq.job  # noqa: F401
+
+
 def resolve(dotted: str) -> Callable[..., Any]:
     """``"jobs.ingest.ingest_inbox"`` -> the function (used by the inline mode)."""
     module, _, name = dotted.rpartition(".")
