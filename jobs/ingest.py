@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord
 from connectors.files import FORMATS, FileFormatError, read_canonical
-from jobs.scoring import Answer, BallotInput, SeatInfo, settle_ballots
+from jobs.ranking import load_seats
+from jobs.scoring import Answer, BallotInput, settle_ballots
 from service.ballot_store import (
     REJECTED,
     IntakeCounts,
@@ -23,7 +24,7 @@ from service.ballot_store import (
     status_counts,
     store_records,
 )
-from service.models import Ballot, Conflict, Seat, SeatHolder, Unit, Vote
+from service.models import Ballot, Unit, Vote
 from service.rules import Rules
 from service.store import as_utc, get_round
 
@@ -74,22 +75,7 @@ def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
     them, so equal submission times are ordered the same way in both.
     """
     units = list(session.scalars(select(Unit.code).where(Unit.active.is_(True))))
-    recusals: dict[int, set[str]] = {}
-    for seat_id, unit_code in session.execute(
-        select(SeatHolder.seat_id, Conflict.unit_code)
-        .join(Conflict, Conflict.member_id == SeatHolder.member_id)
-        .join(Seat, Seat.id == SeatHolder.seat_id)
-        .where(Seat.round_id == round_id)
-    ):
-        recusals.setdefault(seat_id, set()).add(unit_code)
-    seats = [
-        SeatInfo(token, group, frozenset(recusals.get(sid, ())))
-        for sid, token, group in session.execute(
-            select(Seat.id, Seat.token, Seat.group_name).where(
-                Seat.round_id == round_id, Seat.status == "active"
-            )
-        )
-    ]
+    seats = load_seats(session, round_id)
     voted = {
         ballot_id: codes.split(_SEP)
         for ballot_id, codes in session.execute(

@@ -61,19 +61,8 @@ class RoundData:
     ballot_ids: dict[str, int]
 
 
-def load_round(session: Session, round_id: str) -> RoundData:
-    """Read units, seats (with recusals), non-rejected ballots with votes, and vetoes."""
-    get_round(session, round_id)
-    systems = system_names(session)
-    units = [
-        UnitInfo(code, name, system)
-        for code, name, system in session.execute(
-            select(Unit.code, Unit.name, System.name)
-            .join(System, System.id == Unit.system_id)
-            .where(Unit.active.is_(True))
-            .order_by(Unit.code)
-        )
-    ]
+def load_seats(session: Session, round_id: str) -> list[SeatInfo]:
+    """The round's active seats with their group and recusals (from the holders' conflicts)."""
     recusals: dict[int, set[str]] = {}
     for seat_id, unit_code in session.execute(
         select(SeatHolder.seat_id, Conflict.unit_code)
@@ -90,6 +79,23 @@ def load_round(session: Session, round_id: str) -> RoundData:
             )
         )
     ]
+    return seats
+
+
+def load_round(session: Session, round_id: str) -> RoundData:
+    """Read units, seats (with recusals), non-rejected ballots with votes, and vetoes."""
+    get_round(session, round_id)
+    systems = system_names(session)
+    units = [
+        UnitInfo(code, name, system)
+        for code, name, system in session.execute(
+            select(Unit.code, Unit.name, System.name)
+            .join(System, System.id == Unit.system_id)
+            .where(Unit.active.is_(True))
+            .order_by(Unit.code)
+        )
+    ]
+    seats = load_seats(session, round_id)
     answers: dict[int, dict[str, dict[str, Answer]]] = {}
     points_cache: dict[str | None, Fraction | None] = {None: None}  # few distinct values
     for ballot_id, unit, criterion, label, points in session.execute(
