@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy import select
-
 from jobs.publishing import render_snapshot
 from jobs.ranking import rank_round
 from jobs.runtime import job_context, set_progress
@@ -23,7 +21,7 @@ from service.metrics import JOB_SECONDS
 from service.models import RankingSnapshot, Round
 from service.models_service import RoundWork
 from service.queue import NOTIFY, RANKING, RENDER
-from service.store import session_scope
+from service.store import latest_snapshot, session_scope
 from service.work import (
     mark_ranked,
     mark_rendered,
@@ -112,12 +110,7 @@ def render_circular_job(round_id: str) -> dict:
     ctx.queue.clear_pending(f"render:{round_id}")
     set_progress("rendering", 0.6, round_id)
     with session_scope(ctx.engine) as session:
-        snapshot = session.scalars(
-            select(RankingSnapshot)
-            .where(RankingSnapshot.round_id == round_id)
-            .order_by(RankingSnapshot.id.desc())
-            .limit(1)
-        ).first()
+        snapshot = latest_snapshot(session, round_id)
         work = session.get(RoundWork, round_id)
         if snapshot is None or (work is not None and work.circular_ranking_id == snapshot.id):
             return {"round": round_id, "rendered": False}

@@ -15,12 +15,12 @@ from service.auth import require
 from service.draws import panel_json
 from service.events import emit
 from service.metrics import render as render_metrics
-from service.models import Ballot, Circular, RankingSnapshot, Round
+from service.models import Ballot, Circular, Round
 from service.models_service import RoundWork
 from service.queue import NOTIFY, RANKING, RENDER
 from service.schemas import DrawRequestSchema
 from service.status import round_progress, service_status
-from service.store import StoreError, add_veto, append_audit, as_utc
+from service.store import StoreError, add_veto, append_audit, as_utc, latest_snapshot
 from service.work import close_round, request_ranking
 
 logger = logging.getLogger(__name__)
@@ -143,12 +143,7 @@ def _pending(work: RoundWork | None) -> bool:
 def ranking(round_id: str):
     with runtime().session() as session:
         _get_round(session, round_id)
-        snapshot = session.scalars(
-            select(RankingSnapshot)
-            .where(RankingSnapshot.round_id == round_id)
-            .order_by(RankingSnapshot.id.desc())
-            .limit(1)
-        ).first()
+        snapshot = latest_snapshot(session, round_id)
         if snapshot is None:
             if _pending(_work(session, round_id)):
                 return jsonify(status="computing", message="the ranking is being computed"), 202

@@ -60,18 +60,25 @@ def _set_config(ctx: click.Context, _param: click.Parameter, value: Path | None)
         ctx.ensure_object(State).config_path = value
 
 
-def common(func: Callable) -> Callable:
-    """Give a command ``--db`` and ``--config`` (SPEC §7: every command takes --db) and turn
-    expected errors into a one-line message and exit status 1, never a traceback."""
-
-    @click.option("--db", "db", expose_value=False, callback=_set_db, help="Database URL.")
-    @click.option(
+def database_options(func: Callable) -> Callable:
+    """``--db`` and ``--config``, accepted before the subcommand and after it alike."""
+    func = click.option(
         "--config",
         type=click.Path(path_type=Path, dir_okay=False),
         expose_value=False,
         callback=_set_config,
-        help="pingyi.toml with [rules] and [circular].",
+        help="pingyi.toml with [rules], [circular] and [draw].",
+    )(func)
+    return click.option("--db", "db", expose_value=False, callback=_set_db, help="Database URL.")(
+        func
     )
+
+
+def common(func: Callable) -> Callable:
+    """Give a command ``--db`` and ``--config`` (SPEC §7: every command takes --db) and turn
+    expected errors into a one-line message and exit status 1, never a traceback."""
+
+    @database_options
     @click.pass_context
     @wraps(func)
     def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
@@ -84,14 +91,7 @@ def common(func: Callable) -> Callable:
 
 
 @click.group()
-@click.option("--db", "db", expose_value=False, callback=_set_db, help="Database URL.")
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path, dir_okay=False),
-    expose_value=False,
-    callback=_set_config,
-    help="pingyi.toml with [rules] and [circular].",
-)
+@database_options
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:

@@ -25,6 +25,7 @@ from service.models import (
     Conflict,
     Group,
     Member,
+    RankingSnapshot,
     Round,
     Seat,
     SeatHolder,
@@ -188,6 +189,16 @@ def _system_id(session: Session, name: str, cache: dict[str, int]) -> int:
             session.flush()
         cache[name] = system.id
     return cache[name]
+
+
+def latest_snapshot(session: Session, round_id: str) -> RankingSnapshot | None:
+    """The round's most recent ranking snapshot, if it was ever ranked."""
+    return session.scalars(
+        select(RankingSnapshot)
+        .where(RankingSnapshot.round_id == round_id)
+        .order_by(RankingSnapshot.id.desc())
+        .limit(1)
+    ).first()
 
 
 def system_names(session: Session) -> list[str]:
