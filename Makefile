@@ -16,6 +16,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/run.py
 
 # The whole service on this machine: web, workers and scheduler (Procfile) under honcho,
