@@ -74,10 +74,13 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     )
 
     from service.api import api
-    from service.hooks import hooks
+    from service.hooks import Intake, IntakeMiddleware, hooks
     from service.web import web
 
     app.register_blueprint(hooks)
+    intake = Intake(app.extensions["pingyi"], MAX_BODY)
+    app.extensions["pingyi_intake"] = intake
+    app.wsgi_app = IntakeMiddleware(app.wsgi_app, intake)
     app.register_blueprint(api)
     app.register_blueprint(web)
     _register_errors(app)
