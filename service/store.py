@@ -18,6 +18,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.models import (
@@ -128,25 +129,19 @@ def append_audit(
     The chain head commits to everything before it, so a circular that prints the head lets
     anyone holding the log check that nothing was changed afterwards.
     """
-    prev = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
-    prev_hash = prev.hash if prev else GENESIS
-    at = utcnow()
-    body = {
-        "at": at.isoformat(),
-        "actor": actor,
-        "action": action,
-        "round": round_id,
-        "detail": detail,
-    }
+    if session.get_bind().dialect.name == "postgresql":
+        # Concurrent workers must not both extend the same head: appenders queue on one
+        # transaction-scoped advisory lock, and the head is read only once it is held.
+        session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
     entry = AuditEntry(
-        at=at,
+        at=utcnow(),
         actor=actor,
         action=action,
         round_id=round_id,
         detail=detail,
-        prev_hash=prev_hash,
-        hash=sha256_text(prev_hash + "|" + canonical_json(body)),
+        prev_hash=audit_head(session),
     )
+    entry.hash = _entry_hash(entry, entry.prev_hash)
     session.add(entry)
     session.flush()
     return entry

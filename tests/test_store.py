@@ -161,3 +161,26 @@ def test_store_refuses_naive_datetimes(sqlite_url: str, naive: datetime) -> None
         s.add(Round(id="r", kind="monthly", parts=[], status="open", created_at=naive))
         s.flush()
     assert datetime.now(UTC).tzinfo is UTC
+
+
+def test_concurrent_appends_never_fork_the_audit_chain(db_url: str) -> None:
+    """Workers append from separate transactions at once; the chain must stay one line."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers itself; the lock is PostgreSQL's")
+    engine = make_engine(db_url)
+    migrate(engine)
+
+    def append(worker: int) -> None:
+        for i in range(15):
+            with session_scope(engine) as s:
+                append_audit(s, "test.concurrent", {"worker": worker, "i": i})
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(append, range(4)))
+    with session_scope(engine) as s:
+        assert verify_audit_chain(s) == (True, None)
+        heads = s.scalars(select(AuditEntry.prev_hash)).all()
+        assert len(heads) == 60 and len(set(heads)) == 60  # no two entries share a parent
+    engine.dispose()
