@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord
 from connectors.files import FORMATS, FileFormatError, read_canonical
-from jobs.ranking import load_seats
+from jobs.ranking import ballot_key, load_seats
 from jobs.scoring import Answer, BallotInput, settle_ballots
 from service.ballot_store import (
     REJECTED,
@@ -100,7 +100,7 @@ def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
             Ballot.submitted_at,
         ).where(Ballot.round_id == round_id, Ballot.status != REJECTED)
     ):
-        key = f"{source}\x1f{response_id}\x1f{version:09d}"
+        key = ballot_key(source, response_id, version)
         answers = dict.fromkeys(voted.get(bid, ()), _VOTED)
         ballots.append(BallotInput(key, token, as_utc(submitted_at), answers))
         ids[key] = bid

@@ -20,7 +20,6 @@ from jobs.scoring import (
     SeatInfo,
     UnitInfo,
     compute_ranking,
-    settle_ballots,
 )
 from service.ballot_store import REJECTED, set_statuses
 from service.models import (
@@ -59,6 +58,13 @@ class RoundData:
     vetoes: list[str]
     raw_hashes: dict[str, str]
     ballot_ids: dict[str, int]
+
+
+def ballot_key(source: str, response_id: str, version: int) -> str:
+    """A ballot's key for scoring. It orders equal submission times by source and response id
+    (never by arrival), then by version, so a response's later edit wins over its earlier
+    content; ranking and settling must build it the same way."""
+    return f"{source}\x1f{response_id}\x1f{version:09d}"
 
 
 def load_seats(session: Session, round_id: str) -> list[SeatInfo]:
@@ -120,21 +126,12 @@ def load_round(session: Session, round_id: str) -> RoundData:
             Ballot.raw_sha256,
         ).where(Ballot.round_id == round_id, Ballot.status != REJECTED)
     ):
-        # The key orders equal submission times: by source and response id (never by arrival),
-        # then by version, so a response's later edit wins over its earlier content.
-        key = f"{source}\x1f{response_id}\x1f{version:09d}"
+        key = ballot_key(source, response_id, version)
         ballots.append(BallotInput(key, token, as_utc(submitted_at), answers.get(bid, {})))
         raw_hashes[key] = digest
         ids[key] = bid
     vetoes = list(session.scalars(select(Veto.unit_code).where(Veto.round_id == round_id)))
     return RoundData(units, systems, seats, ballots, vetoes, raw_hashes, ids)
-
-
-def settle_round(session: Session, round_id: str, rules: Rules) -> None:
-    """Recompute accepted / superseded / invalid for the round's ballots and store them."""
-    data = load_round(session, round_id)
-    _, status = settle_ballots(data.seats, data.ballots, (u.code for u in data.units), rules)
-    set_statuses(session, round_id, {data.ballot_ids[k]: v for k, v in status.items()})
 
 
 def inputs_digest(data: RoundData, rules: Rules) -> str:

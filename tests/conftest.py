@@ -10,6 +10,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,13 +36,11 @@ def pg_available() -> bool:
     return _pg_available()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL: SQLite in tmp_path, or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'pingyi.sqlite'}"
-        return
-    if not request.getfixturevalue("pg_available"):
+@contextmanager
+def fresh_pg_schema(available: bool) -> Iterator[str]:
+    """A new PostgreSQL schema for one test, dropped afterwards (skipped, or failed in CI, when
+    PostgreSQL cannot be reached)."""
+    if not available:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
         pytest.skip("PostgreSQL is not reachable")
@@ -53,8 +52,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     finally:
         with admin.connect() as conn:
+            # Bounded: a backend a killed process left behind must not hang the teardown.
+            conn.execute(text("SET lock_timeout = '10s'"))
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: SQLite in tmp_path, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pingyi.sqlite'}"
+        return
+    with fresh_pg_schema(request.getfixturevalue("pg_available")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -101,22 +112,8 @@ def cli(db_url: str) -> Cli:
 @pytest.fixture
 def pg_url(pg_available: bool) -> Iterator[str]:
     """A fresh PostgreSQL schema only (the service tests need PostgreSQL, not SQLite)."""
-    if not pg_available:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
-        pytest.skip("PostgreSQL is not reachable")
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            # Bounded: a backend a killed process left behind must not hang the teardown.
-            conn.execute(text("SET lock_timeout = '10s'"))
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_pg_schema(pg_available) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """The store paths a 10,000-response LimeSurvey poll leans on, checked against the originals.
 
 ``store_records`` hashes records with a fast equivalent of ``canonical_text`` and ingest settles
-with a lighter loader than ``jobs.ranking.settle_round``: both must give exactly the same answers,
+with a lighter loader than the ranking's full ``load_round`` (``settle_round`` below): both must give exactly the same answers,
 or a re-polled ballot would look changed, or statuses would flip between ``poll`` and ``rank``.
 """
 
@@ -17,11 +17,20 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from connectors.canonical import canonical_text
-from jobs.ranking import settle_round
-from service.ballot_store import _canonical
+from jobs.ranking import load_round
+from jobs.scoring import settle_ballots
+from service.ballot_store import _canonical, set_statuses
 from service.config import load_config
 from service.models import Ballot
 from service.store import make_engine, session_scope
+
+
+def settle_round(session, round_id: str, rules) -> None:
+    """The reference: settle from every vote, exactly as ranking loads the round."""
+    data = load_round(session, round_id)
+    _, status = settle_ballots(data.seats, data.ballots, (u.code for u in data.units), rules)
+    set_statuses(session, round_id, {data.ballot_ids[k]: v for k, v in status.items()})
+
 
 text = st.text(max_size=12)
 scalar = st.one_of(
