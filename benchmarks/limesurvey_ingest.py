@@ -28,12 +28,14 @@ from sqlalchemy import create_engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from connectors.limesurvey import LimeSurvey  # noqa: E402
-from jobs.demo_county import county_units  # noqa: E402
-from service.cli import main  # noqa: E402
-from service.models import Group, Member, Seat, SeatHolder  # noqa: E402
-from service.store import make_engine, new_token, session_scope, utcnow  # noqa: E402
-from tests.fake_limesurvey import FakeLimeSurvey  # noqa: E402
+from connectors.limesurvey.connector import LimeSurvey
+from service.cli import main
+from service.cli.demo_county import county_units
+from service.models.reference import Group, Member
+from service.models.rounds import Seat, SeatHolder
+from service.store.engine import make_engine, session_scope, utcnow
+from service.store.rounds import new_token
+from tests.fake_limesurvey import FakeLimeSurvey
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RESPONSES = 10_000

@@ -32,12 +32,13 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jobs.demo import ROUND, run_demo  # noqa: E402
-from jobs.demo_county import county_units  # noqa: E402
-from jobs.ingest import ingest_file  # noqa: E402
-from jobs.ranking import rank_round  # noqa: E402
-from service.config import load_config  # noqa: E402
-from service.store import make_engine, session_scope  # noqa: E402
+from jobs.ingest import ingest_file
+from jobs.ranking import rank_round
+from service.cli import main as pingyi
+from service.cli.demo import ROUND, run_demo
+from service.cli.demo_county import county_units
+from service.config import load_config
+from service.store.engine import make_engine, session_scope
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -46,7 +47,7 @@ def _seed_round(workdir: Path, database_url: str) -> None:
     """The demo month (98 units, 100 seats) in ``database_url``, then ballots from the seats
     that stayed silent in the demo, so that every one of the 100 seats has a ballot."""
     with contextlib.redirect_stdout(io.StringIO()):
-        run_demo(workdir, seed=7, database_url=database_url, echo=lambda *_: None)
+        run_demo(pingyi, workdir, seed=7, database_url=database_url, echo=lambda *_: None)
     seats = json.loads((workdir / "panel.json").read_text(encoding="utf-8"))["seats"]
     demo_ballots = [
         json.loads(line)
@@ -116,7 +117,7 @@ def bench_circular(repeat: int) -> dict:
     """Render in a fresh process per run, so peak RSS is the renderer's own."""
     code = (
         "import json,resource,sys,time\n"
-        "from jobs.circulars import render_pdf\n"
+        "from jobs.circulars.render import render_pdf\n"
         "doc=json.load(open(sys.argv[1]));doc['comments']=json.load(open(sys.argv[2]))\n"
         "t=time.perf_counter();pdf=render_pdf(doc);dt=time.perf_counter()-t\n"
         "print(json.dumps({'s':dt,'bytes':len(pdf),'rss_kb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
@@ -124,7 +125,7 @@ def bench_circular(repeat: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         with contextlib.redirect_stdout(io.StringIO()):
-            run_demo(out, seed=7, echo=lambda *_: None)
+            run_demo(pingyi, out, seed=7, echo=lambda *_: None)
         doc = json.loads((out / f"circular-{ROUND}.json").read_text(encoding="utf-8"))
         comments = _demo_comments(out)
         (out / "comments.json").write_text(
@@ -167,7 +168,7 @@ def bench_circular(repeat: int) -> dict:
 
 
 def _demo_comments(out: Path) -> dict:
-    from jobs.publishing import pooled_comments
+    from jobs.circulars.publish import pooled_comments
 
     engine = make_engine(f"sqlite:///{out / 'demo.sqlite'}")
     with session_scope(engine) as session:

@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from connectors.standard_webhooks import sign_headers  # noqa: E402
+from connectors.standard_webhooks.connector import sign_headers
 
 PG = os.environ.get("PINGYI_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("PINGYI_BENCH_REDIS", "redis://127.0.0.1:6379/13")
@@ -134,10 +134,10 @@ def signed(
 
 
 @contextmanager
-def gunicorn(env: dict, app: str = "service.app:create_app()", workers: int = 4):
+def gunicorn(env: dict, app: str = "service.web.app:create_app()", workers: int = 4):
     port = free_port()
     proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--config", "service/gunicorn_conf.py", app],
+        [str(BIN / "gunicorn"), "--config", "service/web/gunicorn_conf.py", app],
         cwd=ROOT,
         env={**env, "PORT": str(port), "WEB_WORKERS": str(workers)},
         stdout=subprocess.DEVNULL,
@@ -344,7 +344,7 @@ def bench_ingest(deliveries: int = 2000) -> dict:
         env_worker = {**env}
         from service.queue import JobQueue
 
-        job_id = JobQueue(REDIS).enqueue("intake", "jobs.intake.ingest_inbox", "bench").id
+        job_id = JobQueue(REDIS).enqueue("intake", "jobs.inbox.ingest_inbox", "bench").id
         started = time.perf_counter()
         subprocess.run(
             [str(BIN / "rq"), "worker", "--burst", "--url", REDIS, "--serializer", "json", "intake"],

@@ -16,7 +16,10 @@ from connectors.canonical import RawRecord
 from connectors.files import FORMATS, FileFormatError, read_canonical
 from jobs.ranking import ballot_key, load_seats
 from jobs.scoring import Answer, BallotInput, settle_ballots
-from service.ballot_store import (
+from service.models.ballots import Ballot, Vote
+from service.models.reference import Unit
+from service.rules import Rules
+from service.store.ballots import (
     REJECTED,
     IntakeCounts,
     round_context,
@@ -24,9 +27,8 @@ from service.ballot_store import (
     status_counts,
     store_records,
 )
-from service.models import Ballot, Unit, Vote
-from service.rules import Rules
-from service.store import as_utc, get_round
+from service.store.engine import as_utc
+from service.store.rounds import get_round
 
 logger = logging.getLogger(__name__)
 

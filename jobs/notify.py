@@ -15,13 +15,13 @@ from datetime import timedelta
 
 import requests
 
-from connectors.standard_webhooks import sign_headers
-from jobs.runtime import job_context
+from connectors.standard_webhooks.connector import sign_headers
+from jobs.context import job_context
 from service.metrics import JOB_SECONDS
-from service.models_service import OutboxAttempt, OutboxEvent, Subscription
+from service.models.service import OutboxAttempt, OutboxEvent, Subscription
 from service.queue import NOTIFY
-from service.store import StoreError, session_scope, utcnow
-from service.subscriptions import check_url
+from service.store.engine import StoreError, session_scope, utcnow
+from service.store.subscriptions import check_url
 
 logger = logging.getLogger(__name__)
 

@@ -20,14 +20,20 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from connectors import connector_class, source_kinds
 from connectors.base import ConnectorError
 from connectors.canonical import RawRecord
+from connectors.registry import connector_class, source_kinds
 from jobs.ingest import ingest_records
-from service.ballot_store import status_counts
 from service.rules import Rules
-from service.sources import get_source, list_sources, record_poll_error, round_seats, save_cursor
-from service.store import StoreError, session_scope, utcnow
+from service.store.ballots import status_counts
+from service.store.engine import StoreError, session_scope, utcnow
+from service.store.sources import (
+    get_source,
+    list_sources,
+    record_poll_error,
+    round_seats,
+    save_cursor,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -176,9 +182,9 @@ def poll_source_job(name: str, received_at: str | None = None) -> dict:
     ``received_at`` (ISO) is set by a round's close job: what that last poll brings was there
     when the round closed, so it still counts.
     """
-    from jobs.runtime import job_context
+    from jobs.context import job_context
     from service.queue import RANKING
-    from service.work import request_ranking
+    from service.store.work import request_ranking
 
     ctx = job_context()
     ctx.queue.clear_pending(f"poll:{name}")
@@ -197,6 +203,6 @@ def poll_source_job(name: str, received_at: str | None = None) -> dict:
             request_ranking(session, round_id)
         if at is None:
             ctx.queue.enqueue(
-                RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}"
+                RANKING, "jobs.rounds.rank_round_job", round_id, coalesce=f"rank:{round_id}"
             )
     return result.as_dict()

@@ -21,28 +21,16 @@ from jobs.scoring import (
     UnitInfo,
     compute_ranking,
 )
-from service.ballot_store import REJECTED, set_statuses
-from service.models import (
-    Ballot,
-    Conflict,
-    RankingSnapshot,
-    Seat,
-    SeatHolder,
-    System,
-    Unit,
-    Veto,
-    Vote,
-)
+from service.models.ballots import Ballot, Vote
+from service.models.reference import Conflict, System, Unit
+from service.models.results import RankingSnapshot
+from service.models.rounds import Seat, SeatHolder, Veto
 from service.rules import Rules
-from service.store import (
-    append_audit,
-    as_utc,
-    canonical_json,
-    get_round,
-    sha256_text,
-    system_names,
-    utcnow,
-)
+from service.store.audit import append_audit, canonical_json, sha256_text
+from service.store.ballots import REJECTED, set_statuses
+from service.store.engine import as_utc, utcnow
+from service.store.reference import system_names
+from service.store.rounds import get_round
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 
-from jobs.runtime import JobContext, job_context
+from jobs.context import JobContext, job_context
 from service.queue import INTAKE, NOTIFY, RANKING, RENDER
-from service.store import session_scope
-from service.work import owed
+from service.store.engine import session_scope
+from service.store.work import owed
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +28,13 @@ def sweep(ctx: JobContext | None = None, grace: float = 5.0) -> dict[str, int]:
         work = owed(session, grace)
     q = ctx.queue
     for source in work["sources"]:
-        q.enqueue(INTAKE, "jobs.intake.ingest_inbox", source, coalesce=f"ingest:{source}")
+        q.enqueue(INTAKE, "jobs.inbox.ingest_inbox", source, coalesce=f"ingest:{source}")
     for round_id in work["rankings"]:
-        q.enqueue(RANKING, "jobs.work.rank_round_job", round_id, coalesce=f"rank:{round_id}")
+        q.enqueue(RANKING, "jobs.rounds.rank_round_job", round_id, coalesce=f"rank:{round_id}")
     for round_id in work["renders"]:
-        q.enqueue(RENDER, "jobs.work.render_circular_job", round_id, coalesce=f"render:{round_id}")
+        q.enqueue(
+            RENDER, "jobs.rounds.render_circular_job", round_id, coalesce=f"render:{round_id}"
+        )
     for event_id in work["events"]:
         q.enqueue(NOTIFY, "jobs.notify.deliver", event_id, coalesce=f"notify:{event_id}")
     counts = {k: len(v) for k, v in work.items()}

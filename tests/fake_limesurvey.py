@@ -293,7 +293,7 @@ def setup_round(cli: Any, tmp_path: Path, units: str = UNITS) -> list[str]:
 
 def answer_as_seats(fake: FakeLimeSurvey, seat_tokens: list[str]) -> None:
     """Make the recorded J01..J05 responses come from the round's seats (via their access codes)."""
-    from connectors.limesurvey import LimeSurvey
+    from connectors.limesurvey.connector import LimeSurvey
 
     codes = {
         s: LimeSurvey.platform_token(t) for s, t in zip(SAMPLE_TOKENS, seat_tokens, strict=True)

@@ -1,6 +1,6 @@
 """Helpers for the service tests (issue #5): the real processes, and small fakes of the outside.
 
-``ServiceHarness`` runs pingyi as it runs in production — gunicorn with ``service/gunicorn_conf.py``
+``ServiceHarness`` runs pingyi as it runs in production — gunicorn with ``service/web/gunicorn_conf.py``
 and ``rq worker --serializer json`` as subprocesses — against a fresh PostgreSQL schema and a
 spare Redis database. Every process it starts is in its own session and is killed (with its
 whole process tree) at teardown, whatever happened in the test. Alongside: a TCP proxy that can
@@ -33,10 +33,11 @@ from urllib.parse import urlsplit
 import requests
 from sqlalchemy import Engine, func, select, text
 
-from connectors.standard_webhooks import sign_headers
-from service.models import Ballot, Source
-from service.models_service import InboxDelivery
-from service.store import make_engine, session_scope, utcnow
+from connectors.standard_webhooks.connector import sign_headers
+from service.models.ballots import Ballot
+from service.models.inbox import InboxDelivery
+from service.models.sources import Source
+from service.store.engine import make_engine, session_scope, utcnow
 from tests.conftest import Cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -337,10 +338,10 @@ class ServiceHarness:
         args = [
             str(BIN / "gunicorn"),
             "--config",
-            "service/gunicorn_conf.py",
+            "service/web/gunicorn_conf.py",
             "--no-control-socket",
         ]
-        process, log = self.start_process([*args, "service.app:create_app()"], "gunicorn", env)
+        process, log = self.start_process([*args, "service.web.app:create_app()"], "gunicorn", env)
         web = Web(f"http://127.0.0.1:{port}", process, log)
 
         def up() -> bool:

@@ -15,8 +15,9 @@ from xml.etree import ElementTree
 import pytest
 from openpyxl import load_workbook
 
-from jobs.charts import score_distribution_svg
-from jobs.circulars import (
+from jobs.circulars.charts import score_distribution_svg
+from jobs.circulars.comments import REDACTED, redact
+from jobs.circulars.render import (
     CIRCULAR_DIR,
     AssetRefused,
     TemplateAssetFetcher,
@@ -24,8 +25,7 @@ from jobs.circulars import (
     render_html,
     render_pdf,
 )
-from jobs.comments import REDACTED, redact
-from jobs.exports import render_xlsx
+from jobs.circulars.xlsx import render_xlsx
 
 TOWNS = [
     "城关", "河口", "石门", "青山", "龙潭", "白沙", "枫林", "桃源", "杨柳", "金鸡", "马坪",
@@ -353,7 +353,7 @@ def test_the_pdf_never_loads_files_or_urls_named_in_html(caplog: pytest.LogCaptu
         '<img src="http://127.0.0.1:9/x.png"><link rel="stylesheet" href="file:///etc/hosts">'
         "</body></html>"
     )
-    with caplog.at_level(logging.WARNING, logger="jobs.circulars"):
+    with caplog.at_level(logging.WARNING, logger="jobs.circulars.render"):
         pdf = html_to_pdf(html)
     assert pdf.startswith(b"%PDF")
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
@@ -396,7 +396,7 @@ def test_optional_issuer_texts_may_be_missing(doc: dict[str, Any]) -> None:
 
 
 def test_identical_comments_are_printed_once_with_their_count() -> None:
-    from jobs.comments import pool_comments
+    from jobs.circulars.comments import pool_comments
 
     units = [{"code": "U1", "name": "某派出所", "system": "公安局"}]
     texts = ["出警慢。", "出警慢。", "态度生硬。", "出警慢。", "  "]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from connectors.base import ConfigError
-from connectors.limesurvey import LimeSurvey
-from connectors.limesurvey_survey import build_mapping
+from connectors.limesurvey.connector import LimeSurvey
+from connectors.limesurvey.survey import build_mapping
 from connectors.mapping import Mapping, Scale, load_scale, match_units
 from tests.fake_limesurvey import load_fixture
 

@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from jobs.demo import ROUND, VETOED_UNIT
-from jobs.demo_county import county_units
 from service.cli import main
+from service.cli.demo import ROUND, VETOED_UNIT
+from service.cli.demo_county import county_units
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import hashlib
 
 import pytest
 
-from jobs.draw import (
+from jobs.draw.method import (
     DrawError,
     GroupSnapshot,
     PoolSnapshot,
@@ -70,7 +70,7 @@ RFC_MD5 = [
 
 
 def test_rfc3797_md5_of_the_first_three_steps_matches_the_rfc() -> None:
-    # Independently of jobs.draw: MD5(2-byte big-endian index ‖ key ‖ index), index from 0.
+    # Independently of jobs.draw.method: MD5(2-byte big-endian index ‖ key ‖ index), index from 0.
     for index, expected in enumerate(RFC_MD5):
         b = index.to_bytes(2, "big")
         digest = hashlib.md5(b + RFC_KEY.encode("ascii") + b, usedforsecurity=False)

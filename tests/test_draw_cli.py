@@ -24,9 +24,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jobs.draw import PoolSnapshot, pool_sha256
-from service.models import AuditEntry, Ballot, Draw, Group, Member, Seat, SeatHolder
-from service.store import make_engine, session_scope
+from jobs.draw.method import PoolSnapshot, pool_sha256
+from service.models.audit import AuditEntry
+from service.models.ballots import Ballot
+from service.models.reference import Group, Member
+from service.models.rounds import Draw, Seat, SeatHolder
+from service.store.engine import make_engine, session_scope
 from tests.conftest import Cli
 
 ROUND = "2026-10"

@@ -10,14 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from service.imports import (
-    ImportFileError,
-    MemberRow,
-    UnitRow,
-    parse_pool,
-    parse_units,
-    read_table,
-)
+from jobs.imports import ImportFileError, MemberRow, UnitRow, parse_pool, parse_units, read_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from service.models import Ballot, Vote
-from service.store import make_engine, session_scope
+from service.models.ballots import Ballot, Vote
+from service.store.engine import make_engine, session_scope
 
 UNITS = "code,name,system\n" + "".join(
     f"U{i},单位{i},{'法院' if i < 3 else '公安局'}\n" for i in range(1, 5)

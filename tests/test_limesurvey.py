@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from connectors.limesurvey import LimeSurvey
-from service.models import AuditEntry, Ballot, Seat, Source
-from service.store import make_engine, session_scope
+from connectors.limesurvey.connector import LimeSurvey
+from service.models.audit import AuditEntry
+from service.models.ballots import Ballot
+from service.models.rounds import Seat
+from service.models.sources import Source
+from service.store.engine import make_engine, session_scope
 from tests.conftest import Cli
 from tests.fake_limesurvey import ROUND, FakeLimeSurvey, answer_as_seats, load_fixture, setup_round
 

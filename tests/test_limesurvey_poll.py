@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from connectors.http import RetryPolicy
 from jobs.poll import poll_source
 from service.config import load_config
-from service.models import Ballot, Source
-from service.store import make_engine, session_scope
+from service.models.ballots import Ballot
+from service.models.sources import Source
+from service.store.engine import make_engine, session_scope
 from tests.fake_limesurvey import ROUND, FakeLimeSurvey, answer_as_seats, setup_round
 
 PASSWORD = "s3cret-pw"

@@ -8,8 +8,8 @@ import pytest
 
 from connectors.base import ConnectorError, CredentialsError
 from connectors.http import HttpClient, RetryPolicy
-from connectors.limesurvey import LimeSurvey
-from connectors.limesurvey_rpc import RemoteControl, RpcError
+from connectors.limesurvey.connector import LimeSurvey
+from connectors.limesurvey.rpc import RemoteControl, RpcError
 from connectors.mapping import Scale
 from tests.fake_limesurvey import SID, FakeLimeSurvey, load_fixture
 

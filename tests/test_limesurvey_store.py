@@ -19,10 +19,10 @@ from sqlalchemy import select
 from connectors.canonical import canonical_text
 from jobs.ranking import load_round
 from jobs.scoring import settle_ballots
-from service.ballot_store import _canonical, set_statuses
 from service.config import load_config
-from service.models import Ballot
-from service.store import make_engine, session_scope
+from service.models.ballots import Ballot
+from service.store.ballots import _canonical, set_statuses
+from service.store.engine import make_engine, session_scope
 
 
 def settle_round(session, round_id: str, rules) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from marshmallow import Schema
 
-from service import schemas
-from service.app import create_app
 from service.config import Config
+from service.web import schemas
+from service.web.app import create_app
 from tests.service_helpers import UNIT_NAMES, ballot, wait_for
 
 ROUND = "2026-10"
@@ -373,7 +373,7 @@ def test_openapi_document_is_3_1_and_every_ref_resolves(service) -> None:
 
 
 def test_openapi_document_lists_every_route_under_api_and_hooks() -> None:
-    from service.openapi import document
+    from service.web.openapi import document
 
     doc = document()
     missing = sorted(

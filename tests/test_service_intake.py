@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from service.app import MAX_BODY
+from service.web.app import MAX_BODY
 from tests.service_helpers import ballot, body_of, new_secret, signed
 
 ROUND = "2026-10"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import time
 
-from service.models_service import InboxDelivery
-from service.store import session_scope, utcnow
+from service.models.inbox import InboxDelivery
+from service.store.engine import session_scope, utcnow
 from tests.service_helpers import BIN, ROOT, Web, ballot, body_of, free_port, receiver, wait_for
 
 ROUND = "2026-10"

@@ -160,8 +160,8 @@ def test_status_page_shows_progress_and_downloads_the_circular_in_chromium(
 
 
 def test_status_page_shows_deadlines_in_local_time(service) -> None:
-    from service.app import create_app
     from service.config import Config
+    from service.web.app import create_app
 
     service.setup_round("2026-11", seats=2)
     app = create_app(Config(database_url=service.db_url, redis_url=service.redis_url))

@@ -11,11 +11,11 @@ import pytest
 from redis import Redis
 from rq.registry import ScheduledJobRegistry
 
-from connectors.standard_webhooks import verify
+from connectors.standard_webhooks.connector import verify
 from jobs import notify
 from service.cli import main
-from service.events import emit
-from service.store import session_scope
+from service.store.engine import session_scope
+from service.store.outbox import emit
 from tests.service_helpers import ballot, new_secret, receiver
 
 ROUND = "2026-10"

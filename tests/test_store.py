@@ -12,14 +12,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select, update
 
-from service.models import AuditEntry, Base, Conflict, Member, Round, Unit
-from service.store import (
-    append_audit,
-    make_engine,
-    migrate,
-    session_scope,
-    verify_audit_chain,
-)
+from service.models.audit import AuditEntry
+from service.models.base import Base
+from service.models.reference import Conflict, Member, Unit
+from service.models.rounds import Round
+from service.store.audit import append_audit, verify_audit_chain
+from service.store.engine import make_engine, migrate, session_scope
 
 UNITS = "code,name,system\nFY-01,县人民法院立案庭,法院\nGA-01,城关派出所,公安局\nSF-01,城关司法所,司法局\n"
 POOL = "id,name,group,conflicts\nP1,张三,人大代表,FY-01\nP2,李四,政协委员,\nP3,王五,乡村干部,GA-01;SF-01\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from service.models import Base, UTCDateTime
+from service.models.base import Base, UTCDateTime
 
 
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:

@@ -1,0 +1,273 @@
+"""The circular (通报): a round's ranking document rendered to HTML and PDF (SPEC §5).
+
+The caller hands in plain data (``doc``, see ``render_html``); the Jinja2 templates in
+``templates/circular/`` are autoescaped, evaluators' comments are redacted and pooled here, and
+WeasyPrint may load nothing but the project's own template assets.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import mimetypes
+import re
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import jinja2
+from markupsafe import Markup
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from jobs.circulars.charts import score_distribution_svg
+from jobs.circulars.comments import pool_comments
+from jobs.circulars.wording import (
+    STATUS_LABELS,
+    chinese_date,
+    chinese_number,
+    describe_rules,
+    format_score,
+    format_share,
+    proportion_text,
+)
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+CIRCULAR_DIR = TEMPLATES_DIR / "circular"
+
+# The 版心 (text block) is 156 mm wide; a masthead of n characters is sized to fit 150 mm of
+# it, leaving room for its letter spacing, so it stays on one line whatever the body's name.
+_MASTHEAD_WIDTH_PT = 150 * 72 / 25.4
+_MASTHEAD_MAX_PT = 42
+_ISSUER_KEYS = ("body", "masthead", "doc_number", "date", "title", "recipients", "cc")
+
+
+class AssetRefused(ValueError):
+    """The renderer was asked for something outside the project's templates (a file or URL)."""
+
+
+class TemplateAssetFetcher(URLFetcher):
+    """Serve only files under ``templates/`` and ``data:`` URLs; refuse everything else.
+
+    A circular carries text the service does not control (unit names, comments, veto reasons).
+    Even though that text is escaped, the fetcher is the last line: no ``file:`` outside the
+    templates (``/etc/passwd`` must never end up in a PDF), no network (SPEC §5, and Indico's
+    PDF path does the same). Symlinks are resolved before the check, redirects are off.
+    """
+
+    def __init__(self, root: Path = TEMPLATES_DIR) -> None:
+        super().__init__(timeout=5, allowed_protocols={"file", "data"}, allow_redirects=False)
+        self._root = root.resolve()
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file" and parts.netloc in ("", "localhost"):
+            try:
+                path = Path(url2pathname(parts.path)).resolve()
+                inside = path.is_relative_to(self._root) and path.is_file()
+            except (OSError, ValueError):  # e.g. a NUL byte or a symlink loop
+                inside = False
+            if inside:
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(
+                    path.as_uri(), path.read_bytes(), {"Content-Type": content_type}
+                )
+        logger.warning("circular: refused to fetch %.120s", url)
+        raise AssetRefused(f"not a template asset: {url[:120]}")
+
+
+def _masthead(issuer: dict[str, Any]) -> tuple[str, float]:
+    """The red 发文机关标志 text and a font size that keeps it on one line of the text block."""
+    text = issuer.get("masthead") or f"{issuer.get('body', '')}文件"
+    size = min(_MASTHEAD_MAX_PT, _MASTHEAD_WIDTH_PT / max(1, len(text)))
+    return text, round(size, 1)
+
+
+def _unit_row(unit: dict[str, Any], rank_key: str) -> dict[str, Any]:
+    """One table row as display strings; the template only places them."""
+    status = unit.get("status")
+    rank = unit.get(rank_key)
+    return {
+        "code": unit.get("code", ""),
+        "rank": "—" if rank is None or status == "insufficient" else str(rank),
+        "name": unit.get("name") or unit.get("code", ""),
+        "system": unit.get("system", ""),
+        "score": format_score(unit.get("score")),
+        "votes": unit.get("votes", 0),
+        "satisfied": format_share(unit.get("satisfied_share")),
+        "note": "" if status == "ranked" else STATUS_LABELS.get(status, status or ""),
+        "status": status,
+    }
+
+
+def _system_order(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ranked and vetoed units by rank, then insufficient ones by score (they have no rank)."""
+
+    def key(unit: dict[str, Any]) -> tuple[int, float, float, str]:
+        rank = unit.get("rank_in_system")
+        score = unit.get("score")
+        unranked = rank is None or unit.get("status") == "insufficient"
+        return (
+            int(unranked),
+            rank if not unranked else 0,
+            -score if score is not None else math.inf,
+            unit.get("code", ""),
+        )
+
+    return sorted(units, key=key)
+
+
+def _listed(codes: list[str], by_code: dict[str, dict[str, Any]], what: str) -> list[dict]:
+    rows = []
+    for code in codes:
+        unit = by_code.get(code)
+        if unit is None:
+            logger.warning("circular: %s names unknown unit %s", what, code)
+            unit = {"code": code, "name": code, "status": None}
+        rows.append(_unit_row(unit, "rank_overall"))
+    return rows
+
+
+def build_context(doc: dict[str, Any], comment_threshold: int = 3) -> dict[str, Any]:
+    """Turn the plain ``doc`` into display-ready values, so the template has no logic to get wrong."""
+    ranking = doc["ranking"]
+    rules = doc.get("rules") or {}
+    units = ranking.get("units") or []
+    by_code = {u["code"]: u for u in units}
+    systems = list(doc.get("systems") or dict.fromkeys(u.get("system", "") for u in units))
+    extra = sorted({u.get("system", "") for u in units} - set(systems))
+    if extra:
+        logger.warning("circular: units in systems not listed in doc['systems']: %s", extra)
+        systems += extra
+
+    participation = ranking.get("participation") or {}
+    seats = int(participation.get("seats") or 0)
+    ballots = int(participation.get("ballots") or 0)
+    valid_ballots = int(participation.get("valid_ballots") or 0)
+    quorum = Fraction(str(rules.get("quorum", "2/3")))
+    required = math.ceil(quorum * seats)
+
+    # Optional texts default to "" so the template (StrictUndefined) never trips on a missing cc.
+    issuer = {k: doc["issuer"].get(k) or "" for k in _ISSUER_KEYS}
+    masthead, masthead_size = _masthead(issuer)
+    veto_rows = []
+    for veto in doc.get("vetoes") or []:
+        unit = by_code.get(veto.get("unit"), {"code": veto.get("unit"), "name": veto.get("unit")})
+        veto_rows.append(
+            {
+                **_unit_row(unit, "rank_overall"),
+                "reason": (veto.get("reason") or "").strip(),
+                "by": veto.get("by") or "",
+                "date": chinese_date(veto.get("at")),
+            }
+        )
+
+    round_ = {"kind": "monthly", "panel_method": None, **doc["round"]}
+    round_["period"] = round_.get("period") or round_.get("id", "")
+    top_n = int(rules.get("top", len(ranking.get("top") or [])))
+    bottom_n = int(rules.get("bottom", len(ranking.get("bottom") or [])))
+    return {
+        "round": round_,
+        "issuer": issuer,
+        "masthead": masthead,
+        "masthead_size": masthead_size,
+        "valid": bool(ranking.get("valid")),
+        "seats": seats,
+        "ballots": ballots,
+        "valid_ballots": valid_ballots,
+        "invalid_ballots": max(0, ballots - valid_ballots),
+        "missing_ballots": max(0, seats - ballots),
+        "required": required,
+        "quorum_text": proportion_text(rules.get("quorum", "2/3")),
+        "turnout": format_share(ballots / seats if seats else None),
+        "opens": chinese_date(round_.get("opens_at"), with_time=True),
+        "closes": chinese_date(round_.get("closes_at"), with_time=True),
+        "unit_count": len(units),
+        "ranked_count": sum(1 for u in units if u.get("status") == "ranked"),
+        "insufficient_count": sum(1 for u in units if u.get("status") == "insufficient"),
+        "systems": [
+            {
+                "name": system,
+                "rows": [
+                    _unit_row(u, "rank_in_system")
+                    for u in _system_order([u for u in units if u.get("system") == system])
+                ],
+            }
+            for system in systems
+        ],
+        "chart": Markup(score_distribution_svg(units, systems)),  # built with escaped text
+        "top_label": chinese_number(top_n),
+        "bottom_label": chinese_number(bottom_n),
+        "top": _listed(ranking.get("top") or [], by_code, "top list"),
+        "bottom": _listed(ranking.get("bottom") or [], by_code, "bottom list"),
+        "vetoes": veto_rows,
+        "comment_threshold": comment_threshold,
+        "comment_units": pool_comments(
+            doc.get("comments") or {}, units, systems, comment_threshold
+        ),
+        "rules_text": describe_rules(rules, round_.get("kind", "monthly")),
+        "min_votes": rules.get("min_votes", 10),
+        "satisfied_label": rules.get("satisfied_label", "满意"),
+        "audit_hash": doc.get("audit_hash") or "",
+        "generated": chinese_date(doc.get("generated_at"), with_time=True),
+        "generated_at": doc.get("generated_at") or "",
+    }
+
+
+def _environment() -> jinja2.Environment:
+    # Built per call: compiling one template costs milliseconds next to a second of layout, and
+    # no module-level state means no stale templates in a long-running worker.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(CIRCULAR_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["chinese"] = chinese_number
+    env.filters["joinlines"] = _join_lines
+    return env
+
+
+def _join_lines(text: str) -> str:
+    """Drop template line breaks inside Chinese prose: WeasyPrint turns a newline between two
+    CJK characters into a visible space (it does not apply CSS Text's segment-break rules)."""
+    joined = re.sub(r"\s*\n\s*", "", text)
+    return Markup(joined) if isinstance(text, Markup) else joined
+
+
+def render_html(doc: dict[str, Any], *, comment_threshold: int = 3) -> str:
+    """The circular as HTML. ``doc`` is plain data: round, issuer, ranking, systems, vetoes,
+    comments (raw; redacted and thresholded here), rules, audit_hash, generated_at."""
+    context = build_context(doc, comment_threshold)
+    return _environment().get_template("monthly.html").render(**context)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Lay out HTML with WeasyPrint, loading only template assets (see TemplateAssetFetcher)."""
+    started = time.perf_counter()
+    document = HTML(
+        string=html, base_url=CIRCULAR_DIR.as_uri() + "/", url_fetcher=TemplateAssetFetcher()
+    ).render()
+    pdf = document.write_pdf()
+    logger.info(
+        "circular: %d pages, %d bytes in %.2f s",
+        len(document.pages),
+        len(pdf),
+        time.perf_counter() - started,
+    )
+    return pdf
+
+
+def render_pdf(doc: dict[str, Any], *, comment_threshold: int = 3) -> bytes:
+    """The circular as PDF bytes (A4, after GB/T 9704-2012)."""
+    logger.info("circular: rendering round %s", doc.get("round", {}).get("id"))
+    return html_to_pdf(render_html(doc, comment_threshold=comment_threshold))

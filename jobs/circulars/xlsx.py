@@ -1,0 +1,218 @@
+"""The circular's numbers as an XLSX workbook, because staff work in Excel (SPEC §5).
+
+Same ``doc`` as the PDF, same numbers: scores are written as numbers rounded to the two decimals
+the PDF prints (``round(x, 2)`` and ``f"{x:.2f}"`` both round the same binary value correctly),
+with a ``0.00`` format, so a sum or a sort in Excel uses exactly the published score.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from jobs.circulars.wording import STATUS_LABELS, describe_rules, proportion_text
+
+logger = logging.getLogger(__name__)
+
+SCORE_FORMAT = "0.00"
+SHARE_FORMAT = "0.0%"
+_HEADER_FONT = Font(name="Noto Sans CJK SC", bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="F0F0F0")
+# Excel refuses these in sheet names, and names longer than 31 characters.
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _score(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[int]) -> Worksheet:
+    ws = wb.create_sheet(_sheet_title(wb, title))
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(horizontal="center")
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    return ws
+
+
+def _sheet_title(wb: Workbook, title: str) -> str:
+    """A legal, unique sheet name: systems are data and may clash with our fixed sheet names."""
+    base = _SHEET_NAME_BAD.sub("_", title)[:31] or "Sheet"
+    name, n = base, 2
+    while name in wb.sheetnames:
+        suffix = f"({n})"
+        name, n = base[: 31 - len(suffix)] + suffix, n + 1
+    return name
+
+
+def _format_columns(ws: Worksheet, formats: dict[int, str]) -> None:
+    for row in ws.iter_rows(min_row=2):
+        for col, fmt in formats.items():
+            row[col - 1].number_format = fmt
+
+
+_UNIT_HEADERS = [
+    "单位代码",
+    "单位名称",
+    "所属系统",
+    "得分",
+    "有效票数",
+    "状态",
+    "系统内名次",
+    "综合名次",
+]
+
+
+def _unit_values(u: dict[str, Any]) -> list[Any]:
+    return [
+        u.get("code"),
+        u.get("name"),
+        u.get("system"),
+        _score(u.get("score")),
+        u.get("votes"),
+        STATUS_LABELS.get(u.get("status"), u.get("status")),
+        u.get("rank_in_system"),
+        u.get("rank_overall"),
+    ]
+
+
+def render_xlsx(doc: dict[str, Any]) -> bytes:
+    """The workbook: 总表, one sheet per system, 前十名, 后五名, 一票否决, 参与情况, 评议规则."""
+    ranking = doc["ranking"]
+    rules = doc.get("rules") or {}
+    units = ranking.get("units") or []
+    by_code = {u["code"]: u for u in units}
+    sat = rules.get("satisfied_label", "满意")
+    dis = rules.get("dissatisfied_label", "不满意")
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    if doc.get("generated_at"):
+        # "Created" is when the round's documents were made, not when this file was exported
+        # (openpyxl stamps "modified" itself). The property is UTC without an offset.
+        moment = datetime.fromisoformat(doc["generated_at"])
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        wb.properties.created = moment.replace(tzinfo=None)
+    wb.properties.title = (doc.get("issuer") or {}).get("title")
+    wb.properties.creator = (doc.get("issuer") or {}).get("body")
+
+    headers = [*_UNIT_HEADERS, f"{sat}率", f"{dis}率", "未去极值平均分"]
+    ws = _sheet(wb, "总表", headers, [12, 30, 10, 9, 9, 10, 11, 9, 9, 9, 14])
+    for u in sorted(units, key=_overall_key):
+        ws.append(
+            [
+                *_unit_values(u),
+                u.get("satisfied_share"),
+                u.get("dissatisfied_share"),
+                _score(u.get("mean")),
+            ]
+        )
+    _format_columns(ws, {4: SCORE_FORMAT, 9: SHARE_FORMAT, 10: SHARE_FORMAT, 11: SCORE_FORMAT})
+    ws.auto_filter.ref = ws.dimensions
+
+    systems = list(doc.get("systems") or dict.fromkeys(u.get("system") for u in units))
+    for system in systems:
+        ws = _sheet(wb, system, headers, [12, 30, 10, 9, 9, 10, 11, 9, 9, 9, 14])
+        members = [u for u in units if u.get("system") == system]
+        for u in sorted(members, key=_system_key):
+            ws.append(
+                [
+                    *_unit_values(u),
+                    u.get("satisfied_share"),
+                    u.get("dissatisfied_share"),
+                    _score(u.get("mean")),
+                ]
+            )
+        _format_columns(ws, {4: SCORE_FORMAT, 9: SHARE_FORMAT, 10: SHARE_FORMAT, 11: SCORE_FORMAT})
+
+    for title, codes in (
+        ("前十名", ranking.get("top") or []),
+        ("后五名", ranking.get("bottom") or []),
+    ):
+        ws = _sheet(wb, title, _UNIT_HEADERS, [12, 30, 10, 9, 9, 10, 11, 9])
+        for code in codes:
+            ws.append(_unit_values(by_code.get(code, {"code": code})))
+        _format_columns(ws, {4: SCORE_FORMAT})
+
+    ws = _sheet(
+        wb,
+        "一票否决",
+        ["单位代码", "单位名称", "所属系统", "得分", "否决理由", "决定机关", "决定时间"],
+        [12, 30, 10, 9, 60, 16, 26],
+    )
+    for veto in doc.get("vetoes") or []:
+        u = by_code.get(veto.get("unit"), {})
+        ws.append(
+            [
+                veto.get("unit"),
+                u.get("name"),
+                u.get("system"),
+                _score(u.get("score")),
+                veto.get("reason"),
+                veto.get("by"),
+                veto.get("at"),
+            ]
+        )
+        ws.cell(ws.max_row, 5).alignment = Alignment(wrap_text=True, vertical="top")
+    _format_columns(ws, {4: SCORE_FORMAT})
+
+    part = ranking.get("participation") or {}
+    ws = _sheet(wb, "参与情况", ["项目", "数值"], [22, 40])
+    seats, valid_ballots = part.get("seats", 0), part.get("valid_ballots", 0)
+    round_ = doc.get("round") or {}
+    for row in (
+        ("评议轮次", round_.get("id")),
+        ("评议期间", round_.get("period")),
+        ("应到评委（席位）", seats),
+        ("收回评议表", part.get("ballots", 0)),
+        ("有效评议表", valid_ballots),
+        ("有效票数要求", f"不少于应到评委的{proportion_text(rules.get('quorum', '2/3'))}"),
+        ("本次评议是否有效", "有效" if ranking.get("valid") else "未达有效票数"),
+        ("审计哈希", doc.get("audit_hash")),
+        ("生成时间", doc.get("generated_at")),
+    ):
+        ws.append(list(row))
+
+    ws = _sheet(wb, "评议规则", ["序号", "规则"], [20, 110])
+    for i, text in enumerate(describe_rules(rules, round_.get("kind", "monthly")), start=1):
+        ws.append([i, text])
+        ws.cell(ws.max_row, 2).alignment = Alignment(wrap_text=True, vertical="top")
+    # The settings themselves, as in the rules file, for anyone recomputing the result.
+    ws.append([])
+    ws.append(["参数", "取值"])
+    for cell in ws[ws.max_row]:
+        cell.font = _HEADER_FONT
+    for key, value in rules.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        ws.append([key, text])
+
+    out = BytesIO()
+    wb.save(out)
+    logger.info("xlsx: round %s, %d units, %d bytes", round_.get("id"), len(units), out.tell())
+    return out.getvalue()
+
+
+def _overall_key(u: dict[str, Any]) -> tuple[int, int, float, str]:
+    rank = u.get("rank_overall")
+    score = u.get("score")
+    return (rank is None, rank or 0, -(score if score is not None else -1), u.get("code", ""))
+
+
+def _system_key(u: dict[str, Any]) -> tuple[int, int, float, str]:
+    rank = u.get("rank_in_system")
+    score = u.get("score")
+    return (rank is None, rank or 0, -(score if score is not None else -1), u.get("code", ""))

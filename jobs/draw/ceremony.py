@@ -1,0 +1,371 @@
+"""Running the draw against the database: announce, draw, replace, links, fairness report.
+
+The arithmetic is in ``jobs.draw.method`` (pure); this module gathers its inputs (the active pool,
+who has served in the current cycle) and hands the results to ``service.store.draws`` to store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from jobs.draw.method import (
+    DrawError,
+    GroupSnapshot,
+    PoolSnapshot,
+    allocate,
+    eligible_members,
+    next_reserve,
+    parse_seed,
+    pool_sha256,
+    run_draw,
+)
+from service.models.audit import AuditEntry
+from service.models.reference import Group, Member
+from service.models.rounds import Draw, Seat, SeatHolder
+from service.store.draws import current_draw, save_announcement, save_draw, void_draw
+from service.store.draws import replace_seat as store_replacement
+from service.store.engine import StoreError
+from service.store.rounds import get_round
+
+logger = logging.getLogger(__name__)
+
+
+def served_in_cycle(session: Session, round_id: str) -> dict[str, tuple[int, set[str]]]:
+    """Per group: the current cycle number and who has served in it (earlier drawn rounds)."""
+    draws = session.scalars(
+        select(Draw)
+        .where(Draw.status == "drawn", Draw.round_id != round_id)
+        .order_by(Draw.drawn_at, Draw.id)
+    ).all()
+    cycles: dict[str, int] = {}
+    for d in draws:
+        for g in d.pool["groups"]:
+            cycles[g["name"]] = int(g.get("cycle", 1))
+    served: dict[str, set[str]] = {g: set() for g in cycles}
+    for d in draws:
+        in_cycle = {g["name"] for g in d.pool["groups"] if cycles[g["name"]] == g.get("cycle", 1)}
+        for group, member in session.execute(
+            select(Seat.group_name, SeatHolder.member_id)
+            .join(SeatHolder, SeatHolder.seat_id == Seat.id)
+            .where(Seat.draw_id == d.id, Seat.status == "active")
+        ):
+            if group in in_cycle:
+                served[group].add(member)
+    return {g: (cycles[g], served[g]) for g in cycles}
+
+
+def build_snapshot(
+    session: Session, round_id: str, seats: int, quotas: dict[str, int] | None
+) -> tuple[PoolSnapshot, dict]:
+    """Freeze the eligible pool: active members per group after rotation (SPEC §3)."""
+    if seats <= 0:
+        raise DrawError("--seats must be a positive number")
+    groups = {g.id: g.name for g in session.scalars(select(Group))}
+    active: dict[str, list[str]] = {}
+    for member_id, group_id in session.execute(
+        select(Member.id, Member.group_id).where(Member.active.is_(True))
+    ):
+        active.setdefault(groups[group_id], []).append(member_id)
+    if not active:
+        raise DrawError("the pool has no active members (import the pool first)")
+    for name in sorted(set(quotas or {}) - set(active)):
+        raise DrawError(f"group {name!r} has no active members but a quota of {quotas[name]}")
+    total = sum(len(v) for v in active.values())
+    if seats > total:
+        raise DrawError(f"{seats} seats but only {total} active members in the pool")
+    allocation = allocate(seats, {g: len(v) for g, v in active.items()}, quotas)
+    history = served_in_cycle(session, round_id)
+    snapshot_groups = []
+    for name in sorted(active):
+        cycle, served = history.get(name, (0, set()))
+        eligible, restarted = eligible_members(active[name], served, allocation.most(name))
+        if cycle == 0:
+            cycle, restarted = 1, False
+        elif restarted:
+            cycle += 1
+        if allocation.fixed[name] > len(eligible):
+            raise DrawError(
+                f"group {name!r}: {allocation.fixed[name]} seats but only {len(eligible)} "
+                "eligible members"
+            )
+        snapshot_groups.append(
+            GroupSnapshot(
+                name,
+                len(active[name]),
+                tuple(eligible),
+                None if quotas is None else int(quotas.get(name, 0)),
+                cycle,
+                restarted,
+                tuple(sorted(active[name])),
+            )
+        )
+    allocation_record = {
+        "fixed": dict(sorted(allocation.fixed.items())),
+        "tied": list(allocation.tied),
+        "tied_seats": allocation.tied_seats,
+    }
+    return PoolSnapshot(round_id, seats, tuple(snapshot_groups)), allocation_record
+
+
+def _check_round(session: Session, round_id: str, force: bool) -> Draw | None:
+    """Refuse a round with a designated panel or a draw, unless ``force`` (which is recorded)."""
+    rnd = get_round(session, round_id)
+    if rnd.panel_method == "designated":
+        raise StoreError(f"round {round_id!r} has a designated panel (pingyi panel set)")
+    existing = current_draw(session, round_id)
+    if existing is not None and not force:
+        what = "drawn" if existing.status == "drawn" else "announced"
+        raise StoreError(f"round {round_id!r} is already {what}; use --force to redo it (recorded)")
+    return existing
+
+
+def announce(
+    session: Session,
+    round_id: str,
+    seats: int,
+    sources: list[str],
+    method: str,
+    quotas: dict[str, int] | None,
+    force: bool = False,
+) -> Draw:
+    """Freeze and record what gets published before the lottery is drawn."""
+    existing = _check_round(session, round_id, force)
+    snapshot, allocation = build_snapshot(session, round_id, seats, quotas)
+    if existing is not None:
+        void_draw(session, existing, "announced again with --force")
+    get_round(session, round_id).panel_method = "draw"
+    return save_announcement(
+        session,
+        round_id,
+        method,
+        seats,
+        sources,
+        snapshot.as_dict(),
+        pool_sha256(snapshot),
+        allocation,
+        force,
+    )
+
+
+def draw(
+    session: Session,
+    round_id: str,
+    seed: str,
+    method: str | None = None,
+    seats: int | None = None,
+    quotas: dict[str, int] | None = None,
+    force: bool = False,
+) -> tuple[Draw, list[tuple[Seat, str]]]:
+    """Draw the round's panel from the seed; announces in the same step when given ``seats``."""
+    get_round(session, round_id)
+    parse_seed(seed)  # a malformed seed is refused before anything else is looked at
+    existing = current_draw(session, round_id)
+    if (
+        existing is not None
+        and existing.status == "drawn"
+        and force
+        and seats in (None, existing.seats)
+    ):
+        # A forced redraw keeps what was published: the same frozen pool, seats and sources.
+        existing = redraw_announcement(session, existing)
+    elif existing is None or existing.status == "drawn":
+        if existing is not None and not force:
+            raise StoreError(
+                f"round {round_id!r} is already drawn; use --force to redo it (recorded)"
+            )
+        if seats is None:
+            raise DrawError(
+                f"round {round_id!r} has no announcement: run `pingyi draw announce` first, "
+                "or give --seats to announce and draw in one step"
+            )
+        existing = announce(session, round_id, seats, [], method or "hmac-sha256-v1", quotas, force)
+    if seats is not None and seats != existing.seats:
+        raise DrawError(f"--seats {seats} differs from the announced {existing.seats} seats")
+    if method is not None and method != existing.method:
+        raise DrawError(f"--method {method} differs from the announced method {existing.method}")
+    parse_seed(seed, len(existing.sources) or None)
+    result = run_draw(PoolSnapshot.from_dict(existing.pool), existing.method, seed)
+    seated = save_draw(session, existing, result.as_dict(), force)
+    logger.info("drew round %s: %d seats (%s)", round_id, len(seated), existing.method)
+    return existing, seated
+
+
+def redraw_announcement(session: Session, drawn: Draw) -> Draw:
+    """Void a drawn draw and re-issue its announcement unchanged (for ``--force``)."""
+    void_draw(session, drawn, "drawn again with --force")
+    allocation = next(
+        e.detail["allocation"]
+        for e in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "draw.announce", AuditEntry.round_id == drawn.round_id)
+            .order_by(AuditEntry.id.desc())
+        )
+        if e.detail["draw"] == drawn.id
+    )
+    return save_announcement(
+        session,
+        drawn.round_id,
+        drawn.method,
+        drawn.seats,
+        list(drawn.sources),
+        drawn.pool,
+        drawn.pool_sha256,
+        allocation,
+        True,
+    )
+
+
+def replace(session: Session, round_id: str, member_id: str, reason: str) -> tuple[str, Seat]:
+    """Replace a seated member by the next unused member of their group's reserve list."""
+    get_round(session, round_id)
+    if not reason.strip():
+        raise StoreError("a replacement needs a reason (--reason)")
+    d = current_draw(session, round_id)
+    if d is None or d.status != "drawn":
+        raise StoreError(f"round {round_id!r} has no draw")
+    group = session.execute(
+        select(Seat.group_name)
+        .join(SeatHolder, SeatHolder.seat_id == Seat.id)
+        .where(Seat.draw_id == d.id, SeatHolder.member_id == member_id, Seat.status == "active")
+    ).scalar_one_or_none()
+    if group is None:
+        raise StoreError(f"{member_id!r} holds no active seat in round {round_id!r}")
+    used = set(
+        session.scalars(
+            select(SeatHolder.member_id)
+            .join(Seat, Seat.id == SeatHolder.seat_id)
+            .where(Seat.draw_id == d.id)
+        )
+    )
+    replacement = next_reserve(d.result["reserve"].get(group, []), used)
+    if replacement is None:
+        raise StoreError(f"group {group!r}: the reserve list is used up")
+    _, seat = store_replacement(session, d, member_id, replacement, reason.strip())
+    return replacement, seat
+
+
+@dataclass
+class LinkRow:
+    evaluator: str
+    name: str
+    group: str
+    link: str
+
+
+def links(session: Session, round_id: str, template: str) -> list[LinkRow]:
+    """Personalised survey links for the round's active seats."""
+    if "{token}" not in template:
+        raise StoreError(
+            "--template must contain {token}, e.g. https://survey.example/s/1?token={token}"
+        )
+    get_round(session, round_id)
+    rows = session.execute(
+        select(SeatHolder.member_id, Member.name, Seat.group_name, Seat.token)
+        .join(Seat, Seat.id == SeatHolder.seat_id)
+        .join(Member, Member.id == SeatHolder.member_id)
+        .where(Seat.round_id == round_id, Seat.status == "active")
+        .order_by(Seat.group_name, SeatHolder.member_id)
+    )
+    return [
+        LinkRow(mid, name, group, template.replace("{token}", quote(token, safe="")))
+        for mid, name, group, token in rows
+    ]
+
+
+def stats(session: Session, rounds: int | None = None) -> dict:
+    """How often each member served, per group, and each group's selection probability."""
+    draws = session.scalars(
+        select(Draw).where(Draw.status == "drawn").order_by(Draw.drawn_at.desc(), Draw.id.desc())
+    ).all()
+    draws = list(reversed(draws[:rounds] if rounds else draws))
+    groups = {g.id: g.name for g in session.scalars(select(Group))}
+    members = {
+        m.id: groups[m.group_id]
+        for m in session.scalars(select(Member).where(Member.active.is_(True)))
+    }
+    served: Counter = Counter()
+    per_round = []
+    for d in draws:
+        held = session.execute(
+            select(SeatHolder.member_id)
+            .join(Seat, Seat.id == SeatHolder.seat_id)
+            .where(Seat.draw_id == d.id, Seat.status == "active")
+        ).scalars()
+        served.update(held)
+        seats = d.result["seats_per_group"]
+        per_round.append(
+            {
+                "round": d.round_id,
+                "groups": {
+                    g["name"]: {
+                        "seats": seats.get(g["name"], 0),
+                        "eligible": len(g["eligible"]),
+                        "active": g["active"],
+                        "probability": round(seats.get(g["name"], 0) / len(g["eligible"]), 4)
+                        if g["eligible"]
+                        else 0.0,
+                        "cycle": g.get("cycle", 1),
+                    }
+                    for g in d.pool["groups"]
+                },
+            }
+        )
+    by_group: dict[str, dict] = {}
+    for member, group in sorted(members.items()):
+        entry = by_group.setdefault(group, {"members": 0, "counts": {}})
+        entry["members"] += 1
+        entry["counts"][member] = served.get(member, 0)
+    for entry in by_group.values():
+        counts = list(entry["counts"].values())
+        entry["min"], entry["max"] = min(counts), max(counts)
+        entry["mean"] = round(sum(counts) / len(counts), 4)
+    total = session.scalar(select(func.count(Draw.id)).where(Draw.status == "drawn"))
+    return {
+        "rounds": [d.round_id for d in draws],
+        "draws_total": total,
+        "groups": by_group,
+        "per_round": per_round,
+    }
+
+
+def draw_job(
+    round_id: str,
+    seed: str | None = None,
+    numbers: str | None = None,
+    seats: int | None = None,
+    method: str | None = None,
+    force: bool = False,
+) -> dict:
+    """``POST /api/v1/rounds/<id>/draw`` in a worker. Its result (kept in Redis a while) holds
+    no token: admins read the seats from ``GET /api/v1/rounds/<id>/panel``."""
+    from jobs.context import job_context
+    from jobs.draw.method import seed_from_numbers
+    from service.store.engine import session_scope
+
+    ctx = job_context()
+    seed_text = seed or seed_from_numbers(numbers or "")
+    with session_scope(ctx.engine) as session:
+        d, seated = draw(
+            session,
+            round_id,
+            seed_text,
+            method or (None if seats is None else ctx.config.draw.method),
+            seats,
+            ctx.config.draw.quotas or None,
+            force,
+        )
+        return {
+            "round": round_id,
+            "method": d.method,
+            "seed": d.seed,
+            "key": d.key,
+            "pool_sha256": d.pool_sha256,
+            "seats": len(seated),
+            "reserve": d.result["reserve"],
+        }

@@ -1,0 +1,207 @@
+"""``pingyi draw verify``: recompute a draw from its audit record alone, then hold the database
+against that record.
+
+Two questions, in this order:
+1. Is the record right? The recorded pool hashes to the recorded fingerprint, K is SHA-256 of the
+   recorded seed, and re-running the algorithm on the recorded pool and seed gives the recorded
+   lists; each replacement took the next unused member of its group's reserve list.
+2. Does the database still say what the record says? The draw row, every seat and its holder,
+   and the pool rows the draw was made from.
+The audit log's hash chain is checked too, so the record itself cannot be quietly rewritten.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs.draw.method import DrawError, PoolSnapshot, key_of, next_reserve, pool_sha256, run_draw
+from service.models.audit import AuditEntry
+from service.models.reference import Group, Member
+from service.models.rounds import Draw, Seat, SeatHolder
+from service.store.audit import sha256_text, verify_audit_chain
+from service.store.engine import StoreError
+from service.store.rounds import get_round
+
+
+def _first_list_difference(name: str, recorded: list, computed: list) -> str | None:
+    for i, (a, b) in enumerate(zip(recorded, computed, strict=False), start=1):
+        if a != b:
+            return f"{name}: position {i} is {a} in the record, {b} when recomputed"
+    if len(recorded) != len(computed):
+        return f"{name}: {len(recorded)} entries in the record, {len(computed)} when recomputed"
+    return None
+
+
+def _records(session: Session, round_id: str) -> tuple[dict, list[dict], dict | None]:
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.round_id == round_id, AuditEntry.action.like("draw.%"))
+        .order_by(AuditEntry.id)
+    ).all()
+    draws = [e for e in entries if e.action == "draw.draw"]
+    if not draws:
+        raise StoreError(f"round {round_id!r} has no draw to verify")
+    record = draws[-1].detail
+    replacements = [
+        e.detail
+        for e in entries
+        if e.action == "draw.replace" and e.id > draws[-1].id and e.detail["draw"] == record["draw"]
+    ]
+    announced = next(
+        (
+            e.detail
+            for e in entries
+            if e.action == "draw.announce" and e.detail["draw"] == record["draw"]
+        ),
+        None,
+    )
+    return record, replacements, announced
+
+
+def check_record(record: dict, replacements: list[dict], announced: dict | None) -> list[str]:
+    """Recompute the draw from the audit record alone; differences in reading order."""
+    out = []
+    pool = PoolSnapshot.from_dict(record["pool"])
+    if announced is not None and announced["pool_sha256"] != record["pool_sha256"]:
+        out.append("pool: the drawn pool is not the announced pool (fingerprints differ)")
+    actual = pool_sha256(pool)
+    if actual != record["pool_sha256"]:
+        out.append(
+            f"pool: the record's fingerprint is {record['pool_sha256']}, its pool hashes to {actual}"
+        )
+    key = key_of(record["seed"]).hex()
+    if key != record["key"]:
+        out.append(f"key: the record says {record['key']}, SHA-256 of the seed is {key}")
+    try:
+        computed = run_draw(pool, record["method"], record["seed"]).as_dict()
+    except DrawError as exc:
+        return [*out, f"the recorded draw cannot be recomputed: {exc}"]
+    if computed["seats_per_group"] != record["seats_per_group"]:
+        out.append(
+            f"seats per group: {record['seats_per_group']} in the record, "
+            f"{computed['seats_per_group']} when recomputed"
+        )
+    diff = _first_list_difference(
+        "seated", [tuple(s) for s in record["seated"]], [tuple(s) for s in computed["seated"]]
+    )
+    if diff:
+        out.append(diff)
+    for group in sorted(set(record["reserve"]) | set(computed["reserve"])):
+        diff = _first_list_difference(
+            f"reserve of {group}",
+            record["reserve"].get(group, []),
+            computed["reserve"].get(group, []),
+        )
+        if diff:
+            out.append(diff)
+    used = {m for _, m in record["seated"]}
+    for rep in replacements:
+        expected = next_reserve(computed["reserve"].get(rep["group"], []), used)
+        if rep["replacement"] != expected:
+            out.append(
+                f"replacement of {rep['member']}: {rep['replacement']} in the record, but the "
+                f"next unused member of {rep['group']}'s reserve list is {expected}"
+            )
+        used.add(rep["replacement"])
+    return out
+
+
+def check_database(session: Session, record: dict, replacements: list[dict]) -> list[str]:
+    """Hold the draw row, the seats and the pool rows against the record."""
+    out = []
+    d = session.get(Draw, record["draw"])
+    if d is None:
+        return [f"draw {record['draw']}: in the audit record but not in the database"]
+    for name, db_value, rec_value in (
+        ("status", d.status, "drawn"),
+        ("seed", d.seed, record["seed"]),
+        ("key", d.key, record["key"]),
+        ("method", d.method, record["method"]),
+        ("pool fingerprint", d.pool_sha256, record["pool_sha256"]),
+        ("pool snapshot", d.pool, record["pool"]),
+        ("seated list", (d.result or {}).get("seated"), record["seated"]),
+        ("reserve lists", (d.result or {}).get("reserve"), record["reserve"]),
+    ):
+        if db_value != rec_value:
+            out.append(f"draw table, {name}: differs from the audit record")
+    # Walk the replacements in order: a replacement may itself be replaced later.
+    expected_active: dict[str, tuple[str, str | None]] = {}
+    hashes = record.get("token_sha256") or [None] * len(record["seated"])
+    for (group, member), digest in zip(record["seated"], hashes, strict=False):
+        expected_active[member] = (group, digest)
+    replaced = []
+    for rep in replacements:
+        expected_active.pop(rep["member"], None)
+        expected_active[rep["replacement"]] = (rep["group"], rep.get("token_sha256"))
+        replaced.append(rep["member"])
+    seats = session.execute(
+        select(SeatHolder.member_id, Seat.group_name, Seat.status, Seat.token)
+        .join(Seat, Seat.id == SeatHolder.seat_id)
+        .where(Seat.draw_id == d.id)
+    ).all()
+    active = Counter((m, g) for m, g, status, _ in seats if status == "active")
+    tokens = {m: sha256_text(t) for m, _, status, t in seats if status == "active"}
+    for member, (group, digest) in sorted(expected_active.items()):
+        if active[(member, group)] != 1:
+            out.append(f"seat of {member} ({group}): in the record, no matching active seat")
+        elif digest is not None and tokens.get(member) != digest:
+            out.append(f"seat of {member} ({group}): its token is not the one recorded")
+    for (member, group), n in sorted(active.items()):
+        if expected_active.get(member, (None,))[0] != group or n > 1:
+            out.append(f"seat of {member} ({group}): active in the database, not in the record")
+    for member in sorted(set(replaced)):
+        if not any(m == member and status == "replaced" for m, _, status, _ in seats):
+            out.append(f"seat of {member}: replaced in the record, not in the database")
+    out += _check_pool(session, record)
+    return out
+
+
+def _check_pool(session: Session, record: dict) -> list[str]:
+    """Every pool row the draw depended on: the recorded active members of each group (with
+    the eligible ones among them) against the pool table now."""
+    out = []
+    groups = {g.id: g.name for g in session.scalars(select(Group))}
+    now_active: dict[str, str] = {}
+    rows = {}
+    for m in session.scalars(select(Member)):
+        rows[m.id] = m
+        if m.active:
+            now_active[m.id] = groups[m.group_id]
+    recorded: dict[str, str] = {}
+    for g in record["pool"]["groups"]:
+        for member in g.get("members") or g["eligible"]:
+            recorded[member] = g["name"]
+    for member, group in sorted(recorded.items()):
+        row = rows.get(member)
+        if row is None:
+            out.append(f"pool member {member}: in the draw record, missing from the pool")
+        elif groups[row.group_id] != group:
+            out.append(
+                f"pool member {member}: group {group} in the draw record, "
+                f"{groups[row.group_id]} in the pool"
+            )
+        elif not row.active:
+            out.append(f"pool member {member}: active in the draw record, inactive in the pool")
+    if any(g.get("members") for g in record["pool"]["groups"]):
+        for member in sorted(set(now_active) - set(recorded)):
+            out.append(
+                f"pool member {member} ({now_active[member]}): active in the pool, "
+                "not in the draw record's pool"
+            )
+    return out
+
+
+def verify_draw(session: Session, round_id: str) -> list[str]:
+    """All differences found, first one first; an empty list means the draw verifies."""
+    get_round(session, round_id)
+    record, replacements, announced = _records(session, round_id)
+    out = []
+    ok, broken = verify_audit_chain(session)
+    if not ok:
+        out.append(f"audit log: the hash chain is broken at entry {broken}")
+    out += check_record(record, replacements, announced)
+    out += check_database(session, record, replacements)
+    return out

@@ -1,0 +1,186 @@
+"""Ingest job: pending inbox deliveries of a source become ballots, exactly once in effect.
+
+One transaction per batch: the ballots are stored and the deliveries marked done together, so a
+worker killed mid-batch leaves every delivery pending (nothing half-done), and running the job
+again is harmless because the ballot store is idempotent on (source, response id). On
+PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets two workers drain one source without treading on
+each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.standard_webhooks.connector import parse as parse_standard_webhook
+from jobs.context import JobContext, job_context
+from jobs.ingest import ingest_records
+from service.metrics import JOB_SECONDS
+from service.models.ballots import Ballot
+from service.models.inbox import InboxDelivery
+from service.models.rounds import Round
+from service.models.sources import Source
+from service.queue import NOTIFY, RANKING
+from service.store.ballots import closed_at
+from service.store.engine import as_utc, session_scope, utcnow
+from service.store.outbox import emit
+from service.store.work import request_ranking
+
+logger = logging.getLogger(__name__)
+
+# A delivery that keeps failing is parked as failed (kept, with its error) after this many tries.
+MAX_ATTEMPTS = 5
+
+
+def _pending(session: Session, source: str, limit: int) -> list[InboxDelivery]:
+    query = (
+        select(InboxDelivery)
+        .where(InboxDelivery.source == source, InboxDelivery.status == "pending")
+        .order_by(InboxDelivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _process(session: Session, ctx: JobContext, source: Source, rows: list[InboxDelivery]) -> dict:
+    """Ingest a batch; deliveries received before the round's close are judged as of their
+    arrival, so a close never throws away what was already in the inbox."""
+    rnd = session.get(Round, source.round_id)
+    closed = closed_at(session, rnd)
+    groups = [[r for r in rows if closed is None or as_utc(r.received_at) <= closed]]
+    groups.append([r for r in rows if r not in groups[0]])
+    statuses: Counter = Counter()
+    ballot_ids: list[int] = []
+    records_n = 0
+    for group in groups:
+        if not group:
+            continue
+        records = []
+        for row in group:
+            row.attempts += 1
+            records += parse_standard_webhook(row.body, row.delivery_id, source.name)
+        records_n += len(records)
+        counts, got = ingest_records(
+            session,
+            source.round_id,
+            source.name,
+            records,
+            ctx.config.rules,
+            received_at=max(as_utc(r.received_at) for r in group),
+        )
+        statuses.update(got)
+        ballot_ids += counts.ballot_ids
+    now = utcnow()
+    for row in rows:
+        row.status, row.processed_at, row.error = "done", now, None
+    if any(statuses.get(k) for k in ("accepted", "superseded", "invalid")):
+        # Only ballots that can count change a ranking; a batch of rejected ones does not.
+        request_ranking(session, source.round_id)
+    accepted = session.execute(
+        select(Ballot.response_id, Ballot.version).where(
+            Ballot.id.in_(ballot_ids), Ballot.status == "accepted"
+        )
+    ).all()
+    outbox = emit(
+        session,
+        "ballot.accepted",
+        [
+            {"round": source.round_id, "source": source.name, "response_id": rid, "version": v}
+            for rid, v in accepted
+        ],
+    )
+    return {"deliveries": len(rows), "records": records_n, "outbox": outbox, **statuses}
+
+
+def _isolate_failure(ctx: JobContext, source_name: str, rows: list[int]) -> None:
+    """After a batch failed: run its deliveries one by one, parking the one that fails."""
+    for delivery_id in rows:
+        try:
+            with session_scope(ctx.engine) as session:
+                source = session.scalars(select(Source).where(Source.name == source_name)).one()
+                row = session.get(InboxDelivery, delivery_id)
+                if row is not None and row.status == "pending":
+                    _process(session, ctx, source, [row])
+        except Exception as exc:
+            logger.warning(
+                "source %s: delivery %d failed: %s",
+                source_name,
+                delivery_id,
+                exc.__class__.__name__,
+            )
+            with session_scope(ctx.engine) as session:
+                row = session.get(InboxDelivery, delivery_id)
+                row.attempts += 1
+                row.error = f"{exc.__class__.__name__}: {str(exc)[:500]}"
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = "failed"
+
+
+# After draining, a job keeps looking for new deliveries this long (see WAKE_WINDOW in
+# service/hooks.py, which must stay shorter): a web process that skipped waking a job relies
+# on the running one to see its delivery.
+INGEST_LINGER = 0.5
+LINGER_STEP = 0.025
+
+
+def _more_arrive(ctx: JobContext, source_name: str) -> bool:
+    """Wait up to INGEST_LINGER for a new pending delivery of the source."""
+    deadline = time.monotonic() + INGEST_LINGER
+    while time.monotonic() < deadline:
+        time.sleep(LINGER_STEP)
+        with ctx.engine.connect() as conn:
+            found = conn.execute(
+                select(InboxDelivery.id)
+                .where(InboxDelivery.source == source_name, InboxDelivery.status == "pending")
+                .limit(1)
+            ).first()
+        if found is not None:
+            return True
+    return False
+
+
+def ingest_inbox(source_name: str) -> dict:
+    """Drain the source's pending deliveries; then ask for a ranking and send the events."""
+    started = time.perf_counter()
+    ctx = job_context()
+    ctx.queue.clear_pending(f"ingest:{source_name}")
+    totals: Counter = Counter()
+    round_id = None
+    while True:
+        ids: list[int] = []
+        try:
+            with session_scope(ctx.engine) as session:
+                source = session.scalars(select(Source).where(Source.name == source_name)).first()
+                if source is None:
+                    logger.warning("ingest: unknown source %s", source_name)
+                    return {}
+                round_id = source.round_id
+                rows = _pending(session, source_name, ctx.config.ingest_batch)
+                ids = [r.id for r in rows]
+                if not rows:
+                    break
+                result = _process(session, ctx, source, rows)
+        except Exception:
+            if not ids:
+                raise
+            logger.exception("source %s: batch of %d failed; isolating", source_name, len(ids))
+            _isolate_failure(ctx, source_name, ids)
+            continue
+        for event_id in result.pop("outbox"):
+            ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
+        totals.update({k: v for k, v in result.items() if isinstance(v, int)})
+        if len(ids) < ctx.config.ingest_batch and not _more_arrive(ctx, source_name):
+            break
+    if totals and round_id:
+        ctx.queue.enqueue(
+            RANKING, "jobs.rounds.rank_round_job", round_id, coalesce=f"rank:{round_id}"
+        )
+    JOB_SECONDS.labels(job="ingest").observe(time.perf_counter() - started)
+    logger.info("ingest %s: %s", source_name, dict(totals))
+    return dict(totals)

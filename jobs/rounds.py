@@ -1,0 +1,148 @@
+"""Ranking and circular jobs of the service, coalesced and driven by the database's work table.
+
+Many new ballots make one recompute: the ingest job asks for a ranking (a timestamp in
+``round_work``) and enqueues this job under a pending flag; the job clears the flag first, notes
+the request it serves, ranks, and if another request came in meanwhile enqueues itself again —
+so none is lost in between. A closed round gets its circular rendered after each ranking, on
+the render queue, so rendering never holds up intake.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from jobs.circulars.publish import render_snapshot
+from jobs.context import job_context, set_progress
+from jobs.ranking import rank_round
+from service.metrics import JOB_SECONDS
+from service.models.results import RankingSnapshot
+from service.models.rounds import Round
+from service.models.service import RoundWork
+from service.queue import NOTIFY, RANKING, RENDER
+from service.store.ballots import closed_at
+from service.store.engine import session_scope
+from service.store.outbox import emit
+from service.store.results import latest_snapshot
+from service.store.work import (
+    mark_ranked,
+    mark_rendered,
+    pending_sources,
+    polled_sources,
+    ranking_request,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def close_round_job(round_id: str) -> dict:
+    """After ``POST …/close``: take in the deliveries already received, rank, then render — in
+    one job whose progress the API reports. Deliveries stored before the close but not yet
+    ingested must be in the circular, so the inbox is drained first."""
+    from jobs.inbox import ingest_inbox
+    from jobs.poll import poll_source_job
+
+    ctx = job_context()
+    with session_scope(ctx.engine) as session:
+        sources = pending_sources(session, round_id)
+        polled = polled_sources(session, round_id)
+        closed = closed_at(session, session.get(Round, round_id))
+    for i, source in enumerate(sources):
+        set_progress(f"ingesting {source}", 0.05 * (i + 1) / len(sources), round_id)
+        ingest_inbox(source)
+    for source in polled:  # a last poll: what the platform held at the close still counts
+        set_progress(f"polling {source}", 0.08, round_id)
+        poll_source_job(source, closed.isoformat() if closed else None)
+    ranked = rank_round_job(round_id, render_next=False)
+    rendered = render_circular_job(round_id)
+    return {**ranked, **rendered}
+
+
+def rank_round_job(round_id: str, render_next: bool = True) -> dict:
+    """Recompute the round's ranking; render the circular next if the round is closed."""
+    started = time.perf_counter()
+    ctx = job_context()
+    ctx.queue.clear_pending(f"rank:{round_id}")
+    set_progress("ranking", 0.1, round_id)
+    with session_scope(ctx.engine) as session:
+        served = ranking_request(session, round_id)
+        ranking, snapshot = rank_round(session, round_id, ctx.config.rules, actor="worker")
+        again = mark_ranked(session, round_id, served, snapshot.id)
+        closed = session.get(Round, round_id).status == "closed"
+        outbox = emit(
+            session,
+            "ranking.computed",
+            [
+                {
+                    "round": round_id,
+                    "valid": ranking.valid,
+                    "participation": snapshot.result["participation"],
+                }
+            ],
+        )
+        snapshot_id = snapshot.id
+    for event_id in outbox:
+        ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
+    if again:
+        ctx.queue.enqueue(
+            RANKING, "jobs.rounds.rank_round_job", round_id, coalesce=f"rank:{round_id}"
+        )
+    JOB_SECONDS.labels(job="ranking").observe(time.perf_counter() - started)
+    set_progress("ranked", 0.5, round_id)
+    if closed and render_next:
+        if ctx.queue.inline:
+            render_circular_job(round_id)
+        else:
+            ctx.queue.enqueue(
+                RENDER, "jobs.rounds.render_circular_job", round_id, coalesce=f"render:{round_id}"
+            )
+    logger.info("ranked round %s (snapshot %d)", round_id, snapshot_id)
+    return {"round": round_id, "snapshot": snapshot_id}
+
+
+def _same_numbers(a: RankingSnapshot, b: RankingSnapshot) -> bool:
+    """Same inputs (counted ballots with their comments, seats, vetoes, rules) and same result."""
+    return a.inputs_sha256 == b.inputs_sha256 and a.result == b.result
+
+
+def render_circular_job(round_id: str) -> dict:
+    """Render the circular of the round's latest ranking, unless it is already rendered."""
+    started = time.perf_counter()
+    ctx = job_context()
+    ctx.queue.clear_pending(f"render:{round_id}")
+    set_progress("rendering", 0.6, round_id)
+    with session_scope(ctx.engine) as session:
+        snapshot = latest_snapshot(session, round_id)
+        work = session.get(RoundWork, round_id)
+        if snapshot is None or (work is not None and work.circular_ranking_id == snapshot.id):
+            return {"round": round_id, "rendered": False}
+        rendered = (
+            work
+            and work.circular_ranking_id
+            and session.get(RankingSnapshot, work.circular_ranking_id)
+        )
+        if rendered is not None and rendered and _same_numbers(rendered, snapshot):
+            # Nothing a reader could see has changed (e.g. only late, rejected ballots came in):
+            # keep the published version instead of issuing an identical new one.
+            mark_rendered(session, round_id, snapshot.id)
+            return {"round": round_id, "rendered": False}
+        published = render_snapshot(session, round_id, snapshot, ctx.config)
+        mark_rendered(session, round_id, snapshot.id)
+        outbox = emit(
+            session,
+            "circular.published",
+            [
+                {
+                    "round": round_id,
+                    "version": published.version,
+                    "sha256": published.pdf_sha256,
+                    "path": f"/api/v1/rounds/{round_id}/circular.pdf",
+                }
+            ],
+        )
+    for event_id in outbox:
+        ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
+    JOB_SECONDS.labels(job="circular").observe(time.perf_counter() - started)
+    set_progress("published", 1.0, round_id)
+    logger.info("published circular v%d of round %s", published.version, round_id)
+    return {"round": round_id, "version": published.version}

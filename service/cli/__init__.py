@@ -1,0 +1,43 @@
+"""The ``pingyi`` command: the whole monthly job without any server (SQLite, jobs in-process).
+
+The CLI is the in-process runner: where the service would enqueue a job by name, the CLI calls
+the job function directly, in one transaction per command. Each command group lives in a module
+of its own; this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from service.cli.base import State, database_options
+from service.cli.demo import demo
+from service.cli.draw import draw, links_cmd
+from service.cli.panel import panel
+from service.cli.results import circular, rank
+from service.cli.rounds import ingest, round_, veto
+from service.cli.service import scheduler, subscription, sweep, token
+from service.cli.setup import import_, init
+from service.cli.sources import poll, source
+
+
+@click.group()
+@database_options
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """pingyi (评议): democratic evaluation — panel, ballots, rankings, circulars."""
+    ctx.ensure_object(State)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+panel.add_command(links_cmd)
+for command in (init, import_, round_, panel, draw, source, poll, ingest, veto, rank, circular,
+                token, subscription, scheduler, sweep, demo):  # fmt: skip
+    main.add_command(command)

@@ -1,0 +1,102 @@
+"""``pingyi token``, ``pingyi subscription``, ``pingyi scheduler`` and ``pingyi sweep``:
+the commands that run and administer the service."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from service.cli.base import State, common, echo_json
+from service.store.engine import session_scope
+
+
+@click.group()
+def token() -> None:
+    """Staff API tokens."""
+
+
+@token.command("create")
+@click.option("--role", type=click.Choice(["viewer", "admin"]), required=True)
+@click.option("--name", default="", help="Who or what the token is for.")
+@common
+def token_create(state: State, role: str, name: str) -> None:
+    """Print a new bearer token ONCE; only its hash is stored."""
+    from service.store.tokens import create_token
+
+    with session_scope(state.engine) as session:
+        value = create_token(session, role, name)
+    click.echo(value)
+    click.echo(
+        f"({role} token{' for ' + name if name else ''}; shown once, store it safely)", err=True
+    )
+
+
+@click.group()
+def subscription() -> None:
+    """Outgoing webhooks for automation (signed per Standard Webhooks)."""
+
+
+@subscription.command("add")
+@click.argument("url")
+@click.option("--events", required=True, help="Comma-separated, e.g. ballot.accepted,round.closed")
+@click.option("--secret-env", required=True, help="Variable holding the whsec_ secret.")
+@common
+def subscription_add(state: State, url: str, events: str, secret_env: str) -> None:
+    """Subscribe URL to events; link-local and metadata addresses are refused."""
+    from service.store.subscriptions import add_subscription
+
+    names = [e.strip() for e in events.split(",") if e.strip()]
+    with session_scope(state.engine) as session:
+        sub = add_subscription(session, url, names, secret_env)
+        sub_id = sub.id
+    click.echo(f"subscription {sub_id}: {url} ← {', '.join(names)} (secret from ${secret_env})")
+
+
+@subscription.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@common
+def subscription_list(state: State, as_json: bool) -> None:
+    """Subscriptions (the secret's variable name only)."""
+    from service.store.subscriptions import list_subscriptions
+
+    with session_scope(state.engine) as session:
+        rows = [
+            {
+                "id": s.id,
+                "url": s.url,
+                "events": s.events,
+                "secret_env": s.secret_env,
+                "active": s.active,
+            }
+            for s in list_subscriptions(session)
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['id']}\t{r['url']}\t{','.join(r['events'])}\t${r['secret_env']}")
+
+
+@click.command()
+@click.option("--interval", type=float, default=5.0, show_default=True)
+@click.option("--once", is_flag=True, help="One sweep, then exit.")
+def scheduler(interval: float, once: bool) -> None:
+    """The scheduler process: enqueue owed work (sweeper) and due polls. Run exactly one."""
+    from jobs.schedule import run_scheduler
+
+    logging.getLogger().setLevel(logging.INFO)
+    run_scheduler(interval, once)
+
+
+@click.command()
+@common
+def sweep(state: State) -> None:
+    """Enqueue once everything the database says is owed (after a Redis flush, say)."""
+    from jobs.context import JobContext
+    from jobs.schedule import sweep as run_sweep
+    from service.queue import JobQueue
+
+    ctx = JobContext(state.config, state.engine, JobQueue(state.config.redis_url, state.config))
+    counts = run_sweep(ctx, grace=0)
+    click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -1,0 +1,54 @@
+"""``pingyi init`` and ``pingyi import units|pool``: the schema and the reference data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from service.cli.base import State, common
+from service.store.engine import migrate, session_scope
+
+
+@click.command()
+@common
+def init(state: State) -> None:
+    """Create or upgrade the database schema."""
+    migrate(state.engine)
+    click.echo(f"database ready: {state.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.group("import")
+def import_() -> None:
+    """Import units or pool members from CSV (UTF-8, UTF-8 BOM, GB18030) or XLSX."""
+
+
+def _import(state: State, file: Path, what: str) -> None:
+    """Parse the whole file first (refused whole on any error), then upsert in one transaction."""
+    from jobs.imports import parse_pool, parse_units
+    from service.store.reference import upsert_pool, upsert_units
+
+    parse, upsert, noun = {
+        "units": (parse_units, upsert_units, "units"),
+        "pool": (parse_pool, upsert_pool, "pool members"),
+    }[what]
+    rows = parse(file)
+    with session_scope(state.engine) as session:
+        new, updated = upsert(session, rows, file.name)
+    click.echo(f"{file.name}: {len(rows)} {noun} ({new} new, {updated} updated)")
+
+
+@import_.command("units")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@common
+def import_units(state: State, file: Path) -> None:
+    """Units: code,name,system[,kind]. Importing again updates rows by code."""
+    _import(state, file, "units")
+
+
+@import_.command("pool")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@common
+def import_pool(state: State, file: Path) -> None:
+    """Pool: id,name,group[,township][,conflicts][,active]. Importing again updates rows by id."""
+    _import(state, file, "pool")

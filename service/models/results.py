@@ -1,0 +1,48 @@
+"""Tables of results: ranking snapshots and circular versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.models.base import Base, UTCDateTime
+
+
+class RankingSnapshot(Base):
+    """A computed ranking, stored whole with the rules and the inputs' digest."""
+
+    __tablename__ = "ranking_snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), index=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    rules: Mapped[dict] = mapped_column(JSON)
+    result: Mapped[dict] = mapped_column(JSON)
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    audit_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Circular(Base):
+    """A rendered circular (PDF or XLSX), versioned per round, with its file hash."""
+
+    __tablename__ = "circulars"
+    __table_args__ = (
+        UniqueConstraint("round_id", "version", "format", name="uq_circulars_round_version"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(8))
+    ranking_id: Mapped[int] = mapped_column(ForeignKey("ranking_snapshots.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

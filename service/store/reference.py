@@ -1,0 +1,112 @@
+"""Reference data: systems, units and the evaluator pool, imported and fingerprinted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.models.reference import Conflict, Group, Member, System, Unit
+from service.store.audit import append_audit, canonical_json, sha256_text
+from service.store.engine import StoreError
+
+
+def _system_id(session: Session, name: str, cache: dict[str, int]) -> int:
+    if name not in cache:
+        system = session.scalars(select(System).where(System.name == name)).first()
+        if system is None:
+            position = session.scalar(select(func.count(System.id))) or 0
+            system = System(name=name, position=position)
+            session.add(system)
+            session.flush()
+        cache[name] = system.id
+    return cache[name]
+
+
+def system_names(session: Session) -> list[str]:
+    """Systems in the order they were first imported (the order circulars list them in)."""
+    return list(session.scalars(select(System.name).order_by(System.position, System.name)))
+
+
+def upsert_units(session: Session, rows: Iterable, source: str) -> tuple[int, int]:
+    """Insert or update units by code (importing again never duplicates); returns (new, updated)."""
+    cache: dict[str, int] = {}
+    existing = {u.code: u for u in session.scalars(select(Unit))}
+    new = updated = 0
+    for row in rows:
+        system_id = _system_id(session, row.system, cache)
+        unit = existing.get(row.code)
+        if unit is None:
+            session.add(Unit(code=row.code, name=row.name, system_id=system_id, kind=row.kind))
+            new += 1
+        elif (unit.name, unit.system_id, unit.kind, unit.active) != (
+            row.name,
+            system_id,
+            row.kind,
+            True,
+        ):
+            unit.name, unit.system_id, unit.kind, unit.active = row.name, system_id, row.kind, True
+            updated += 1
+    append_audit(session, "import.units", {"file": source, "new": new, "updated": updated})
+    return new, updated
+
+
+def upsert_pool(session: Session, rows: list, source: str) -> tuple[int, int]:
+    """Insert or update pool members by id, with their groups and conflicts."""
+    codes = set(session.scalars(select(Unit.code)))
+    for row in rows:
+        unknown = [c for c in row.conflicts if c not in codes]
+        if unknown:
+            raise StoreError(
+                f"{source}, row {row.row}, column conflicts: unknown unit code {unknown[0]!r}"
+                " (import the units first)"
+            )
+    groups = {g.name: g for g in session.scalars(select(Group))}
+    existing = {m.id: m for m in session.scalars(select(Member))}
+    new = updated = 0
+    for row in rows:
+        group = groups.get(row.group)
+        if group is None:
+            group = groups[row.group] = Group(name=row.group)
+            session.add(group)
+            session.flush()
+        member = existing.get(row.id)
+        values = (row.name, group.id, row.township, row.active)
+        current = set(
+            session.scalars(select(Conflict.unit_code).where(Conflict.member_id == row.id))
+        )
+        if member is None:
+            member = Member(id=row.id, name=row.name, group_id=group.id, township=row.township)
+            member.active = row.active
+            session.add(member)
+            session.flush()
+            new += 1
+        elif (
+            member.name,
+            member.group_id,
+            member.township,
+            member.active,
+        ) != values or current != set(row.conflicts):
+            member.name, member.group_id, member.township, member.active = values
+            updated += 1
+        if current != set(row.conflicts):
+            for c in session.scalars(select(Conflict).where(Conflict.member_id == row.id)):
+                session.delete(c)
+            session.flush()
+            session.add_all(Conflict(member_id=row.id, unit_code=code) for code in row.conflicts)
+    append_audit(session, "import.pool", {"file": source, "new": new, "updated": updated})
+    return new, updated
+
+
+def pool_fingerprint(session: Session) -> str:
+    """SHA-256 over the canonical pool: members sorted by id with group, activity and conflicts."""
+    groups = {g.id: g.name for g in session.scalars(select(Group))}
+    conflicts: dict[str, list[str]] = {}
+    for c in session.scalars(select(Conflict)):
+        conflicts.setdefault(c.member_id, []).append(c.unit_code)
+    rows = [
+        [m.id, groups[m.group_id], bool(m.active), sorted(conflicts.get(m.id, []))]
+        for m in session.scalars(select(Member).order_by(Member.id))
+    ]
+    return sha256_text(canonical_json(rows))

@@ -1,0 +1,154 @@
+"""Rounds, their panels (seats and tokens) and vetoes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.models.reference import Group, Member, Unit
+from service.models.rounds import Round, Seat, SeatHolder, Veto
+from service.store.audit import append_audit
+from service.store.engine import StoreError, utcnow
+from service.store.reference import pool_fingerprint
+
+# Seat tokens: 32 characters from [0-9A-Za-z] drawn with ``secrets`` = 190 bits, over the 128 the
+# SPEC requires. Letters and digits only, at most 36 long, because survey platforms keep tokens
+# as access codes (LimeSurvey strips anything else and cuts at 36) and they go into URLs as is.
+TOKEN_LENGTH = 32
+
+
+TOKEN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+ROUND_KINDS = ("monthly", "quarterly", "semiannual")
+
+
+def create_round(
+    session: Session,
+    round_id: str,
+    kind: str,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    parts: list[str],
+) -> Round:
+    """Create a round; a summary round must name existing rounds as its parts."""
+    if kind not in ROUND_KINDS:
+        raise StoreError(f"round kind must be one of {', '.join(ROUND_KINDS)}, got {kind!r}")
+    if session.get(Round, round_id) is not None:
+        raise StoreError(f"round {round_id!r} already exists")
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise StoreError(f"round {round_id!r}: --closes must be after --opens")
+    for part in parts:
+        if session.get(Round, part) is None:
+            raise StoreError(f"round {round_id!r}: constituent round {part!r} does not exist")
+    if kind == "monthly" and parts:
+        raise StoreError("a monthly round has no constituent rounds (--of)")
+    rnd = Round(
+        id=round_id,
+        kind=kind,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        parts=parts,
+        status="open",
+        created_at=utcnow(),
+    )
+    session.add(rnd)
+    append_audit(
+        session,
+        "round.create",
+        {
+            "kind": kind,
+            "opens_at": opens_at.isoformat() if opens_at else None,
+            "closes_at": closes_at.isoformat() if closes_at else None,
+            "parts": parts,
+        },
+        round_id,
+    )
+    return rnd
+
+
+def get_round(session: Session, round_id: str) -> Round:
+    rnd = session.get(Round, round_id)
+    if rnd is None:
+        raise StoreError(f"unknown round {round_id!r}")
+    return rnd
+
+
+def new_token() -> str:
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+
+
+def set_panel(session: Session, round_id: str, member_ids: list[str]) -> list[tuple[Seat, Member]]:
+    """Seat a designated panel (e.g. county leaders): one seat and fresh token per member."""
+    rnd = get_round(session, round_id)
+    if session.scalar(select(func.count(Seat.id)).where(Seat.round_id == round_id)):
+        raise StoreError(f"round {round_id!r} already has a panel")
+    if not member_ids:
+        raise StoreError("the panel file names no evaluators")
+    seen: set[str] = set()
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(member_ids)))}
+    groups = {g.id: g.name for g in session.scalars(select(Group))}
+    seated = []
+    for line, mid in enumerate(member_ids, start=1):
+        if mid in seen:
+            raise StoreError(f"panel file, line {line}: evaluator {mid!r} is listed twice")
+        seen.add(mid)
+        member = members.get(mid)
+        if member is None:
+            raise StoreError(f"panel file, line {line}: {mid!r} is not in the pool")
+        if not member.active:
+            raise StoreError(f"panel file, line {line}: {mid!r} is not an active pool member")
+        seat = Seat(
+            round_id=round_id,
+            token=new_token(),
+            group_name=groups[member.group_id],
+            status="active",
+            created_at=utcnow(),
+        )
+        session.add(seat)
+        session.flush()
+        session.add(SeatHolder(seat_id=seat.id, member_id=mid))
+        seated.append((seat, member))
+    rnd.panel_method = "designated"
+    # The audit record names members and groups but never tokens: tokens are bearer secrets.
+    append_audit(
+        session,
+        "panel.set",
+        {"seats": len(seated), "members": sorted(seen), "pool_sha256": pool_fingerprint(session)},
+        round_id,
+    )
+    return seated
+
+
+def panel(session: Session, round_id: str) -> list[tuple[Seat, str]]:
+    """The round's seats with the holder's pool id, in seat order."""
+    get_round(session, round_id)
+    rows = session.execute(
+        select(Seat, SeatHolder.member_id)
+        .join(SeatHolder, SeatHolder.seat_id == Seat.id)
+        .where(Seat.round_id == round_id)
+        .order_by(Seat.id)
+    )
+    return [(seat, member_id) for seat, member_id in rows]
+
+
+def add_veto(session: Session, round_id: str, unit_code: str, reason: str, by: str | None) -> Veto:
+    """Record a one-vote veto; the reason is mandatory because the circular publishes it."""
+    get_round(session, round_id)
+    if session.scalars(select(Unit).where(Unit.code == unit_code)).first() is None:
+        raise StoreError(f"unknown unit {unit_code!r}")
+    if not reason.strip():
+        raise StoreError("a veto needs a reason (--reason)")
+    if session.scalars(
+        select(Veto).where(Veto.round_id == round_id, Veto.unit_code == unit_code)
+    ).first():
+        raise StoreError(f"unit {unit_code!r} is already vetoed in round {round_id!r}")
+    veto = Veto(round_id=round_id, unit_code=unit_code, reason=reason.strip(), by=by, at=utcnow())
+    session.add(veto)
+    append_audit(
+        session, "veto.add", {"unit": unit_code, "reason": reason.strip(), "by": by}, round_id
+    )
+    return veto
