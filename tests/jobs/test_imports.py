@@ -12,7 +12,7 @@ import pytest
 
 from jobs.imports import ImportFileError, MemberRow, UnitRow, parse_pool, parse_units, read_table
 
-FIXTURES = Path(__file__).parent / "fixtures" / "imports"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "imports"
 
 UNITS_ZH = (
     "单位编码,单位名称,所属系统,类别\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ranking_rules import GROUP, ROUND, SMALL, Evaluation, by_code
+from tests.jobs.test_ranking_rules import GROUP, ROUND, SMALL, Evaluation, by_code
 
 TWO_CRITERIA = {**SMALL, "criteria": [{"name": "作风", "weight": 2}, {"name": "效能", "weight": 1}]}
 

@@ -1,7 +1,7 @@
 """The panel draw through the ``pingyi`` CLI (SPEC §3, §7; issue #3), on SQLite and PostgreSQL.
 
 The expected panels are not taken from the code under test: the hmac-sha256-v1 seats of the
-11-member pool below come from ``openssl`` (see ``tests/test_draw.py`` for the commands and
+11-member pool below come from ``openssl`` (see ``tests/jobs/test_draw_method.py`` for the commands and
 digests), the RFC 3797 ones from the RFC's published example, and rotation is checked against
 a small model of SPEC §3 written here.
 """
@@ -49,7 +49,7 @@ MEMBERS: dict[str, tuple[str, str, str, bool]] = {
     **{f"RD0{i}": (f"人大{i}号", RD, "U1" if i == 6 else "", True) for i in range(1, 7)},
     **{f"ZX0{i}": (f"政协{i}号", ZX, "", True) for i in range(1, 6)},
 }
-# From the openssl positions (tests/test_draw.py): 5 seats → 人大代表 3, 政协委员 2.
+# From the openssl positions (tests/jobs/test_draw_method.py): 5 seats → 人大代表 3, 政协委员 2.
 SEATED = [("RD06", RD), ("RD01", RD), ("RD05", RD), ("ZX01", ZX), ("ZX02", ZX)]
 RESERVE = {RD: ["RD03", "RD02", "RD04"], ZX: ["ZX05", "ZX04", "ZX03"]}
 
