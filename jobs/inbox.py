@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.standard_webhooks.connector import parse as parse_standard_webhook
-from jobs.context import JobContext, job_context
 from jobs.ingest import ingest_records
+from service.context import Context
 from service.metrics import JOB_SECONDS
 from service.models.ballots import Ballot
 from service.models.inbox import InboxDelivery
@@ -48,7 +48,7 @@ def _pending(session: Session, source: str, limit: int) -> list[InboxDelivery]:
     return list(session.scalars(query))
 
 
-def _process(session: Session, ctx: JobContext, source: Source, rows: list[InboxDelivery]) -> dict:
+def _process(session: Session, ctx: Context, source: Source, rows: list[InboxDelivery]) -> dict:
     """Ingest a batch; deliveries received before the round's close are judged as of their
     arrival, so a close never throws away what was already in the inbox."""
     rnd = session.get(Round, source.round_id)
@@ -98,7 +98,7 @@ def _process(session: Session, ctx: JobContext, source: Source, rows: list[Inbox
     return {"deliveries": len(rows), "records": records_n, "outbox": outbox, **statuses}
 
 
-def _isolate_failure(ctx: JobContext, source_name: str, rows: list[int]) -> None:
+def _isolate_failure(ctx: Context, source_name: str, rows: list[int]) -> None:
     """After a batch failed: run its deliveries one by one, parking the one that fails."""
     for delivery_id in rows:
         try:
@@ -129,7 +129,7 @@ INGEST_LINGER = 0.5
 LINGER_STEP = 0.025
 
 
-def _more_arrive(ctx: JobContext, source_name: str) -> bool:
+def _more_arrive(ctx: Context, source_name: str) -> bool:
     """Wait up to INGEST_LINGER for a new pending delivery of the source."""
     deadline = time.monotonic() + INGEST_LINGER
     while time.monotonic() < deadline:
@@ -148,7 +148,7 @@ def _more_arrive(ctx: JobContext, source_name: str) -> bool:
 def ingest_inbox(source_name: str) -> dict:
     """Drain the source's pending deliveries; then ask for a ranking and send the events."""
     started = time.perf_counter()
-    ctx = job_context()
+    ctx = Context.for_job()
     ctx.queue.clear_pending(f"ingest:{source_name}")
     totals: Counter = Counter()
     round_id = None

@@ -16,7 +16,7 @@ from datetime import timedelta
 import requests
 
 from connectors.standard_webhooks.connector import sign_headers
-from jobs.context import job_context
+from service.context import Context
 from service.metrics import JOB_SECONDS
 from service.models.service import OutboxAttempt, OutboxEvent, Subscription
 from service.queue import NOTIFY
@@ -34,7 +34,7 @@ TIMEOUT = (3.05, 10)  # connect, read
 def deliver(event_id: int) -> str:
     """One delivery attempt of an outbox event; returns its resulting status."""
     started = time.perf_counter()
-    ctx = job_context()
+    ctx = Context.for_job()
     ctx.queue.clear_pending(f"notify:{event_id}")
     with session_scope(ctx.engine) as session:
         event = session.get(OutboxEvent, event_id)

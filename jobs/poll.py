@@ -182,11 +182,11 @@ def poll_source_job(name: str, received_at: str | None = None) -> dict:
     ``received_at`` (ISO) is set by a round's close job: what that last poll brings was there
     when the round closed, so it still counts.
     """
-    from jobs.context import job_context
+    from service.context import Context
     from service.queue import RANKING
     from service.store.work import request_ranking
 
-    ctx = job_context()
+    ctx = Context.for_job()
     ctx.queue.clear_pending(f"poll:{name}")
     with session_scope(ctx.engine) as session:
         source = get_source(session, name)

@@ -13,8 +13,9 @@ import logging
 import time
 
 from jobs.circulars.publish import render_snapshot
-from jobs.context import job_context, set_progress
+from jobs.progress import set_progress
 from jobs.ranking import rank_round
+from service.context import Context
 from service.metrics import JOB_SECONDS
 from service.models.results import RankingSnapshot
 from service.models.rounds import Round
@@ -42,7 +43,7 @@ def close_round_job(round_id: str) -> dict:
     from jobs.inbox import ingest_inbox
     from jobs.poll import poll_source_job
 
-    ctx = job_context()
+    ctx = Context.for_job()
     with session_scope(ctx.engine) as session:
         sources = pending_sources(session, round_id)
         polled = polled_sources(session, round_id)
@@ -61,7 +62,7 @@ def close_round_job(round_id: str) -> dict:
 def rank_round_job(round_id: str, render_next: bool = True) -> dict:
     """Recompute the round's ranking; render the circular next if the round is closed."""
     started = time.perf_counter()
-    ctx = job_context()
+    ctx = Context.for_job()
     ctx.queue.clear_pending(f"rank:{round_id}")
     set_progress("ranking", 0.1, round_id)
     with session_scope(ctx.engine) as session:
@@ -108,7 +109,7 @@ def _same_numbers(a: RankingSnapshot, b: RankingSnapshot) -> bool:
 def render_circular_job(round_id: str) -> dict:
     """Render the circular of the round's latest ranking, unless it is already rendered."""
     started = time.perf_counter()
-    ctx = job_context()
+    ctx = Context.for_job()
     ctx.queue.clear_pending(f"render:{round_id}")
     set_progress("rendering", 0.6, round_id)
     with session_scope(ctx.engine) as session:

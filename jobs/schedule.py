@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from jobs.context import JobContext, job_context
+from service.context import Context
 from service.queue import INTAKE, NOTIFY, RANKING, RENDER
 from service.store.engine import session_scope
 from service.store.work import owed
@@ -21,9 +21,9 @@ logger = logging.getLogger(__name__)
 INTERVAL = 5.0  # seconds between sweeps
 
 
-def sweep(ctx: JobContext | None = None, grace: float = 5.0) -> dict[str, int]:
+def sweep(ctx: Context | None = None, grace: float = 5.0) -> dict[str, int]:
     """Enqueue everything the database says is owed; returns how many of each."""
-    ctx = ctx or job_context()
+    ctx = ctx or Context.for_job()
     with session_scope(ctx.engine) as session:
         work = owed(session, grace)
     q = ctx.queue
@@ -45,7 +45,7 @@ def sweep(ctx: JobContext | None = None, grace: float = 5.0) -> dict[str, int]:
 
 def run_scheduler(interval: float = INTERVAL, once: bool = False) -> None:
     """The ``scheduler`` process of the Procfile: one of it runs, it only enqueues."""
-    ctx = job_context()
+    ctx = Context.for_job()
     while True:
         try:
             sweep(ctx)
@@ -57,7 +57,7 @@ def run_scheduler(interval: float = INTERVAL, once: bool = False) -> None:
         time.sleep(interval)
 
 
-def _poll_due(ctx: JobContext) -> None:
+def _poll_due(ctx: Context) -> None:
     """Enqueue polls of sources whose interval has passed (the poll job decides per source)."""
     try:
         from jobs.poll import due_sources

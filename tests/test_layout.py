@@ -19,7 +19,7 @@ MAX_LINES = 400
 # Layers from the bottom up; a module may import its own layer and the ones below, never above.
 LAYERS = [
     ("connectors",),
-    ("service.config", "service.rules", "service.models", "service.store", "service.queue",
+    ("service.config", "service.context", "service.rules", "service.models", "service.store", "service.queue",
      "service.metrics", "service.migrations"),
     ("jobs",),
     ("service.web", "service.cli"),

@@ -344,11 +344,11 @@ def draw_job(
 ) -> dict:
     """``POST /api/v1/rounds/<id>/draw`` in a worker. Its result (kept in Redis a while) holds
     no token: admins read the seats from ``GET /api/v1/rounds/<id>/panel``."""
-    from jobs.context import job_context
     from jobs.draw.method import seed_from_numbers
+    from service.context import Context
     from service.store.engine import session_scope
 
-    ctx = job_context()
+    ctx = Context.for_job()
     seed_text = seed or seed_from_numbers(numbers or "")
     with session_scope(ctx.engine) as session:
         d, seated = draw(

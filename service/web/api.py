@@ -11,6 +11,7 @@ import logging
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 from sqlalchemy import func, select
 
+from service.context import Context
 from service.metrics import render as render_metrics
 from service.models.ballots import Ballot
 from service.models.results import Circular
@@ -32,7 +33,8 @@ logger = logging.getLogger(__name__)
 api = Blueprint("api", __name__)
 
 
-def runtime():
+def context() -> Context:
+    """The app's shared context (config, engine, queue)."""
     return current_app.extensions["pingyi"]
 
 
@@ -40,9 +42,9 @@ def enqueue_after_commit(queue: str, func: str, *args, **options):
     """Enqueue work whose need is already committed. With Redis down the answer must not be an
     error: the database says the work is owed and the scheduler's sweeper enqueues it later."""
     try:
-        return runtime().queue.enqueue(queue, func, *args, **options)
+        return context().queue.enqueue(queue, func, *args, **options)
     except Exception as exc:
-        if runtime().queue.inline:
+        if context().queue.inline:
             raise
         logger.warning(
             "enqueue of %s failed (%s); the sweeper will do it", func, exc.__class__.__name__
@@ -58,7 +60,7 @@ def healthz():
 
 @api.get("/readyz")
 def readyz():
-    checks = {"database": runtime().database_ok(), "redis": runtime().queue.ping()}
+    checks = {"database": context().database_ok(), "redis": context().queue.ping()}
     ok = all(checks.values())
     return jsonify(status="ready" if ok else "unavailable", checks=checks), 200 if ok else 503
 
@@ -67,7 +69,7 @@ def readyz():
 def metrics():
     def ballots() -> dict[str, int]:
         try:
-            with runtime().engine.connect() as conn:
+            with context().engine.connect() as conn:
                 rows = conn.execute(select(Ballot.status, func.count()).group_by(Ballot.status))
                 return {status: n for status, n in rows}
         except Exception:
@@ -75,7 +77,7 @@ def metrics():
 
     def depths() -> dict[str, int]:
         try:
-            return runtime().queue.depths()
+            return context().queue.depths()
         except Exception:
             return {}
 
@@ -86,8 +88,8 @@ def metrics():
 @api.get("/api/v1/status")
 @require("viewer")
 def status():
-    with runtime().session() as session:
-        return jsonify(service_status(session, runtime().queue))
+    with context().session() as session:
+        return jsonify(service_status(session, context().queue))
 
 
 def round_json(session, rnd: Round) -> dict:
@@ -119,7 +121,7 @@ def _get_round(session, round_id: str) -> Round:
 @api.get("/api/v1/rounds")
 @require("viewer")
 def rounds():
-    with runtime().session() as session:
+    with context().session() as session:
         rows = session.scalars(select(Round).order_by(Round.created_at.desc())).all()
         return jsonify(rounds=[round_json(session, r) for r in rows])
 
@@ -127,7 +129,7 @@ def rounds():
 @api.get("/api/v1/rounds/<round_id>")
 @require("viewer")
 def round_detail(round_id: str):
-    with runtime().session() as session:
+    with context().session() as session:
         return jsonify(round_json(session, _get_round(session, round_id)))
 
 
@@ -146,7 +148,7 @@ def _pending(work: RoundWork | None) -> bool:
 @api.get("/api/v1/rounds/<round_id>/ranking")
 @require("viewer")
 def ranking(round_id: str):
-    with runtime().session() as session:
+    with context().session() as session:
         _get_round(session, round_id)
         snapshot = latest_snapshot(session, round_id)
         if snapshot is None:
@@ -163,7 +165,7 @@ def ranking(round_id: str):
 def circular(round_id: str, fmt: str):
     if fmt not in ("pdf", "xlsx", "json"):
         abort(404, description="circulars come as .pdf, .xlsx or .json")
-    with runtime().session() as session:
+    with context().session() as session:
         rnd = _get_round(session, round_id)
         work = _work(session, round_id)
         row = session.scalars(
@@ -195,7 +197,7 @@ def circular(round_id: str, fmt: str):
 @require("admin")
 def close(round_id: str):
     """Close the round: no more ballots count for it; rank and render in the background."""
-    rt = runtime()
+    rt = context()
     with rt.session() as session:
         _get_round(session, round_id)
         close_round(session, round_id)
@@ -225,7 +227,7 @@ def veto(round_id: str):
     unit, reason = data.get("unit"), data.get("reason")
     if not isinstance(unit, str) or not isinstance(reason, str):
         abort(400, description='expected {"unit": "...", "reason": "...", "by": "..."}')
-    rt = runtime()
+    rt = context()
     with rt.session() as session:
         _get_round(session, round_id)
         try:
@@ -250,11 +252,11 @@ def draw(round_id: str):
     errors = DrawRequestSchema().validate(data)
     if errors or bool(data.get("seed")) == bool(data.get("numbers")):
         abort(400, description=f"give exactly one of seed or numbers; {errors or ''}".rstrip("; "))
-    with runtime().session() as session:
+    with context().session() as session:
         _get_round(session, round_id)
     args = (data.get("seed"), data.get("numbers"), data.get("seats"), data.get("method"))
     try:
-        job = runtime().queue.enqueue(
+        job = context().queue.enqueue(
             RANKING, "jobs.draw.ceremony.draw_job", round_id, *args, bool(data.get("force"))
         )
     except (StoreError, ValueError) as exc:  # inline mode: the draw ran here and refused
@@ -271,7 +273,7 @@ def draw(round_id: str):
 @require("admin")
 def panel_view(round_id: str):
     """Seats with their tokens and the reserve lists: admins only (tokens are ballots' keys)."""
-    with runtime().session() as session:
+    with context().session() as session:
         _get_round(session, round_id)
         return jsonify(panel_json(session, round_id))
 
@@ -279,7 +281,7 @@ def panel_view(round_id: str):
 @api.get("/api/v1/jobs/<job_id>")
 @require("viewer")
 def job(job_id: str):
-    rt = runtime()
+    rt = context()
     if rt.queue.inline:
         abort(404, description="no job queue is configured")
     from redis.exceptions import RedisError

@@ -10,51 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy import Engine, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from service.config import Config, load_config
-from service.queue import JobQueue
-from service.store.engine import make_engine, session_scope
-from service.store.inbox import InboxWriter
+from service.context import Context
 
 logger = logging.getLogger(__name__)
 
 # Webhook bodies are small (one ballot is a few KB); 1 MiB bounds what a sender can make us store.
 MAX_BODY = 1024 * 1024
-
-
-@dataclass
-class Runtime:
-    """What the views share: config, database engine and job queue."""
-
-    config: Config
-    engine: Engine
-    queue: JobQueue
-    inbox: InboxWriter
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with session_scope(self.engine) as session:
-            yield session
-
-    def database_ok(self) -> bool:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("select 1"))
-            return True
-        except Exception:
-            return False
 
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
@@ -69,10 +39,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         **overrides,
     )
     app.json.ensure_ascii = False
-    engine = make_engine(config.database_url, pre_ping=False)
-    app.extensions["pingyi"] = Runtime(
-        config, engine, JobQueue(config.redis_url, config), InboxWriter(engine)
-    )
+    app.extensions["pingyi"] = Context.for_web(config)
 
     from service.web.api import api
     from service.web.pages import web

@@ -33,9 +33,9 @@ def index():
     role = current_role()
     if role is None:
         return render_template("status/login.html", error=None), 401
-    runtime = current_app.extensions["pingyi"]
-    with runtime.session() as session:
-        data = service_status(session, runtime.queue)
+    context = current_app.extensions["pingyi"]
+    with context.session() as session:
+        data = service_status(session, context.queue)
         from sqlalchemy import select
 
         from service.models.rounds import Round
@@ -53,8 +53,8 @@ def index():
 @web.post("/login")
 def login():
     token = (request.form.get("token") or "").strip()
-    runtime = current_app.extensions["pingyi"]
-    with runtime.session() as session:
+    context = current_app.extensions["pingyi"]
+    with context.session() as session:
         role = role_of(session, token) if token else None
     if role is None:
         return render_template("status/login.html", error="令牌无效 · invalid token"), 401

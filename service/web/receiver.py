@@ -28,6 +28,7 @@ from connectors.standard_webhooks.connector import (
     WebhookRejected,
     is_ignored_event,
 )
+from service.context import Context
 from service.metrics import DELIVERIES
 from service.models.sources import Source
 from service.queue import INTAKE
@@ -51,13 +52,13 @@ WAKE_WINDOW = 0.2
 class Intake:
     """The intake decision, free of any web framework: (source, headers, body) -> answer.
 
-    One per web process (on the app's Runtime). It is called by a thin WSGI layer in front of
+    One per web process (on the app's Context). It is called by a thin WSGI layer in front of
     Flask (``IntakeMiddleware``): at thousands of deliveries a second, Flask's request and
     response machinery cost more than the verification and the INSERT together.
     """
 
-    def __init__(self, runtime: Any, max_body: int) -> None:
-        self.runtime = runtime
+    def __init__(self, context: Context, max_body: int) -> None:
+        self.context = context
         self.max_body = max_body
         self._sources: dict[str, tuple[float, Any]] = {}
         self._woken: dict[str, float] = {}
@@ -67,7 +68,7 @@ class Intake:
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        with self.runtime.engine.connect() as conn:
+        with self.context.engine.connect() as conn:
             row = conn.execute(
                 select(Source.kind, Source.config).where(Source.name == name)
             ).first()
@@ -80,7 +81,7 @@ class Intake:
         if now - self._woken.get(source, float("-inf")) < WAKE_WINDOW:
             return
         try:
-            self.runtime.queue.enqueue(
+            self.context.queue.enqueue(
                 INTAKE, "jobs.inbox.ingest_inbox", source, coalesce=f"ingest:{source}"
             )
             self._woken[source] = now
@@ -129,7 +130,7 @@ class Intake:
             return 200, {"status": "ignored"}
         kept = {k: headers[k] for k in KEPT_HEADERS if headers.get(k)}
         try:
-            stored = self.runtime.inbox.store(source, delivery_id, body, kept)
+            stored = self.context.inbox.store(source, delivery_id, body, kept)
         except DatabaseUnavailable:
             DELIVERIES.labels(outcome="unavailable").inc()
             logger.error("source %s: the database is unavailable; answered 503", source)
