@@ -93,10 +93,10 @@ def scheduler(interval: float, once: bool) -> None:
 @common
 def sweep(state: State) -> None:
     """Enqueue once everything the database says is owed (after a Redis flush, say)."""
-    from jobs.context import JobContext
     from jobs.schedule import sweep as run_sweep
+    from service.context import Context
     from service.queue import JobQueue
 
-    ctx = JobContext(state.config, state.engine, JobQueue(state.config.redis_url, state.config))
-    counts = run_sweep(ctx, grace=0)
+    context = Context(state.config, state.engine, JobQueue(state.config.redis_url, state.config))
+    counts = run_sweep(context, grace=0)
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
