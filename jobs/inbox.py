@@ -25,10 +25,9 @@ from service.models.inbox import InboxDelivery
 from service.models.rounds import Round
 from service.models.sources import Source
 from service.queue import NOTIFY, RANKING
-from service.store.ballots import closed_at
 from service.store.engine import as_utc, session_scope, utcnow
 from service.store.outbox import emit
-from service.store.work import request_ranking
+from service.store.work import closed_at, request_ranking
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""Ingest job: records from a connector become stored, judged, settled ballots."""
+"""Ingest job: records from a connector are judged, stored and the round's ballots settled.
+
+The order is the point: the round's context is read from the store, each new record is judged
+here (``jobs.judging``), and only then handed to the store, which saves it with its verdict.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +13,46 @@ from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord
 from connectors.files import FORMATS, FileFormatError, read_canonical
+from jobs.judging import RoundContext, judge
 from jobs.ranking import ballot_key, load_seats
 from jobs.scoring import Answer, BallotInput, settle_ballots
-from service.models.ballots import Ballot, Vote
-from service.models.reference import Unit
 from service.rules import Rules
 from service.store.ballots import (
-    REJECTED,
     IntakeCounts,
-    round_context,
+    counted_ballots,
+    prepare_intake,
+    save_intake,
     set_statuses,
     status_counts,
-    store_records,
+    voted_units,
 )
-from service.store.engine import as_utc
-from service.store.rounds import get_round
+from service.store.engine import as_utc, utcnow
+from service.store.reference import active_unit_codes
+from service.store.rounds import get_round, seat_tokens
+from service.store.work import closed_at
 
 logger = logging.getLogger(__name__)
+
+
+def round_context(
+    session: Session, round_id: str, rules: Rules, received_at: datetime | None = None
+) -> RoundContext:
+    """What ballots of the round are judged against; ``received_at`` = when they arrived (now)."""
+    rnd = get_round(session, round_id)
+    return RoundContext(
+        round_id,
+        as_utc(rnd.opens_at),
+        as_utc(rnd.closes_at),
+        seat_tokens(session, round_id),
+        frozenset(active_unit_codes(session)),
+        rules,
+        closed_at=closed_at(session, rnd),
+        received_at=received_at or utcnow(),
+    )
 
 
 def ingest_records(
@@ -41,13 +63,17 @@ def ingest_records(
     rules: Rules,
     received_at: datetime | None = None,
 ) -> tuple[IntakeCounts, Counter]:
-    """Store the records and settle the round; returns intake counts and the records' statuses.
+    """Judge and store the records, then settle the round; returns intake counts and the
+    records' statuses.
 
-    ``received_at`` is when the records reached pingyi (default now): after a round's close,
-    only what was received before it still counts.
+    Idempotent, nothing dropped or overwritten: records already stored change nothing, and only
+    new versions are judged. ``received_at`` is when the records reached pingyi (default now):
+    after a round's close, only what was received before it still counts.
     """
     ctx = round_context(session, round_id, rules, received_at)
-    counts = store_records(session, ctx, source, records)
+    intake = prepare_intake(session, round_id, source, records)
+    verdicts = [judge(r.ballot, ctx) if r.ballot is not None else None for r in intake.records]
+    counts = save_intake(session, intake, verdicts)
     settle_statuses(session, round_id, rules)
     statuses = status_counts(session, round_id, counts.ballot_ids)
     logger.info(
@@ -64,7 +90,6 @@ def ingest_records(
 
 # Settlement only asks *whether* a ballot voted on a unit, so each voted unit gets this marker.
 _VOTED = {"": Answer(None, Fraction(1))}
-_SEP = "\x1f"
 
 
 def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
@@ -72,35 +97,15 @@ def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
 
     The rule is ``jobs.scoring.settle_ballots``, the one ranking uses; only the loading is
     lighter than ``jobs.ranking.load_round``: coverage needs the set of units each ballot voted
-    on, not every vote's points, so the votes arrive aggregated per ballot (10,000 rows instead of
-    980,000 objects for a 10,000-ballot round). Ballot keys are built as ``load_round`` builds
-    them, so equal submission times are ordered the same way in both.
+    on (``voted_units``), not every vote's points. Ballot keys are built as ``load_round``
+    builds them, so equal submission times are ordered the same way in both.
     """
-    units = list(session.scalars(select(Unit.code).where(Unit.active.is_(True))))
+    units = active_unit_codes(session)
     seats = load_seats(session, round_id)
-    voted = {
-        ballot_id: codes.split(_SEP)
-        for ballot_id, codes in session.execute(
-            select(Vote.ballot_id, func.aggregate_strings(Vote.unit_code, _SEP))
-            .join(Ballot, Ballot.id == Vote.ballot_id)
-            .where(
-                Ballot.round_id == round_id,
-                Ballot.status != REJECTED,
-                Vote.points.is_not(None),
-            )
-            .group_by(Vote.ballot_id)
-        )
-    }
+    voted = voted_units(session, round_id)
     ballots, ids = [], {}
-    for bid, source, response_id, version, token, submitted_at in session.execute(
-        select(
-            Ballot.id,
-            Ballot.source,
-            Ballot.response_id,
-            Ballot.version,
-            Ballot.token,
-            Ballot.submitted_at,
-        ).where(Ballot.round_id == round_id, Ballot.status != REJECTED)
+    for bid, source, response_id, version, token, submitted_at, _ in counted_ballots(
+        session, round_id
     ):
         key = ballot_key(source, response_id, version)
         answers = dict.fromkeys(voted.get(bid, ()), _VOTED)

@@ -1,7 +1,7 @@
-"""Ranking job: load a round from the database, score it, settle ballots, store a snapshot.
+"""Ranking job: load a round from the store, score it, settle ballots, store a snapshot.
 
-Loading is a handful of set-wise queries (no per-ballot round trips), which is what keeps a
-100 × 98 round well under the 0.3 s bar.
+Loading is a handful of set-wise reads of the store (no per-ballot round trips), which is what
+keeps a 100 × 98 round well under the 0.3 s bar.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.scoring import (
@@ -21,16 +20,14 @@ from jobs.scoring import (
     UnitInfo,
     compute_ranking,
 )
-from service.models.ballots import Ballot, Vote
-from service.models.reference import Conflict, System, Unit
 from service.models.results import RankingSnapshot
-from service.models.rounds import Seat, SeatHolder, Veto
 from service.rules import Rules
-from service.store.audit import append_audit, canonical_json, sha256_text
-from service.store.ballots import REJECTED, set_statuses
-from service.store.engine import as_utc, utcnow
-from service.store.reference import system_names
-from service.store.rounds import get_round
+from service.store.audit import canonical_json, sha256_text
+from service.store.ballots import counted_ballots, counted_votes, set_statuses
+from service.store.engine import as_utc
+from service.store.reference import active_units, system_names
+from service.store.results import save_snapshot
+from service.store.rounds import active_seats, get_round, vetoed_units
 
 logger = logging.getLogger(__name__)
 
@@ -57,68 +54,35 @@ def ballot_key(source: str, response_id: str, version: int) -> str:
 
 def load_seats(session: Session, round_id: str) -> list[SeatInfo]:
     """The round's active seats with their group and recusals (from the holders' conflicts)."""
-    recusals: dict[int, set[str]] = {}
-    for seat_id, unit_code in session.execute(
-        select(SeatHolder.seat_id, Conflict.unit_code)
-        .join(Conflict, Conflict.member_id == SeatHolder.member_id)
-        .join(Seat, Seat.id == SeatHolder.seat_id)
-        .where(Seat.round_id == round_id)
-    ):
-        recusals.setdefault(seat_id, set()).add(unit_code)
-    seats = [
-        SeatInfo(token, group, frozenset(recusals.get(sid, ())))
-        for sid, token, group in session.execute(
-            select(Seat.id, Seat.token, Seat.group_name).where(
-                Seat.round_id == round_id, Seat.status == "active"
-            )
-        )
+    return [
+        SeatInfo(token, group, recusals)
+        for token, group, recusals in active_seats(session, round_id)
     ]
-    return seats
 
 
 def load_round(session: Session, round_id: str) -> RoundData:
     """Read units, seats (with recusals), non-rejected ballots with votes, and vetoes."""
     get_round(session, round_id)
     systems = system_names(session)
-    units = [
-        UnitInfo(code, name, system)
-        for code, name, system in session.execute(
-            select(Unit.code, Unit.name, System.name)
-            .join(System, System.id == Unit.system_id)
-            .where(Unit.active.is_(True))
-            .order_by(Unit.code)
-        )
-    ]
+    units = [UnitInfo(code, name, system) for code, name, system in active_units(session)]
     seats = load_seats(session, round_id)
     answers: dict[int, dict[str, dict[str, Answer]]] = {}
     points_cache: dict[str | None, Fraction | None] = {None: None}  # few distinct values
-    for ballot_id, unit, criterion, label, points in session.execute(
-        select(Vote.ballot_id, Vote.unit_code, Vote.criterion, Vote.label, Vote.points)
-        .join(Ballot, Ballot.id == Vote.ballot_id)
-        .where(Ballot.round_id == round_id, Ballot.status != REJECTED)
-    ):
+    for ballot_id, unit, criterion, label, points in counted_votes(session, round_id):
         if points not in points_cache:
             points_cache[points] = Fraction(points)
         answers.setdefault(ballot_id, {}).setdefault(unit, {})[criterion] = Answer(
             label, points_cache[points]
         )
     ballots, raw_hashes, ids = [], {}, {}
-    for bid, source, response_id, version, token, submitted_at, digest in session.execute(
-        select(
-            Ballot.id,
-            Ballot.source,
-            Ballot.response_id,
-            Ballot.version,
-            Ballot.token,
-            Ballot.submitted_at,
-            Ballot.raw_sha256,
-        ).where(Ballot.round_id == round_id, Ballot.status != REJECTED)
+    for bid, source, response_id, version, token, submitted_at, digest in counted_ballots(
+        session, round_id
     ):
         key = ballot_key(source, response_id, version)
         ballots.append(BallotInput(key, token, as_utc(submitted_at), answers.get(bid, {})))
         raw_hashes[key] = digest
         ids[key] = bid
-    vetoes = list(session.scalars(select(Veto.unit_code).where(Veto.round_id == round_id)))
+    vetoes = vetoed_units(session, round_id)
     return RoundData(units, systems, seats, ballots, vetoes, raw_hashes, ids)
 
 
@@ -152,29 +116,9 @@ def rank_round(
         session, round_id, {data.ballot_ids[k]: v for k, v in ranking.ballot_status.items()}
     )
     result = ranking.to_json(round_id, rnd.kind)
-    digest = inputs_digest(data, rules)
-    entry = append_audit(
-        session,
-        "ranking.compute",
-        {
-            "inputs_sha256": digest,
-            "result_sha256": sha256_text(canonical_json(result)),
-            "valid": ranking.valid,
-            **result["participation"],
-        },
-        round_id,
-        actor,
+    snapshot = save_snapshot(
+        session, round_id, rules.as_dict(), result, inputs_digest(data, rules), actor
     )
-    snapshot = RankingSnapshot(
-        round_id=round_id,
-        computed_at=utcnow(),
-        rules=rules.as_dict(),
-        result=result,
-        inputs_sha256=digest,
-        audit_hash=entry.hash,
-    )
-    session.add(snapshot)
-    session.flush()
     logger.info(
         "ranked round %s: %d seats, %d ballots, %d valid, %d units",
         round_id,

@@ -18,14 +18,14 @@ from jobs.ranking import rank_round
 from service.context import Context
 from service.metrics import JOB_SECONDS
 from service.models.results import RankingSnapshot
-from service.models.rounds import Round
-from service.models.service import RoundWork
 from service.queue import NOTIFY, RANKING, RENDER
-from service.store.ballots import closed_at
 from service.store.engine import session_scope
 from service.store.outbox import emit
-from service.store.results import latest_snapshot
+from service.store.results import get_snapshot, latest_snapshot
+from service.store.rounds import find_round
 from service.store.work import (
+    closed_at,
+    get_work,
     mark_ranked,
     mark_rendered,
     pending_sources,
@@ -47,7 +47,7 @@ def close_round_job(round_id: str) -> dict:
     with session_scope(ctx.engine) as session:
         sources = pending_sources(session, round_id)
         polled = polled_sources(session, round_id)
-        closed = closed_at(session, session.get(Round, round_id))
+        closed = closed_at(session, find_round(session, round_id))
     for i, source in enumerate(sources):
         set_progress(f"ingesting {source}", 0.05 * (i + 1) / len(sources), round_id)
         ingest_inbox(source)
@@ -69,7 +69,7 @@ def rank_round_job(round_id: str, render_next: bool = True) -> dict:
         served = ranking_request(session, round_id)
         ranking, snapshot = rank_round(session, round_id, ctx.config.rules, actor="worker")
         again = mark_ranked(session, round_id, served, snapshot.id)
-        closed = session.get(Round, round_id).status == "closed"
+        closed = find_round(session, round_id).status == "closed"
         outbox = emit(
             session,
             "ranking.computed",
@@ -114,13 +114,11 @@ def render_circular_job(round_id: str) -> dict:
     set_progress("rendering", 0.6, round_id)
     with session_scope(ctx.engine) as session:
         snapshot = latest_snapshot(session, round_id)
-        work = session.get(RoundWork, round_id)
+        work = get_work(session, round_id)
         if snapshot is None or (work is not None and work.circular_ranking_id == snapshot.id):
             return {"round": round_id, "rendered": False}
         rendered = (
-            work
-            and work.circular_ranking_id
-            and session.get(RankingSnapshot, work.circular_ranking_id)
+            work and work.circular_ranking_id and get_snapshot(session, work.circular_ranking_id)
         )
         if rendered is not None and rendered and _same_numbers(rendered, snapshot):
             # Nothing a reader could see has changed (e.g. only late, rejected ballots came in):

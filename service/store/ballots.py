@@ -1,40 +1,51 @@
-"""Storing ballots idempotently, and the round data that judging and scoring read.
+"""Ballots in the store: every version of every response, and the rows settling and scoring read.
 
-Idempotent on (source, platform response id): the same record stored twice changes nothing, a
-changed record is judged again in place, and every record is kept — rejected ones with their
-reason. Statuses other than ``rejected`` are settled from the whole round afterwards (a later
-ballot can supersede an earlier one), by ``set_statuses``.
+Saving is idempotent on (source, platform response id): the same record again changes nothing,
+changed content under a known response id is a new version, and every record is kept — rejected
+ones with their reasons. The store does not judge: ``prepare_intake`` says which records are new
+versions, the caller judges those, and ``save_intake`` stores them with their verdicts. Statuses
+other than ``rejected`` are settled from the whole round afterwards (a later ballot can supersede
+an earlier one) and written by ``set_statuses``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring as _quote
+from typing import Protocol
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Connection, Result, Row, Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord, canonical_text
-from jobs.judging import RoundContext, Verdict, judge
 from service.models.ballots import Ballot, Comment, Vote
-from service.models.reference import Unit
-from service.models.rounds import Seat
-from service.models.service import RoundWork
-from service.rules import Rules
 from service.store.audit import append_audit
-from service.store.engine import as_utc, utcnow
-from service.store.rounds import get_round
-
-logger = logging.getLogger(__name__)
+from service.store.engine import utcnow
 
 REJECTED = "rejected"
-PENDING = "accepted"  # provisional until the round is settled
+# Passed judging at intake. Settling the round (``set_statuses``) keeps it accepted, or makes
+# it superseded (the seat sent a later ballot) or invalid (too few units answered).
+ACCEPTED = "accepted"
+
+# Separates unit codes in ``voted_units``' aggregate; a unit code never contains it.
+_SEP = "\x1f"
+
+
+class Judged(Protocol):
+    """What the store needs of a verdict (``jobs.judging.Verdict``): the seat, the votes
+    (each with ``unit``, ``criterion``, ``label``, ``points``) and the reasons for rejecting."""
+
+    seat_id: int | None
+    votes: Sequence
+    reasons: Sequence[str]
+
+    @property
+    def accepted(self) -> bool: ...
 
 
 @dataclass
@@ -47,38 +58,6 @@ class IntakeCounts:
     unchanged: int = 0
     ballot_ids: list[int] = field(default_factory=list)
     changed_ids: list[int] = field(default_factory=list)
-
-
-def closed_at(session: Session, rnd) -> datetime | None:
-    """When the round was closed, if it is (a round closed without a record: from now)."""
-    if rnd.status != "closed":
-        return None
-    work = session.get(RoundWork, rnd.id)
-    return as_utc(work.closed_at) if work is not None and work.closed_at else utcnow()
-
-
-def round_context(
-    session: Session, round_id: str, rules: Rules, received_at: datetime | None = None
-) -> RoundContext:
-    """What ballots of the round are judged against; ``received_at`` = when they arrived (now)."""
-    rnd = get_round(session, round_id)
-    seats = {
-        token: (sid, status)
-        for sid, token, status in session.execute(
-            select(Seat.id, Seat.token, Seat.status).where(Seat.round_id == round_id)
-        )
-    }
-    units = frozenset(session.scalars(select(Unit.code).where(Unit.active.is_(True))))
-    return RoundContext(
-        round_id,
-        as_utc(rnd.opens_at),
-        as_utc(rnd.closes_at),
-        seats,
-        units,
-        rules,
-        closed_at=closed_at(session, rnd),
-        received_at=received_at or utcnow(),
-    )
 
 
 def _canonical(value: object) -> str:
@@ -127,32 +106,41 @@ class _Version:
     slot: int = -1  # index of its row in the batch being inserted, when id is None
 
 
-def store_records(
-    session: Session, ctx: RoundContext, source: str, records: Iterable[RawRecord]
-) -> IntakeCounts:
-    """Store records under ``source``: judged, idempotent, nothing dropped or overwritten.
+@dataclass
+class Intake:
+    """A batch of records held against the store: ``records`` are the new versions, in order,
+    each waiting for a verdict; the rest are already stored and change nothing."""
 
-    The same content again is ``unchanged``; changed content under a known response id is a
-    new version (``updated``), judged on its own and settled with the others by §2.2.
+    round_id: str
+    source: str
+    records: list[RawRecord]
+    counts: IntakeCounts
+    _new: list[_Version]  # the new versions of ``records``, same order
+    _touched: list[_Version]  # every record's version, in the order the records came
 
-    Written for ten thousand 98-unit ballots at a time: known versions are read as plain rows,
-    every record is judged first, then the ballots go in with one multi-row INSERT … RETURNING
-    and their votes and comments in bulk (``_insert_rows``), never object by object.
+
+def prepare_intake(
+    session: Session, round_id: str, source: str, records: Iterable[RawRecord]
+) -> Intake:
+    """Sort ``records`` of ``source`` into those already stored (``unchanged``) and new versions.
+
+    The same content again is unchanged; changed content under a known response id is a new
+    version (``updated``). A response id stored under another round is refused. Known versions
+    are read as plain rows, in bounded IN lists, for ten thousand records at a time.
     """
     counts = IntakeCounts()
     records = list(records)
     keys = sorted({r.key for r in records})
     versions: dict[str, list[_Version]] = {}
     for start in range(0, len(keys), 500):  # bounded IN lists
-        for bid, rid, version, sha, round_id in session.execute(
+        for bid, rid, version, sha, stored_round in session.execute(
             select(
                 Ballot.id, Ballot.response_id, Ballot.version, Ballot.raw_sha256, Ballot.round_id
             ).where(Ballot.source == source, Ballot.response_id.in_(keys[start : start + 500]))
         ):
-            versions.setdefault(rid, []).append(_Version(bid, version, sha, round_id))
-    now = utcnow()
-    rows: list[dict] = []
-    verdicts: list[tuple[RawRecord, Verdict | None]] = []
+            versions.setdefault(rid, []).append(_Version(bid, version, sha, stored_round))
+    fresh: list[RawRecord] = []
+    new: list[_Version] = []
     touched: list[_Version] = []
     for record in records:
         digest = _record_hash(record)
@@ -162,55 +150,67 @@ def store_records(
             counts.unchanged += 1
             touched.append(same)
             continue
-        if known and known[0].round_id != ctx.round_id:
+        if known and known[0].round_id != round_id:
             raise ValueError(
                 f"{record.where}: response {record.key!r} of source {source!r} belongs to "
-                f"round {known[0].round_id}, not {ctx.round_id}"
+                f"round {known[0].round_id}, not {round_id}"
             )
         version = _Version(
-            None, 1 + max((v.version for v in known), default=0), digest, ctx.round_id, len(rows)
+            None, 1 + max((v.version for v in known), default=0), digest, round_id, len(new)
         )
-        verdict = judge(record.ballot, ctx) if record.ballot is not None else None
-        rows.append(_ballot_row(ctx, source, record, version, now, verdict))
-        verdicts.append((record, verdict))
         if known:
             counts.updated += 1
         else:
             counts.new += 1
+        fresh.append(record)
+        new.append(version)
         known.append(version)
         touched.append(version)
+    return Intake(round_id, source, fresh, counts, new, touched)
+
+
+def save_intake(
+    session: Session, intake: Intake, verdicts: Sequence[Judged | None]
+) -> IntakeCounts:
+    """Store the intake's new versions with their verdicts (None: the record did not parse).
+
+    Every record is kept: accepted ones with their votes and comments, rejected ones with their
+    reasons. The ballots go in with one multi-row INSERT … RETURNING and their votes and
+    comments in bulk (``_insert_rows``), never object by object.
+    """
+    now = utcnow()
+    rows = [
+        _ballot_row(intake, record, version, now, verdict)
+        for record, version, verdict in zip(intake.records, intake._new, verdicts, strict=True)
+    ]
     ids = _insert_ballots(session, rows)
-    for version in touched:
+    for version in intake._touched:
         if version.id is None:
             version.id = ids[version.slot]
-    counts.ballot_ids = [v.id for v in touched]
+    counts = intake.counts
+    counts.ballot_ids = [v.id for v in intake._touched]
     counts.changed_ids = ids
-    _insert_votes(session, ids, verdicts)
+    _insert_votes(session, ids, intake.records, verdicts)
     append_audit(
         session,
         "ballots.ingest",
         {
-            "source": source,
+            "source": intake.source,
             "new": counts.new,
             "updated": counts.updated,
             "unchanged": counts.unchanged,
         },
-        ctx.round_id,
+        intake.round_id,
     )
     return counts
 
 
 def _ballot_row(
-    ctx: RoundContext,
-    source: str,
-    record: RawRecord,
-    version: _Version,
-    now: datetime,
-    verdict: Verdict | None,
+    intake: Intake, record: RawRecord, version: _Version, now: datetime, verdict: Judged | None
 ) -> dict:
     row = {
-        "round_id": ctx.round_id,
-        "source": source,
+        "round_id": intake.round_id,
+        "source": intake.source,
         "response_id": record.key,
         "version": version.version,
         "raw": record.text,
@@ -226,7 +226,7 @@ def _ballot_row(
     if b is not None and verdict is not None:
         row.update(token=b.token, submitted_at=b.submitted_at, seat_id=verdict.seat_id)
         if verdict.accepted:
-            row.update(status=PENDING, reason=None)
+            row.update(status=ACCEPTED, reason=None)
         else:
             row["reason"] = "; ".join(verdict.reasons)
     return row
@@ -243,10 +243,13 @@ def _insert_ballots(session: Session, rows: list[dict]) -> list[int]:
 
 
 def _insert_votes(
-    session: Session, ids: list[int], verdicts: list[tuple[RawRecord, Verdict | None]]
+    session: Session,
+    ids: list[int],
+    records: list[RawRecord],
+    verdicts: Sequence[Judged | None],
 ) -> None:
     votes, comments = [], []
-    for ballot_id, (record, verdict) in zip(ids, verdicts, strict=True):
+    for ballot_id, record, verdict in zip(ids, records, verdicts, strict=True):
         if verdict is None or not verdict.accepted:
             continue
         votes.extend((ballot_id, v.unit, v.criterion, v.label, v.points) for v in verdict.votes)
@@ -291,12 +294,77 @@ def set_statuses(session: Session, round_id: str, statuses: dict[int, str]) -> N
         )
 
 
-def status_counts(session: Session, round_id: str, ids: Iterable[int] | None = None) -> Counter:
-    """Ballots by status, for the whole round or for the given ballot ids."""
-    query = select(Ballot.status).where(Ballot.round_id == round_id)
+def counted_ballots(session: Session, round_id: str) -> list[Row]:
+    """The round's ballots that are not rejected, one plain row each: ``id``, ``source``,
+    ``response_id``, ``version``, ``token``, ``submitted_at``, ``raw_sha256``."""
+    return list(
+        session.execute(
+            select(
+                Ballot.id,
+                Ballot.source,
+                Ballot.response_id,
+                Ballot.version,
+                Ballot.token,
+                Ballot.submitted_at,
+                Ballot.raw_sha256,
+            ).where(Ballot.round_id == round_id, Ballot.status != REJECTED)
+        )
+    )
+
+
+def counted_votes(session: Session, round_id: str) -> Result:
+    """Every vote of the round's ballots that are not rejected, as rows of (ballot id, unit,
+    criterion, label, points text), streamed: a 100 × 98 round is ten thousand of them."""
+    return session.execute(
+        select(Vote.ballot_id, Vote.unit_code, Vote.criterion, Vote.label, Vote.points)
+        .join(Ballot, Ballot.id == Vote.ballot_id)
+        .where(Ballot.round_id == round_id, Ballot.status != REJECTED)
+    )
+
+
+def voted_units(session: Session, round_id: str) -> dict[int, list[str]]:
+    """The units each non-rejected ballot gave points to (a no-vote answer does not count).
+
+    Aggregated in the database, one row per ballot: settling needs only which units a ballot
+    covered, so a 10,000-ballot round is 10,000 rows here instead of 980,000 votes.
+    """
+    return {
+        ballot_id: codes.split(_SEP)
+        for ballot_id, codes in session.execute(
+            select(Vote.ballot_id, func.aggregate_strings(Vote.unit_code, _SEP))
+            .join(Ballot, Ballot.id == Vote.ballot_id)
+            .where(
+                Ballot.round_id == round_id,
+                Ballot.status != REJECTED,
+                Vote.points.is_not(None),
+            )
+            .group_by(Vote.ballot_id)
+        )
+    }
+
+
+def counted_comments(session: Session, round_id: str) -> list[tuple[str, str, str]]:
+    """(unit, text, token) of every comment on an accepted ballot of the round."""
+    return [
+        (unit, text, token)
+        for unit, text, token in session.execute(
+            select(Comment.unit_code, Comment.text, Ballot.token)
+            .join(Ballot, Ballot.id == Comment.ballot_id)
+            .where(Ballot.round_id == round_id, Ballot.status == ACCEPTED)
+        )
+    ]
+
+
+def status_counts(
+    db: Session | Connection, round_id: str | None = None, ids: Iterable[int] | None = None
+) -> Counter:
+    """Ballots by status: of every round, of one round, or of the given ballot ids in it."""
+    query = select(Ballot.status, func.count()).group_by(Ballot.status)
+    if round_id is not None:
+        query = query.where(Ballot.round_id == round_id)
     if ids is not None:
         query = query.where(Ballot.id.in_(list(ids)))
-    return Counter(session.scalars(query))
+    return Counter(dict(db.execute(query).all()))
 
 
 def rejected_ballots(session: Session, round_id: str) -> list[tuple[str, str, str]]:

@@ -1,4 +1,4 @@
-"""Reference data: systems, units and the evaluator pool, imported and fingerprinted."""
+"""Reference data: systems, units and the pool of members, imported, read and fingerprinted."""
 
 from __future__ import annotations
 
@@ -27,6 +27,24 @@ def _system_id(session: Session, name: str, cache: dict[str, int]) -> int:
 def system_names(session: Session) -> list[str]:
     """Systems in the order they were first imported (the order circulars list them in)."""
     return list(session.scalars(select(System.name).order_by(System.position, System.name)))
+
+
+def active_units(session: Session) -> list[tuple[str, str, str]]:
+    """(code, name, system) of every active unit, by code."""
+    return [
+        (code, name, system)
+        for code, name, system in session.execute(
+            select(Unit.code, Unit.name, System.name)
+            .join(System, System.id == Unit.system_id)
+            .where(Unit.active.is_(True))
+            .order_by(Unit.code)
+        )
+    ]
+
+
+def active_unit_codes(session: Session) -> list[str]:
+    """Codes of the active units, sorted: the units a ballot may name."""
+    return list(session.scalars(select(Unit.code).where(Unit.active.is_(True)).order_by(Unit.code)))
 
 
 def upsert_units(session: Session, rows: Iterable, source: str) -> tuple[int, int]:
@@ -97,6 +115,14 @@ def upsert_pool(session: Session, rows: list, source: str) -> tuple[int, int]:
             session.add_all(Conflict(member_id=row.id, unit_code=code) for code in row.conflicts)
     append_audit(session, "import.pool", {"file": source, "new": new, "updated": updated})
     return new, updated
+
+
+def pool_members(session: Session, active_only: bool = False) -> list[tuple[str, str, bool]]:
+    """(member id, group name, active) of each pool member, or of the active ones only."""
+    query = select(Member.id, Group.name, Member.active).join(Group, Group.id == Member.group_id)
+    if active_only:
+        query = query.where(Member.active.is_(True))
+    return [(member_id, group, bool(active)) for member_id, group, active in session.execute(query)]
 
 
 def pool_fingerprint(session: Session) -> str:

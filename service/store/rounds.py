@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.models.reference import Group, Member, Unit
+from service.models.reference import Conflict, Group, Member, Unit
 from service.models.rounds import Round, Seat, SeatHolder, Veto
 from service.store.audit import append_audit
 from service.store.engine import StoreError, utcnow
@@ -70,11 +70,29 @@ def create_round(
     return rnd
 
 
+def find_round(session: Session, round_id: str) -> Round | None:
+    """The round, or None when there is no such round."""
+    return session.get(Round, round_id)
+
+
 def get_round(session: Session, round_id: str) -> Round:
-    rnd = session.get(Round, round_id)
+    """The round; an unknown round is refused with a message that names it."""
+    rnd = find_round(session, round_id)
     if rnd is None:
         raise StoreError(f"unknown round {round_id!r}")
     return rnd
+
+
+def list_rounds(
+    session: Session, status: str | None = None, limit: int | None = None
+) -> list[Round]:
+    """Rounds, newest first; only those in ``status`` when given, at most ``limit``."""
+    query = select(Round).order_by(Round.created_at.desc())
+    if status is not None:
+        query = query.where(Round.status == status)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
 
 
 def new_token() -> str:
@@ -135,6 +153,61 @@ def panel(session: Session, round_id: str) -> list[tuple[Seat, str]]:
     return [(seat, member_id) for seat, member_id in rows]
 
 
+def seat_tokens(session: Session, round_id: str) -> dict[str, tuple[int, str]]:
+    """Every seat of the round by its token: (seat id, seat status), whatever the status."""
+    return {
+        token: (seat_id, status)
+        for seat_id, token, status in session.execute(
+            select(Seat.id, Seat.token, Seat.status).where(Seat.round_id == round_id)
+        )
+    }
+
+
+def active_seats(session: Session, round_id: str) -> list[tuple[str, str, frozenset[str]]]:
+    """(token, group, recused unit codes) of each active seat; recusals are the holder's
+    conflicts. Two set-wise queries whatever the size of the panel."""
+    recusals: dict[int, set[str]] = {}
+    for seat_id, unit_code in session.execute(
+        select(SeatHolder.seat_id, Conflict.unit_code)
+        .join(Conflict, Conflict.member_id == SeatHolder.member_id)
+        .join(Seat, Seat.id == SeatHolder.seat_id)
+        .where(Seat.round_id == round_id)
+    ):
+        recusals.setdefault(seat_id, set()).add(unit_code)
+    return [
+        (token, group, frozenset(recusals.get(seat_id, ())))
+        for seat_id, token, group in session.execute(
+            select(Seat.id, Seat.token, Seat.group_name).where(
+                Seat.round_id == round_id, Seat.status == "active"
+            )
+        )
+    ]
+
+
+def count_active_seats(session: Session, round_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.count(Seat.id)).where(Seat.round_id == round_id, Seat.status == "active")
+        )
+        or 0
+    )
+
+
+def seated_members(session: Session, round_id: str) -> list[tuple[str, str, str, str]]:
+    """(member id, name, group, token) of each active seat, by group and member id: what the
+    office needs to send each member their link. Never for a viewer."""
+    return [
+        (member_id, name, group, token)
+        for member_id, name, group, token in session.execute(
+            select(SeatHolder.member_id, Member.name, Seat.group_name, Seat.token)
+            .join(Seat, Seat.id == SeatHolder.seat_id)
+            .join(Member, Member.id == SeatHolder.member_id)
+            .where(Seat.round_id == round_id, Seat.status == "active")
+            .order_by(Seat.group_name, SeatHolder.member_id)
+        )
+    ]
+
+
 def add_veto(session: Session, round_id: str, unit_code: str, reason: str, by: str | None) -> Veto:
     """Record a one-vote veto; the reason is mandatory because the circular publishes it."""
     get_round(session, round_id)
@@ -152,3 +225,13 @@ def add_veto(session: Session, round_id: str, unit_code: str, reason: str, by: s
         session, "veto.add", {"unit": unit_code, "reason": reason.strip(), "by": by}, round_id
     )
     return veto
+
+
+def list_vetoes(session: Session, round_id: str) -> list[Veto]:
+    """The round's vetoes in the order they were decided."""
+    return list(session.scalars(select(Veto).where(Veto.round_id == round_id).order_by(Veto.at)))
+
+
+def vetoed_units(session: Session, round_id: str) -> list[str]:
+    """Codes of the units vetoed in the round."""
+    return list(session.scalars(select(Veto.unit_code).where(Veto.round_id == round_id)))

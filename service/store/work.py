@@ -15,11 +15,16 @@ from service.models.inbox import InboxDelivery
 from service.models.rounds import Round
 from service.models.service import OutboxEvent, RoundWork
 from service.models.sources import Source
-from service.store.engine import utcnow
+from service.store.engine import as_utc, utcnow
+
+
+def get_work(session: Session, round_id: str) -> RoundWork | None:
+    """The round's work record, if anything was ever asked of the round."""
+    return session.get(RoundWork, round_id)
 
 
 def _work(session: Session, round_id: str) -> RoundWork:
-    work = session.get(RoundWork, round_id)
+    work = get_work(session, round_id)
     if work is None:
         work = RoundWork(round_id=round_id)
         session.add(work)
@@ -31,7 +36,7 @@ def request_ranking(session: Session, round_id: str) -> None:
 
 
 def ranking_request(session: Session, round_id: str) -> datetime | None:
-    work = session.get(RoundWork, round_id)
+    work = get_work(session, round_id)
     return None if work is None else work.ranking_requested_at
 
 
@@ -46,6 +51,14 @@ def mark_ranked(session: Session, round_id: str, served: datetime | None, snapsh
 
 def mark_rendered(session: Session, round_id: str, snapshot_id: int) -> None:
     _work(session, round_id).circular_ranking_id = snapshot_id
+
+
+def closed_at(session: Session, rnd: Round) -> datetime | None:
+    """When the round was closed, if it is (a round closed without a record: from now)."""
+    if rnd.status != "closed":
+        return None
+    work = get_work(session, rnd.id)
+    return as_utc(work.closed_at) if work is not None and work.closed_at else utcnow()
 
 
 def close_round(session: Session, round_id: str) -> None:
