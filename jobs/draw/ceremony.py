@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jobs.draw.method import (
@@ -25,24 +24,27 @@ from jobs.draw.method import (
     pool_sha256,
     run_draw,
 )
-from service.models.audit import AuditEntry
-from service.models.reference import Group, Member
-from service.models.rounds import Draw, Seat, SeatHolder
-from service.store.draws import current_draw, save_announcement, save_draw, void_draw
+from service.models.rounds import Draw, Seat
+from service.store.draws import (
+    announced_allocation,
+    current_draw,
+    draw_seats,
+    drawn_draws,
+    save_announcement,
+    save_draw,
+    void_draw,
+)
 from service.store.draws import replace_seat as store_replacement
 from service.store.engine import StoreError
-from service.store.rounds import get_round
+from service.store.reference import pool_members
+from service.store.rounds import get_round, seated_members
 
 logger = logging.getLogger(__name__)
 
 
 def served_in_cycle(session: Session, round_id: str) -> dict[str, tuple[int, set[str]]]:
     """Per group: the current cycle number and who has served in it (earlier drawn rounds)."""
-    draws = session.scalars(
-        select(Draw)
-        .where(Draw.status == "drawn", Draw.round_id != round_id)
-        .order_by(Draw.drawn_at, Draw.id)
-    ).all()
+    draws = [d for d in drawn_draws(session) if d.round_id != round_id]
     cycles: dict[str, int] = {}
     for d in draws:
         for g in d.pool["groups"]:
@@ -50,12 +52,8 @@ def served_in_cycle(session: Session, round_id: str) -> dict[str, tuple[int, set
     served: dict[str, set[str]] = {g: set() for g in cycles}
     for d in draws:
         in_cycle = {g["name"] for g in d.pool["groups"] if cycles[g["name"]] == g.get("cycle", 1)}
-        for group, member in session.execute(
-            select(Seat.group_name, SeatHolder.member_id)
-            .join(SeatHolder, SeatHolder.seat_id == Seat.id)
-            .where(Seat.draw_id == d.id, Seat.status == "active")
-        ):
-            if group in in_cycle:
+        for member, group, status, _ in draw_seats(session, d.id):
+            if status == "active" and group in in_cycle:
                 served[group].add(member)
     return {g: (cycles[g], served[g]) for g in cycles}
 
@@ -66,12 +64,9 @@ def build_snapshot(
     """Freeze the eligible pool: active members per group after rotation (SPEC §3)."""
     if seats <= 0:
         raise DrawError("--seats must be a positive number")
-    groups = {g.id: g.name for g in session.scalars(select(Group))}
     active: dict[str, list[str]] = {}
-    for member_id, group_id in session.execute(
-        select(Member.id, Member.group_id).where(Member.active.is_(True))
-    ):
-        active.setdefault(groups[group_id], []).append(member_id)
+    for member_id, group, _ in pool_members(session, active_only=True):
+        active.setdefault(group, []).append(member_id)
     if not active:
         raise DrawError("the pool has no active members (import the pool first)")
     for name in sorted(set(quotas or {}) - set(active)):
@@ -139,7 +134,6 @@ def announce(
     snapshot, allocation = build_snapshot(session, round_id, seats, quotas)
     if existing is not None:
         void_draw(session, existing, "announced again with --force")
-    get_round(session, round_id).panel_method = "draw"
     return save_announcement(
         session,
         round_id,
@@ -199,15 +193,7 @@ def draw(
 def redraw_announcement(session: Session, drawn: Draw) -> Draw:
     """Void a drawn draw and re-issue its announcement unchanged (for ``--force``)."""
     void_draw(session, drawn, "drawn again with --force")
-    allocation = next(
-        e.detail["allocation"]
-        for e in session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.action == "draw.announce", AuditEntry.round_id == drawn.round_id)
-            .order_by(AuditEntry.id.desc())
-        )
-        if e.detail["draw"] == drawn.id
-    )
+    allocation = announced_allocation(session, drawn)
     return save_announcement(
         session,
         drawn.round_id,
@@ -229,20 +215,11 @@ def replace(session: Session, round_id: str, member_id: str, reason: str) -> tup
     d = current_draw(session, round_id)
     if d is None or d.status != "drawn":
         raise StoreError(f"round {round_id!r} has no draw")
-    group = session.execute(
-        select(Seat.group_name)
-        .join(SeatHolder, SeatHolder.seat_id == Seat.id)
-        .where(Seat.draw_id == d.id, SeatHolder.member_id == member_id, Seat.status == "active")
-    ).scalar_one_or_none()
+    seats = draw_seats(session, d.id)
+    group = next((g for m, g, status, _ in seats if m == member_id and status == "active"), None)
     if group is None:
         raise StoreError(f"{member_id!r} holds no active seat in round {round_id!r}")
-    used = set(
-        session.scalars(
-            select(SeatHolder.member_id)
-            .join(Seat, Seat.id == SeatHolder.seat_id)
-            .where(Seat.draw_id == d.id)
-        )
-    )
+    used = {m for m, _, _, _ in seats}
     replacement = next_reserve(d.result["reserve"].get(group, []), used)
     if replacement is None:
         raise StoreError(f"group {group!r}: the reserve list is used up")
@@ -252,7 +229,7 @@ def replace(session: Session, round_id: str, member_id: str, reason: str) -> tup
 
 @dataclass
 class LinkRow:
-    evaluator: str
+    member: str
     name: str
     group: str
     link: str
@@ -265,39 +242,21 @@ def links(session: Session, round_id: str, template: str) -> list[LinkRow]:
             "--template must contain {token}, e.g. https://survey.example/s/1?token={token}"
         )
     get_round(session, round_id)
-    rows = session.execute(
-        select(SeatHolder.member_id, Member.name, Seat.group_name, Seat.token)
-        .join(Seat, Seat.id == SeatHolder.seat_id)
-        .join(Member, Member.id == SeatHolder.member_id)
-        .where(Seat.round_id == round_id, Seat.status == "active")
-        .order_by(Seat.group_name, SeatHolder.member_id)
-    )
     return [
         LinkRow(mid, name, group, template.replace("{token}", quote(token, safe="")))
-        for mid, name, group, token in rows
+        for mid, name, group, token in seated_members(session, round_id)
     ]
 
 
 def stats(session: Session, rounds: int | None = None) -> dict:
     """How often each member served, per group, and each group's selection probability."""
-    draws = session.scalars(
-        select(Draw).where(Draw.status == "drawn").order_by(Draw.drawn_at.desc(), Draw.id.desc())
-    ).all()
-    draws = list(reversed(draws[:rounds] if rounds else draws))
-    groups = {g.id: g.name for g in session.scalars(select(Group))}
-    members = {
-        m.id: groups[m.group_id]
-        for m in session.scalars(select(Member).where(Member.active.is_(True)))
-    }
+    drawn = drawn_draws(session)  # oldest first
+    draws = drawn[-rounds:] if rounds else drawn  # the last ``rounds``, still oldest first
+    members = {m: group for m, group, _ in pool_members(session, active_only=True)}
     served: Counter = Counter()
     per_round = []
     for d in draws:
-        held = session.execute(
-            select(SeatHolder.member_id)
-            .join(Seat, Seat.id == SeatHolder.seat_id)
-            .where(Seat.draw_id == d.id, Seat.status == "active")
-        ).scalars()
-        served.update(held)
+        served.update(m for m, _, status, _ in draw_seats(session, d.id) if status == "active")
         seats = d.result["seats_per_group"]
         per_round.append(
             {
@@ -325,10 +284,9 @@ def stats(session: Session, rounds: int | None = None) -> dict:
         counts = list(entry["counts"].values())
         entry["min"], entry["max"] = min(counts), max(counts)
         entry["mean"] = round(sum(counts) / len(counts), 4)
-    total = session.scalar(select(func.count(Draw.id)).where(Draw.status == "drawn"))
     return {
         "rounds": [d.round_id for d in draws],
-        "draws_total": total,
+        "draws_total": len(drawn),
         "groups": by_group,
         "per_round": per_round,
     }

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.draw.method import DrawError, PoolSnapshot, key_of, next_reserve, pool_sha256, run_draw
-from service.models.audit import AuditEntry
-from service.models.reference import Group, Member
-from service.models.rounds import Draw, Seat, SeatHolder
-from service.store.audit import sha256_text, verify_audit_chain
+from service.store.audit import audit_entries, sha256_text, verify_audit_chain
+from service.store.draws import draw_seats, get_draw
 from service.store.engine import StoreError
+from service.store.reference import pool_members
 from service.store.rounds import get_round
 
 
@@ -36,11 +34,7 @@ def _first_list_difference(name: str, recorded: list, computed: list) -> str | N
 
 
 def _records(session: Session, round_id: str) -> tuple[dict, list[dict], dict | None]:
-    entries = session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.round_id == round_id, AuditEntry.action.like("draw.%"))
-        .order_by(AuditEntry.id)
-    ).all()
+    entries = audit_entries(session, round_id, "draw.")
     draws = [e for e in entries if e.action == "draw.draw"]
     if not draws:
         raise StoreError(f"round {round_id!r} has no draw to verify")
@@ -112,7 +106,7 @@ def check_record(record: dict, replacements: list[dict], announced: dict | None)
 def check_database(session: Session, record: dict, replacements: list[dict]) -> list[str]:
     """Hold the draw row, the seats and the pool rows against the record."""
     out = []
-    d = session.get(Draw, record["draw"])
+    d = get_draw(session, record["draw"])
     if d is None:
         return [f"draw {record['draw']}: in the audit record but not in the database"]
     for name, db_value, rec_value in (
@@ -137,11 +131,7 @@ def check_database(session: Session, record: dict, replacements: list[dict]) -> 
         expected_active.pop(rep["member"], None)
         expected_active[rep["replacement"]] = (rep["group"], rep.get("token_sha256"))
         replaced.append(rep["member"])
-    seats = session.execute(
-        select(SeatHolder.member_id, Seat.group_name, Seat.status, Seat.token)
-        .join(Seat, Seat.id == SeatHolder.seat_id)
-        .where(Seat.draw_id == d.id)
-    ).all()
+    seats = draw_seats(session, d.id)
     active = Counter((m, g) for m, g, status, _ in seats if status == "active")
     tokens = {m: sha256_text(t) for m, _, status, t in seats if status == "active"}
     for member, (group, digest) in sorted(expected_active.items()):
@@ -163,13 +153,12 @@ def _check_pool(session: Session, record: dict) -> list[str]:
     """Every pool row the draw depended on: the recorded active members of each group (with
     the eligible ones among them) against the pool table now."""
     out = []
-    groups = {g.id: g.name for g in session.scalars(select(Group))}
     now_active: dict[str, str] = {}
-    rows = {}
-    for m in session.scalars(select(Member)):
-        rows[m.id] = m
-        if m.active:
-            now_active[m.id] = groups[m.group_id]
+    rows: dict[str, tuple[str, bool]] = {}  # member id -> (group, active), as the pool is now
+    for member_id, group, active in pool_members(session):
+        rows[member_id] = (group, active)
+        if active:
+            now_active[member_id] = group
     recorded: dict[str, str] = {}
     for g in record["pool"]["groups"]:
         for member in g.get("members") or g["eligible"]:
@@ -178,12 +167,11 @@ def _check_pool(session: Session, record: dict) -> list[str]:
         row = rows.get(member)
         if row is None:
             out.append(f"pool member {member}: in the draw record, missing from the pool")
-        elif groups[row.group_id] != group:
+        elif row[0] != group:
             out.append(
-                f"pool member {member}: group {group} in the draw record, "
-                f"{groups[row.group_id]} in the pool"
+                f"pool member {member}: group {group} in the draw record, {row[0]} in the pool"
             )
-        elif not row.active:
+        elif not row[1]:
             out.append(f"pool member {member}: active in the draw record, inactive in the pool")
     if any(g.get("members") for g in record["pool"]["groups"]):
         for member in sorted(set(now_active) - set(recorded)):

@@ -54,6 +54,7 @@ def announce_cmd(
 ) -> None:
     """Freeze the eligible pool, seats per group, method and sources; print the announcement."""
     from jobs.draw.ceremony import announce
+    from service.store.draws import announced_allocation
 
     settings = state.config.draw
     with session_scope(state.engine) as session:
@@ -66,7 +67,7 @@ def announce_cmd(
             settings.quotas or None,
             force,
         )
-        allocation = session_allocation(session, d.id)
+        allocation = announced_allocation(session, d)
         data = {
             "round": round_id,
             "method": d.method,
@@ -80,20 +81,6 @@ def announce_cmd(
         echo_json(data)
         return
     click.echo(format_announcement(data))
-
-
-def session_allocation(session, draw_id: int) -> dict:
-    """The allocation as recorded with the announcement."""
-    from sqlalchemy import select
-
-    from service.models.audit import AuditEntry
-
-    entries = session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.action == "draw.announce")
-        .order_by(AuditEntry.id.desc())
-    )
-    return next(e.detail["allocation"] for e in entries if e.detail["draw"] == draw_id)
 
 
 def format_announcement(data: dict) -> str:
@@ -222,17 +209,17 @@ def verify_cmd(state: State, round_id: str, as_json: bool) -> None:
 
 @draw.command("replace")
 @click.argument("round_id")
-@click.argument("evaluator")
+@click.argument("member", metavar="MEMBER")
 @click.option("--reason", required=True)
 @common
-def replace_cmd(state: State, round_id: str, evaluator: str, reason: str) -> None:
+def replace_cmd(state: State, round_id: str, member: str, reason: str) -> None:
     """Replace a seated member who cannot serve by the next member of their group's reserve."""
     from jobs.draw.ceremony import replace
 
     with session_scope(state.engine) as session:
-        replacement, seat = replace(session, round_id, evaluator, reason)
+        replacement, seat = replace(session, round_id, member, reason)
         token = seat.token
-    click.echo(f"round {round_id}: {evaluator} replaced by {replacement}; old token revoked")
+    click.echo(f"round {round_id}: {member} replaced by {replacement}; old token revoked")
     click.echo(f"{replacement}\t{seat.group_name}\t{token}")
 
 
@@ -279,7 +266,7 @@ def links_cmd(state: State, round_id: str, template: str, output: Path) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["evaluator", "name", "group", "link"])
-    writer.writerows([r.evaluator, r.name, r.group, r.link] for r in rows)
+    writer.writerows([r.member, r.name, r.group, r.link] for r in rows)
     # UTF-8 with BOM: Excel on a Chinese Windows desktop then shows the names correctly.
     output.write_text(buffer.getvalue(), encoding="utf-8-sig")
     click.echo(f"wrote {output}: {len(rows)} links (keep this file private: links carry tokens)")

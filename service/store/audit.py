@@ -75,6 +75,17 @@ def verify_audit_chain(session: Session) -> tuple[bool, int | None]:
     return True, None
 
 
+def audit_entries(session: Session, round_id: str, prefix: str) -> list[AuditEntry]:
+    """The round's entries whose action starts with ``prefix`` (e.g. ``draw.``), in order."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.round_id == round_id, AuditEntry.action.startswith(prefix))
+            .order_by(AuditEntry.id)
+        )
+    )
+
+
 def audit_head(session: Session) -> str:
     last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
     return last.hash if last else GENESIS

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.models.audit import AuditEntry
 from service.models.rounds import Draw, Seat, SeatHolder
 from service.store.audit import append_audit, sha256_text
 from service.store.engine import StoreError, utcnow
@@ -27,6 +28,43 @@ def current_draw(session: Session, round_id: str) -> Draw | None:
     ).first()
 
 
+def get_draw(session: Session, draw_id: int) -> Draw | None:
+    return session.get(Draw, draw_id)
+
+
+def drawn_draws(session: Session) -> list[Draw]:
+    """Every draw that was drawn (and not voided since), oldest first."""
+    return list(
+        session.scalars(select(Draw).where(Draw.status == "drawn").order_by(Draw.drawn_at, Draw.id))
+    )
+
+
+def draw_seats(session: Session, draw_id: int) -> list[tuple[str, str, str, str]]:
+    """(member id, group, seat status, token) of every seat the draw made, replacements too."""
+    return [
+        (member_id, group, status, token)
+        for member_id, group, status, token in session.execute(
+            select(SeatHolder.member_id, Seat.group_name, Seat.status, Seat.token)
+            .join(Seat, Seat.id == SeatHolder.seat_id)
+            .where(Seat.draw_id == draw_id)
+        )
+    ]
+
+
+def announced_allocation(session: Session, draw: Draw) -> dict:
+    """The seats per group as recorded with the draw's announcement (the draw row keeps only
+    the pool; the allocation, with its tied groups, is in the audit record)."""
+    return next(
+        e.detail["allocation"]
+        for e in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "draw.announce", AuditEntry.round_id == draw.round_id)
+            .order_by(AuditEntry.id.desc())
+        )
+        if e.detail["draw"] == draw.id
+    )
+
+
 def save_announcement(
     session: Session,
     round_id: str,
@@ -38,7 +76,9 @@ def save_announcement(
     allocation: dict,
     forced: bool,
 ) -> Draw:
-    """Freeze the pool, seats and sources for the round; this is what gets published."""
+    """Freeze the pool, seats and sources for the round; this is what gets published. The
+    round's panel is from then on a drawn one."""
+    get_round(session, round_id).panel_method = "draw"
     draw = Draw(
         round_id=round_id,
         status="announced",
