@@ -118,15 +118,16 @@ def bench_circular(repeat: int) -> dict:
     code = (
         "import json,resource,sys,time\n"
         "from jobs.circulars.render import render_pdf\n"
-        "doc=json.load(open(sys.argv[1]));doc['comments']=json.load(open(sys.argv[2]))\n"
-        "t=time.perf_counter();pdf=render_pdf(doc);dt=time.perf_counter()-t\n"
+        "circular=json.load(open(sys.argv[1]))\n"
+        "circular['comments']=json.load(open(sys.argv[2]))\n"
+        "t=time.perf_counter();pdf=render_pdf(circular);dt=time.perf_counter()-t\n"
         "print(json.dumps({'s':dt,'bytes':len(pdf),'rss_kb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
     )
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         with contextlib.redirect_stdout(io.StringIO()):
             run_demo(pingyi, out, seed=7, echo=lambda *_: None)
-        doc = json.loads((out / f"circular-{ROUND}.json").read_text(encoding="utf-8"))
+        circular = json.loads((out / f"circular-{ROUND}.json").read_text(encoding="utf-8"))
         comments = _demo_comments(out)
         (out / "comments.json").write_text(
             json.dumps(comments, ensure_ascii=False), encoding="utf-8"
@@ -157,7 +158,7 @@ def bench_circular(repeat: int) -> dict:
         int(line.split()[-1]) for line in pages.splitlines() if line.startswith("Pages:")
     )
     return {
-        "units": len(doc["ranking"]["units"]),
+        "units": len(circular["ranking"]["units"]),
         "pages": page_count,
         "median_s": statistics.median(r["s"] for r in runs),
         "max_s": max(r["s"] for r in runs),

@@ -1,12 +1,11 @@
 """Publishing a round: rank it, assemble the circular's plain data, render, store versions.
 
-The renderer gets plain data only (``build_document``); it never sees the database, tokens or
+The renderer gets plain data only (``build_circular``); it never sees the database, tokens or
 identities, so nothing identifying an evaluator can reach a circular.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -14,17 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jobs.ranking import load_round, rank_round
+from jobs.circulars.wording import chinese_date
+from jobs.ranking import load_seats, rank_round
 from service.config import CircularSettings, Config
-from service.models.ballots import Ballot, Comment
-from service.models.results import Circular, RankingSnapshot
-from service.models.rounds import Veto
-from service.store.audit import append_audit
+from service.models.results import RankingSnapshot
+from service.store.ballots import counted_comments
 from service.store.engine import as_utc, utcnow
-from service.store.rounds import get_round
+from service.store.reference import system_names
+from service.store.results import save_circular
+from service.store.rounds import get_round, list_vetoes
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +44,6 @@ def period_of(round_id: str) -> tuple[str, str, str]:
     return round_id, "", round_id
 
 
-def chinese_date(moment: datetime) -> str:
-    return f"{moment.year}年{moment.month}月{moment.day}日"
-
-
 def issuer(settings: CircularSettings, round_id: str, now: datetime) -> dict:
     period, year, seq = period_of(round_id)
     local = now.astimezone(ZoneInfo(settings.timezone))
@@ -59,27 +54,23 @@ def issuer(settings: CircularSettings, round_id: str, now: datetime) -> dict:
         "title": settings.title.format(**fields),
         "recipients": settings.recipients,
         "cc": settings.cc,
-        "date": settings.date or chinese_date(local),
+        "date": settings.date or chinese_date(local.isoformat()),
         "period": period,
     }
 
 
 def pooled_comments(session: Session, round_id: str) -> dict[str, list[str]]:
     """Comments from counted ballots only, recused units left out; no link to any ballot."""
-    data = load_round(session, round_id)
-    recusals = {s.token: s.recusals for s in data.seats}
+    get_round(session, round_id)
+    recusals = {s.token: s.recusals for s in load_seats(session, round_id)}
     pooled: dict[str, list[str]] = {}
-    for unit, text, token in session.execute(
-        select(Comment.unit_code, Comment.text, Ballot.token)
-        .join(Ballot, Ballot.id == Comment.ballot_id)
-        .where(Ballot.round_id == round_id, Ballot.status == "accepted")
-    ):
+    for unit, text, token in counted_comments(session, round_id):
         if unit not in recusals.get(token, frozenset()):
             pooled.setdefault(unit, []).append(text)
     return {unit: sorted(texts) for unit, texts in pooled.items()}
 
 
-def build_document(
+def build_circular(
     session: Session, round_id: str, snapshot: RankingSnapshot, config: Config
 ) -> dict:
     """The circular's plain data (the contract of ``jobs.circulars.render.render_pdf``)."""
@@ -91,10 +82,10 @@ def build_document(
         """Times in the circular are the issuing body's local time, with their offset."""
         return None if moment is None else as_utc(moment).astimezone(tz).isoformat()
 
-    systems = list(dict.fromkeys(load_round(session, round_id).systems))
+    systems = list(dict.fromkeys(system_names(session)))
     vetoes = [
         {"unit": v.unit_code, "reason": v.reason, "by": v.by, "at": local(v.at)}
-        for v in session.scalars(select(Veto).where(Veto.round_id == round_id).order_by(Veto.at))
+        for v in list_vetoes(session, round_id)
     ]
     return {
         "round": {
@@ -127,7 +118,7 @@ class Published:
     pdf_sha256: str
     xlsx: bytes | None
     json: bytes
-    document: dict
+    circular: dict
 
 
 def publish_round(session: Session, round_id: str, config: Config, xlsx: bool = True) -> Published:
@@ -143,40 +134,14 @@ def render_snapshot(
     from jobs.circulars.render import render_pdf
     from jobs.circulars.xlsx import render_xlsx
 
-    doc = build_document(session, round_id, snapshot, config)
-    pdf = render_pdf(doc, comment_threshold=config.circular.min_comments)
-    xlsx_bytes = render_xlsx(doc) if xlsx else None
-    public = {k: v for k, v in doc.items() if k != "comments"}
+    circular = build_circular(session, round_id, snapshot, config)
+    pdf = render_pdf(circular, comment_threshold=config.circular.min_comments)
+    xlsx_bytes = render_xlsx(circular) if xlsx else None
+    public = {k: v for k, v in circular.items() if k != "comments"}
     json_bytes = json.dumps(public, ensure_ascii=False, indent=2).encode("utf-8")
-    version = (
-        session.scalar(select(func.max(Circular.version)).where(Circular.round_id == round_id)) or 0
-    ) + 1
-    now = utcnow()
     files = {"pdf": pdf, "json": json_bytes}
     if xlsx_bytes is not None:
         files["xlsx"] = xlsx_bytes
-    for fmt, content in files.items():
-        session.add(
-            Circular(
-                round_id=round_id,
-                version=version,
-                format=fmt,
-                ranking_id=snapshot.id,
-                sha256=_sha256_bytes(content),
-                size=len(content),
-                content=content,
-                created_at=now,
-            )
-        )
-    append_audit(
-        session,
-        "circular.publish",
-        {"version": version, **{f"{fmt}_sha256": _sha256_bytes(c) for fmt, c in files.items()}},
-        round_id,
-    )
+    version, hashes = save_circular(session, round_id, snapshot.id, files)
     logger.info("published circular v%d of round %s (%d bytes PDF)", version, round_id, len(pdf))
-    return Published(version, pdf, _sha256_bytes(pdf), xlsx_bytes, json_bytes, doc)
-
-
-def _sha256_bytes(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
+    return Published(version, pdf, hashes["pdf"], xlsx_bytes, json_bytes, circular)

@@ -1,6 +1,6 @@
-"""The circular (通报): a round's ranking document rendered to HTML and PDF (SPEC §5).
+"""The circular (通报): a round's ranking, rendered to HTML and PDF (SPEC §5).
 
-The caller hands in plain data (``doc``, see ``render_html``); the Jinja2 templates in
+The caller hands in plain data (``circular``, see ``render_html``); the Jinja2 templates in
 ``templates/circular/`` are autoescaped, evaluators' comments are redacted and pooled here, and
 WeasyPrint may load nothing but the project's own template assets.
 """
@@ -136,16 +136,17 @@ def _listed(codes: list[str], by_code: dict[str, dict[str, Any]], what: str) -> 
     return rows
 
 
-def build_context(doc: dict[str, Any], comment_threshold: int = 3) -> dict[str, Any]:
-    """Turn the plain ``doc`` into display-ready values, so the template has no logic to get wrong."""
-    ranking = doc["ranking"]
-    rules = doc.get("rules") or {}
+def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[str, Any]:
+    """Turn the plain ``circular`` into display-ready values: the template has no logic to get
+    wrong."""
+    ranking = circular["ranking"]
+    rules = circular.get("rules") or {}
     units = ranking.get("units") or []
     by_code = {u["code"]: u for u in units}
-    systems = list(doc.get("systems") or dict.fromkeys(u.get("system", "") for u in units))
+    systems = list(circular.get("systems") or dict.fromkeys(u.get("system", "") for u in units))
     extra = sorted({u.get("system", "") for u in units} - set(systems))
     if extra:
-        logger.warning("circular: units in systems not listed in doc['systems']: %s", extra)
+        logger.warning("circular: units in systems not listed in circular['systems']: %s", extra)
         systems += extra
 
     participation = ranking.get("participation") or {}
@@ -156,10 +157,10 @@ def build_context(doc: dict[str, Any], comment_threshold: int = 3) -> dict[str, 
     required = math.ceil(quorum * seats)
 
     # Optional texts default to "" so the template (StrictUndefined) never trips on a missing cc.
-    issuer = {k: doc["issuer"].get(k) or "" for k in _ISSUER_KEYS}
+    issuer = {k: circular["issuer"].get(k) or "" for k in _ISSUER_KEYS}
     masthead, masthead_size = _masthead(issuer)
     veto_rows = []
-    for veto in doc.get("vetoes") or []:
+    for veto in circular.get("vetoes") or []:
         unit = by_code.get(veto.get("unit"), {"code": veto.get("unit"), "name": veto.get("unit")})
         veto_rows.append(
             {
@@ -170,7 +171,7 @@ def build_context(doc: dict[str, Any], comment_threshold: int = 3) -> dict[str, 
             }
         )
 
-    round_ = {"kind": "monthly", "panel_method": None, **doc["round"]}
+    round_ = {"kind": "monthly", "panel_method": None, **circular["round"]}
     round_["period"] = round_.get("period") or round_.get("id", "")
     top_n = int(rules.get("top", len(ranking.get("top") or [])))
     bottom_n = int(rules.get("bottom", len(ranking.get("bottom") or [])))
@@ -211,14 +212,14 @@ def build_context(doc: dict[str, Any], comment_threshold: int = 3) -> dict[str, 
         "vetoes": veto_rows,
         "comment_threshold": comment_threshold,
         "comment_units": pool_comments(
-            doc.get("comments") or {}, units, systems, comment_threshold
+            circular.get("comments") or {}, units, systems, comment_threshold
         ),
         "rules_text": describe_rules(rules, round_.get("kind", "monthly")),
         "min_votes": rules.get("min_votes", 10),
         "satisfied_label": rules.get("satisfied_label", "满意"),
-        "audit_hash": doc.get("audit_hash") or "",
-        "generated": chinese_date(doc.get("generated_at"), with_time=True),
-        "generated_at": doc.get("generated_at") or "",
+        "audit_hash": circular.get("audit_hash") or "",
+        "generated": chinese_date(circular.get("generated_at"), with_time=True),
+        "generated_at": circular.get("generated_at") or "",
     }
 
 
@@ -244,30 +245,30 @@ def _join_lines(text: str) -> str:
     return Markup(joined) if isinstance(text, Markup) else joined
 
 
-def render_html(doc: dict[str, Any], *, comment_threshold: int = 3) -> str:
-    """The circular as HTML. ``doc`` is plain data: round, issuer, ranking, systems, vetoes,
+def render_html(circular: dict[str, Any], *, comment_threshold: int = 3) -> str:
+    """The circular as HTML. ``circular`` is plain data: round, issuer, ranking, systems, vetoes,
     comments (raw; redacted and thresholded here), rules, audit_hash, generated_at."""
-    context = build_context(doc, comment_threshold)
+    context = build_context(circular, comment_threshold)
     return _environment().get_template("monthly.html").render(**context)
 
 
 def html_to_pdf(html: str) -> bytes:
     """Lay out HTML with WeasyPrint, loading only template assets (see TemplateAssetFetcher)."""
     started = time.perf_counter()
-    document = HTML(
+    layout = HTML(
         string=html, base_url=CIRCULAR_DIR.as_uri() + "/", url_fetcher=TemplateAssetFetcher()
     ).render()
-    pdf = document.write_pdf()
+    pdf = layout.write_pdf()
     logger.info(
         "circular: %d pages, %d bytes in %.2f s",
-        len(document.pages),
+        len(layout.pages),
         len(pdf),
         time.perf_counter() - started,
     )
     return pdf
 
 
-def render_pdf(doc: dict[str, Any], *, comment_threshold: int = 3) -> bytes:
+def render_pdf(circular: dict[str, Any], *, comment_threshold: int = 3) -> bytes:
     """The circular as PDF bytes (A4, after GB/T 9704-2012)."""
-    logger.info("circular: rendering round %s", doc.get("round", {}).get("id"))
-    return html_to_pdf(render_html(doc, comment_threshold=comment_threshold))
+    logger.info("circular: rendering round %s", circular.get("round", {}).get("id"))
+    return html_to_pdf(render_html(circular, comment_threshold=comment_threshold))

@@ -1,8 +1,8 @@
 """The circular's words: numbers, dates, labels and the rules in Chinese prose.
 
-Shared by the PDF (``jobs.circulars.render``) and the XLSX (``jobs.circulars.xlsx``) so both state the same
-numbers and the same rules in the same words. Nothing here assumes a county, a set of systems or
-particular rule values: every number comes from the ``rules`` dict of the document.
+Shared by the PDF (``jobs.circulars.render``) and the XLSX (``jobs.circulars.xlsx``) so both
+state the same numbers and the same rules in the same words. Nothing here assumes a county, a set
+of systems or particular rule values: every number comes from the circular's ``rules``.
 """
 
 from __future__ import annotations

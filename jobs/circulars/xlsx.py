@@ -1,8 +1,8 @@
 """The circular's numbers as an XLSX workbook, because staff work in Excel (SPEC §5).
 
-Same ``doc`` as the PDF, same numbers: scores are written as numbers rounded to the two decimals
-the PDF prints (``round(x, 2)`` and ``f"{x:.2f}"`` both round the same binary value correctly),
-with a ``0.00`` format, so a sum or a sort in Excel uses exactly the published score.
+Same circular data as the PDF, same numbers: scores are written as numbers rounded to the two
+decimals the PDF prints (``round(x, 2)`` and ``f"{x:.2f}"`` both round the same binary value
+correctly), with a ``0.00`` format, so a sum or a sort in Excel uses exactly the published score.
 """
 
 from __future__ import annotations
@@ -89,10 +89,10 @@ def _unit_values(u: dict[str, Any]) -> list[Any]:
     ]
 
 
-def render_xlsx(doc: dict[str, Any]) -> bytes:
+def render_xlsx(circular: dict[str, Any]) -> bytes:
     """The workbook: 总表, one sheet per system, 前十名, 后五名, 一票否决, 参与情况, 评议规则."""
-    ranking = doc["ranking"]
-    rules = doc.get("rules") or {}
+    ranking = circular["ranking"]
+    rules = circular.get("rules") or {}
     units = ranking.get("units") or []
     by_code = {u["code"]: u for u in units}
     sat = rules.get("satisfied_label", "满意")
@@ -100,15 +100,15 @@ def render_xlsx(doc: dict[str, Any]) -> bytes:
 
     wb = Workbook()
     wb.remove(wb.active)
-    if doc.get("generated_at"):
-        # "Created" is when the round's documents were made, not when this file was exported
+    if circular.get("generated_at"):
+        # "Created" is when the round's circular was made, not when this file was exported
         # (openpyxl stamps "modified" itself). The property is UTC without an offset.
-        moment = datetime.fromisoformat(doc["generated_at"])
+        moment = datetime.fromisoformat(circular["generated_at"])
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC)
         wb.properties.created = moment.replace(tzinfo=None)
-    wb.properties.title = (doc.get("issuer") or {}).get("title")
-    wb.properties.creator = (doc.get("issuer") or {}).get("body")
+    wb.properties.title = (circular.get("issuer") or {}).get("title")
+    wb.properties.creator = (circular.get("issuer") or {}).get("body")
 
     headers = [*_UNIT_HEADERS, f"{sat}率", f"{dis}率", "未去极值平均分"]
     ws = _sheet(wb, "总表", headers, [12, 30, 10, 9, 9, 10, 11, 9, 9, 9, 14])
@@ -124,7 +124,7 @@ def render_xlsx(doc: dict[str, Any]) -> bytes:
     _format_columns(ws, {4: SCORE_FORMAT, 9: SHARE_FORMAT, 10: SHARE_FORMAT, 11: SCORE_FORMAT})
     ws.auto_filter.ref = ws.dimensions
 
-    systems = list(doc.get("systems") or dict.fromkeys(u.get("system") for u in units))
+    systems = list(circular.get("systems") or dict.fromkeys(u.get("system") for u in units))
     for system in systems:
         ws = _sheet(wb, system, headers, [12, 30, 10, 9, 9, 10, 11, 9, 9, 9, 14])
         members = [u for u in units if u.get("system") == system]
@@ -154,7 +154,7 @@ def render_xlsx(doc: dict[str, Any]) -> bytes:
         ["单位代码", "单位名称", "所属系统", "得分", "否决理由", "决定机关", "决定时间"],
         [12, 30, 10, 9, 60, 16, 26],
     )
-    for veto in doc.get("vetoes") or []:
+    for veto in circular.get("vetoes") or []:
         u = by_code.get(veto.get("unit"), {})
         ws.append(
             [
@@ -173,7 +173,7 @@ def render_xlsx(doc: dict[str, Any]) -> bytes:
     part = ranking.get("participation") or {}
     ws = _sheet(wb, "参与情况", ["项目", "数值"], [22, 40])
     seats, valid_ballots = part.get("seats", 0), part.get("valid_ballots", 0)
-    round_ = doc.get("round") or {}
+    round_ = circular.get("round") or {}
     for row in (
         ("评议轮次", round_.get("id")),
         ("评议期间", round_.get("period")),
@@ -182,8 +182,8 @@ def render_xlsx(doc: dict[str, Any]) -> bytes:
         ("有效评议表", valid_ballots),
         ("有效票数要求", f"不少于应到评委的{proportion_text(rules.get('quorum', '2/3'))}"),
         ("本次评议是否有效", "有效" if ranking.get("valid") else "未达有效票数"),
-        ("审计哈希", doc.get("audit_hash")),
-        ("生成时间", doc.get("generated_at")),
+        ("审计哈希", circular.get("audit_hash")),
+        ("生成时间", circular.get("generated_at")),
     ):
         ws.append(list(row))
 
