@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from service.config import Config, load_config
 from service.queue import INLINE_CONFIG, JobQueue
-from service.store.engine import make_engine, session_scope
+from service.store.engine import make_engine, ping, session_scope
 from service.store.inbox import InboxWriter
 
 
@@ -62,12 +62,7 @@ class Context:
             yield session
 
     def database_ok(self) -> bool:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("select 1"))
-            return True
-        except Exception:
-            return False
+        return ping(self.engine)
 
 
 def _queue(config: Config) -> JobQueue:

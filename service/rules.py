@@ -7,10 +7,8 @@ binary floats.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 
@@ -256,14 +254,3 @@ def _check_consistent(rules: Rules, origin: str) -> None:
             f"{origin}.trim: dropping {rules.trim} at each end needs trim_min_n above "
             f"{2 * rules.trim}, got {rules.trim_min_n}"
         )
-
-
-def load_rules(path: Path | None) -> Rules:
-    """Read ``[rules]`` from a ``pingyi.toml``; no file or no table means the SPEC defaults."""
-    if path is None or not path.exists():
-        return Rules()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise RulesError(f"{path}: {exc}") from None
-    return parse_rules(data.get("rules", {}), f"{path} [rules]")

@@ -9,25 +9,24 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
-from sqlalchemy import func, select
 
 from service.context import Context
 from service.metrics import render as render_metrics
-from service.models.ballots import Ballot
-from service.models.results import Circular
 from service.models.rounds import Round
 from service.models.service import RoundWork
 from service.queue import NOTIFY, RANKING, RENDER
 from service.store.audit import append_audit
+from service.store.ballots import status_counts
 from service.store.draws import panel_json
 from service.store.engine import StoreError, as_utc
 from service.store.outbox import emit
-from service.store.results import latest_snapshot
-from service.store.rounds import add_veto
-from service.store.work import close_round, request_ranking
+from service.store.results import latest_circular, latest_circular_version, latest_snapshot
+from service.store.rounds import add_veto, find_round, list_rounds
+from service.store.status import round_progress
+from service.store.work import close_round, get_work, request_ranking
 from service.web.auth import require
 from service.web.schemas import DrawRequestSchema
-from service.web.status import round_progress, service_status
+from service.web.status import service_status
 
 logger = logging.getLogger(__name__)
 api = Blueprint("api", __name__)
@@ -70,8 +69,7 @@ def metrics():
     def ballots() -> dict[str, int]:
         try:
             with context().engine.connect() as conn:
-                rows = conn.execute(select(Ballot.status, func.count()).group_by(Ballot.status))
-                return {status: n for status, n in rows}
+                return dict(status_counts(conn))
         except Exception:
             return {}
 
@@ -93,7 +91,7 @@ def status():
 
 
 def round_json(session, rnd: Round) -> dict:
-    latest = session.scalar(select(func.max(Circular.version)).where(Circular.round_id == rnd.id))
+    latest = latest_circular_version(session, rnd.id)
     return {
         "id": rnd.id,
         "kind": rnd.kind,
@@ -112,7 +110,7 @@ def round_json(session, rnd: Round) -> dict:
 
 
 def _get_round(session, round_id: str) -> Round:
-    rnd = session.get(Round, round_id)
+    rnd = find_round(session, round_id)
     if rnd is None:
         abort(404, description=f"unknown round {round_id!r}")
     return rnd
@@ -122,8 +120,7 @@ def _get_round(session, round_id: str) -> Round:
 @require("viewer")
 def rounds():
     with context().session() as session:
-        rows = session.scalars(select(Round).order_by(Round.created_at.desc())).all()
-        return jsonify(rounds=[round_json(session, r) for r in rows])
+        return jsonify(rounds=[round_json(session, r) for r in list_rounds(session)])
 
 
 @api.get("/api/v1/rounds/<round_id>")
@@ -131,10 +128,6 @@ def rounds():
 def round_detail(round_id: str):
     with context().session() as session:
         return jsonify(round_json(session, _get_round(session, round_id)))
-
-
-def _work(session, round_id: str) -> RoundWork | None:
-    return session.get(RoundWork, round_id)
 
 
 def _pending(work: RoundWork | None) -> bool:
@@ -152,7 +145,7 @@ def ranking(round_id: str):
         _get_round(session, round_id)
         snapshot = latest_snapshot(session, round_id)
         if snapshot is None:
-            if _pending(_work(session, round_id)):
+            if _pending(get_work(session, round_id)):
                 return jsonify(status="computing", message="the ranking is being computed"), 202
             abort(404, description=f"round {round_id!r} has not been ranked yet")
         response = jsonify(snapshot.result)
@@ -167,13 +160,8 @@ def circular(round_id: str, fmt: str):
         abort(404, description="circulars come as .pdf, .xlsx or .json")
     with context().session() as session:
         rnd = _get_round(session, round_id)
-        work = _work(session, round_id)
-        row = session.scalars(
-            select(Circular)
-            .where(Circular.round_id == round_id, Circular.format == fmt)
-            .order_by(Circular.version.desc())
-            .limit(1)
-        ).first()
+        work = get_work(session, round_id)
+        row = latest_circular(session, round_id, fmt)
         behind = work is not None and work.ranking_id != work.circular_ranking_id
         if rnd.status == "closed" and (row is None or behind or _pending(work)):
             return jsonify(status="rendering", message="the circular is being made"), 202

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 
+from service.store.rounds import list_rounds
 from service.store.tokens import role_of
 from service.web.api import round_json
 from service.web.auth import COOKIE, current_role
@@ -36,16 +37,7 @@ def index():
     context = current_app.extensions["pingyi"]
     with context.session() as session:
         data = service_status(session, context.queue)
-        from sqlalchemy import select
-
-        from service.models.rounds import Round
-
-        closed = session.scalars(
-            select(Round)
-            .where(Round.status == "closed")
-            .order_by(Round.created_at.desc())
-            .limit(12)
-        ).all()
+        closed = list_rounds(session, status="closed", limit=12)
         recent = [round_json(session, r) for r in closed]
     return render_template("status/index.html", status=data, recent=recent, role=role)
 
