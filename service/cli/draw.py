@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from service.cli.base import State, common, echo_json
-from service.cli.report import pad
+from service.cli.tables import pad
 from service.store.engine import session_scope
 
 

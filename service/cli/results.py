@@ -26,7 +26,7 @@ def rank(state: State, round_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(result)
         return
-    from service.cli.report import format_ranking
+    from service.cli.tables import format_ranking
 
     click.echo(format_ranking(result, systems))
 

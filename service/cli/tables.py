@@ -1,4 +1,7 @@
-"""Plain-text views of results for the terminal (the circular is the formal document)."""
+"""Tables for the terminal: columns that line up with Chinese names, and a ranking as a table.
+
+The circular is the formal publication; these are what a command prints.
+"""
 
 from __future__ import annotations
 
