@@ -1,7 +1,9 @@
-"""The file connector: any platform's export, once turned into canonical JSON, is never stuck.
+"""The ``canonical`` file format: any platform's export, once turned into canonical JSON, is never
+stuck (``pingyi ingest ID FILE --format canonical``).
 
 A file is either one JSON array of ballots or JSON lines (one ballot per line). Each record keeps
 its verbatim text, so a record that is not a valid ballot is stored as rejected, not dropped.
+Registered as a platform that offers only an export reader: it is not a kind of source.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from connectors.base import Platform, SourceSettings
 from connectors.canonical import RawRecord, load_ballot
 
-FORMATS = ("canonical",)
 # Exact decimals and an error on NaN/Infinity: a score must be a real number.
 _decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda c: _bad_constant(c))
 
@@ -92,3 +94,12 @@ def read_canonical(path: Path) -> list[RawRecord]:
     if stripped.startswith("["):
         return _read_array(text, path.name)
     return _read_lines(text, path.name)
+
+
+def _read(path: Path, _source: SourceSettings | None) -> list[RawRecord]:
+    return read_canonical(path)
+
+
+PLATFORM = Platform(
+    kind="canonical", title="canonical ballots (a JSON array or JSON lines)", export=_read
+)

@@ -79,10 +79,20 @@ def _number(value: Any, where: str) -> Decimal:
 def load_scale(path: Path) -> Scale:
     """Read a scale file; unknown keys and wrong types are refused by name."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return parse_scale(text, str(path))
+
+
+def parse_scale(text: str, path: str = "scale file") -> Scale:
+    """A scale file's text (``--scale`` on the command line, ``scale`` in the API) as a Scale;
+    ``path`` names it in errors."""
+    try:
+        data = tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     unknown = sorted(set(data) - {"answers", "factor", "criteria"})
     if unknown:
@@ -108,7 +118,7 @@ def load_scale(path: Path) -> Scale:
     ):
         raise ConfigError(f"{path}: [criteria] must be a table of column code = criterion name")
     criteria = {str(k): v.strip() for k, v in raw_criteria.items()}
-    return Scale(answers, factor, criteria, str(path))
+    return Scale(answers, factor, criteria, path)
 
 
 def match_units(codes: Iterable[str], units: Iterable[str]) -> tuple[dict[str, str], list[str]]:
@@ -207,6 +217,32 @@ class Mapping:
                     text = text[: MAX_COMMENT - 1] + "…"
                 comments[col.unit] = text
         return answers, comments
+
+    def summary(self) -> dict[str, Any]:
+        """What ``source add`` reports of a mapping (``--json`` and the API)."""
+        return {
+            "question": self.question,
+            "type": self.qtype,
+            "units": len({c.unit for c in self.columns}),
+            "criteria": sorted({c.criterion for c in self.columns if c.criterion}),
+            "answers": {k: str(v) for k, v in self.answers.items()},
+            "numeric": self.numeric,
+            "factor": None if self.factor is None else str(self.factor),
+            "comments": len(self.comments),
+        }
+
+    def describe(self) -> list[str]:
+        """The same, in lines for people."""
+        s = self.summary()
+        criteria = "、".join(s["criteria"]) or "one answer per unit"
+        lines = [f"question {self.question} (type {self.qtype}): {s['units']} units, {criteria}"]
+        if self.answers:
+            lines.append("answers: " + ", ".join(f"{k} → {v}" for k, v in s["answers"].items()))
+        if self.numeric:
+            lines.append(f"numbers read as points{f' × {self.factor}' if self.factor else ''}")
+        if self.comments:
+            lines.append(f"comments: {len(self.comments)} units")
+        return lines
 
     def missing_keys(self, row: dict[str, Any]) -> list[str]:
         """Mapped columns absent from a row: the survey changed since the source was added."""

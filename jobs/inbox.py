@@ -1,4 +1,7 @@
-"""Ingest job: pending inbox deliveries of a source become ballots, exactly once in effect.
+"""Inbox job: a source's pending deliveries become ballots, exactly once in effect.
+
+Each delivery is parsed by its source's platform (asked of the registry), as the receiver stored
+it: the raw body and the headers the platform keeps.
 
 One transaction per batch: the ballots are stored and the deliveries marked done together, so a
 worker killed mid-batch leaves every delivery pending (nothing half-done), and running the job
@@ -16,8 +19,10 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.standard_webhooks.connector import parse as parse_standard_webhook
+from connectors.base import ConfigError, Delivery, Platform, SourceSettings
+from connectors.registry import platform
 from jobs.ingest import ingest_records
+from jobs.poll import with_seat_tokens
 from service.context import Context
 from service.metrics import JOB_SECONDS
 from service.models.ballots import Ballot
@@ -27,6 +32,7 @@ from service.models.sources import Source
 from service.queue import NOTIFY, RANKING
 from service.store.engine import as_utc, session_scope, utcnow
 from service.store.outbox import emit
+from service.store.sources import round_seats
 from service.store.work import closed_at, request_ranking
 
 logger = logging.getLogger(__name__)
@@ -47,9 +53,20 @@ def _pending(session: Session, source: str, limit: int) -> list[InboxDelivery]:
     return list(session.scalars(query))
 
 
+def _parser(ctx: Context, source: Source) -> tuple[Platform, SourceSettings]:
+    """The source's platform and settings (secrets read through the job's config), or
+    ConfigError when the source's kind takes no webhooks (its deliveries are then kept, failed)."""
+    found = platform(source.kind)
+    if found.webhooks is None:
+        raise ConfigError(f"source {source.name}: a {source.kind} source takes no webhooks")
+    settings = found.settings(source.name, dict(source.config or {}), ctx.config.environ)
+    return found, settings
+
+
 def _process(session: Session, ctx: Context, source: Source, rows: list[InboxDelivery]) -> dict:
     """Ingest a batch; deliveries received before the round's close are judged as of their
     arrival, so a close never throws away what was already in the inbox."""
+    found, settings = _parser(ctx, source)
     rnd = session.get(Round, source.round_id)
     closed = closed_at(session, rnd)
     groups = [[r for r in rows if closed is None or as_utc(r.received_at) <= closed]]
@@ -63,7 +80,11 @@ def _process(session: Session, ctx: Context, source: Source, rows: list[InboxDel
         records = []
         for row in group:
             row.attempts += 1
-            records += parse_standard_webhook(row.body, row.delivery_id, source.name)
+            delivery = Delivery(row.delivery_id, dict(row.headers or {}), row.body)
+            records += found.webhooks.parse(settings, delivery)
+        if found.platform_token is not None and records:
+            tokens = [s.token for s in round_seats(session, source.round_id)]
+            records = with_seat_tokens(records, tokens, found.platform_token)
         records_n += len(records)
         counts, got = ingest_records(
             session,
@@ -122,7 +143,7 @@ def _isolate_failure(ctx: Context, source_name: str, rows: list[int]) -> None:
 
 
 # After draining, a job keeps looking for new deliveries this long (see WAKE_WINDOW in
-# service/hooks.py, which must stay shorter): a web process that skipped waking a job relies
+# service/web/receiver.py, which must stay shorter): a web process that skipped waking a job relies
 # on the running one to see its delivery.
 INGEST_LINGER = 0.5
 LINGER_STEP = 0.025

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord
-from connectors.files import FORMATS, FileFormatError, read_canonical
+from connectors.registry import export_reader
 from jobs.judging import RoundContext, judge
 from jobs.ranking import ballot_key, load_seats
 from jobs.scoring import Answer, BallotInput, settle_ballots
@@ -118,9 +118,9 @@ def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
 def ingest_file(
     session: Session, round_id: str, path: Path, fmt: str, rules: Rules
 ) -> tuple[IntakeCounts, Counter]:
-    """Ingest a file export; the file's records are keyed under the source ``file:<round>``."""
-    if fmt not in FORMATS:
-        raise FileFormatError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    """Ingest a file export in format ``fmt`` (a registered platform's export reader); the
+    file's records are keyed under the source ``file:<round>``."""
+    reader = export_reader(fmt)  # an unknown format is refused with the known ones
     get_round(session, round_id)  # an unknown round is the first thing to say, before the file
-    records = read_canonical(path)
+    records = reader.export(path, None)
     return ingest_records(session, round_id, f"file:{round_id}", records, rules)

@@ -2,20 +2,20 @@
 
 At least once: an event stays pending until a 2xx answer; every attempt is logged with its
 status or error and duration; failures back off on a named schedule and are given up (kept as
-failed) after the last step. The URL is checked again before each attempt.
+failed) after the last step. The URL is checked again before each attempt, and the secret is read
+by the variable name the subscription stores, through the job's configuration.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from datetime import timedelta
 
 import requests
 
-from connectors.standard_webhooks.connector import sign_headers
+from connectors.signatures import sign_headers
 from service.context import Context
 from service.metrics import JOB_SECONDS
 from service.models.service import OutboxAttempt, OutboxEvent, Subscription
@@ -41,7 +41,7 @@ def deliver(event_id: int) -> str:
         if event is None or event.status != "pending":
             return "skipped"
         sub = session.get(Subscription, event.subscription_id)
-        secret = os.environ.get(sub.secret_env, "")
+        secret = ctx.config.secret(sub.secret_env)
         body = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":")).encode()
         status_code, error = None, None
         try:

@@ -10,9 +10,8 @@ A failed poll is remembered on the source (``last_error``) for ``source list`` a
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,9 +19,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from connectors.base import ConnectorError
+from connectors.base import ConfigError, ConnectorError
 from connectors.canonical import RawRecord
-from connectors.registry import connector_class, source_kinds
+from connectors.registry import platform, polled_kinds
 from jobs.ingest import ingest_records
 from service.rules import Rules
 from service.store.ballots import status_counts
@@ -89,31 +88,38 @@ def poll_source(
     engine: Engine,
     name: str,
     rules: Rules,
-    secrets: dict[str, str],
+    environ: Mapping[str, str],
     full: bool = False,
     received_at: datetime | None = None,
     **connector_options: Any,
 ) -> PollResult:
-    """Poll source ``name`` until its connector is done; never raises for an expected failure.
+    """Poll source ``name`` until its connector is done; never raises for an expected failure
+    (a secret that is not set is one: the source fails alone, naming the variable).
 
-    ``secrets`` are the connector's secrets by name (read from the environment by the caller);
-    ``connector_options`` go to the connector (tests pass a retry policy or a clock).
+    ``environ`` holds the secrets, by the variable names the source stores (the caller's
+    ``Config.environ``); ``connector_options`` go to the platform's poller (tests pass a retry
+    policy or a clock).
     """
     with session_scope(engine) as session:
         source = get_source(session, name)
         kind, round_id = source.kind, source.round_id
         config, mapping, cursor = source.config, source.mapping, source.cursor
     result = PollResult(name, round_id)
-    connector = None
+    poller = None
     try:
-        connector = connector_class(kind)(config, secrets, mapping, **connector_options)
+        found = platform(kind)
+        if found.polling is None:
+            raise ConfigError(f"source {name!r} is a {kind} source: it is pushed, not polled")
+        settings = found.settings(name, dict(config or {}), environ, mapping)
+        poller = found.polling.open(settings, **connector_options)
         for number in range(1, MAX_PAGES + 1):
-            page = connector.poll(cursor, full=full and number == 1)
+            page = poller.poll(cursor, full=full and number == 1)
             with session_scope(engine) as session:
                 records = page.records
-                if records:
+                if records and found.platform_token is not None:
                     tokens = [s.token for s in round_seats(session, round_id)]
-                    records = with_seat_tokens(records, tokens, connector.platform_token)
+                    records = with_seat_tokens(records, tokens, found.platform_token)
+                if records:
                     counts, _ = ingest_records(
                         session, round_id, name, records, rules, received_at=received_at
                     )
@@ -135,9 +141,9 @@ def poll_source(
         with session_scope(engine) as session:
             record_poll_error(session, name, result.error)
     finally:
-        if connector is not None:
-            connector.close()
-            result.calls = dict(getattr(getattr(connector, "rpc", None), "calls", {}))
+        if poller is not None:
+            poller.close()
+            result.calls = dict(poller.calls)
     logger.info(
         "polled source %s (round %s): %d new, %d updated, %d unchanged, %d rejected",
         name,
@@ -161,19 +167,8 @@ def due_sources(session: Session, interval: float = POLL_INTERVAL) -> list[str]:
     return [
         s.name
         for s in list_sources(session)
-        if s.kind in source_kinds() and (s.last_poll_at is None or s.last_poll_at < cutoff)
+        if s.kind in polled_kinds() and (s.last_poll_at is None or s.last_poll_at < cutoff)
     ]
-
-
-def source_secrets(kind: str, config: dict) -> dict[str, str] | str:
-    """The connector's secrets from the environment, or the message saying which is missing."""
-    secrets = {}
-    for secret, config_field in connector_class(kind).secrets.items():
-        value = os.environ.get(config.get(config_field) or "")
-        if not value:
-            return f"environment variable {config.get(config_field)} is not set"
-        secrets[secret] = value
-    return secrets
 
 
 def poll_source_job(name: str, received_at: str | None = None) -> dict:
@@ -189,15 +184,9 @@ def poll_source_job(name: str, received_at: str | None = None) -> dict:
     ctx = Context.for_job()
     ctx.queue.clear_pending(f"poll:{name}")
     with session_scope(ctx.engine) as session:
-        source = get_source(session, name)
-        kind, config, round_id = source.kind, dict(source.config), source.round_id
-    secrets = source_secrets(kind, config)
-    if isinstance(secrets, str):
-        with session_scope(ctx.engine) as session:
-            record_poll_error(session, name, secrets)
-        return {"source": name, "error": secrets}
+        round_id = get_source(session, name).round_id
     at = datetime.fromisoformat(received_at) if received_at else None
-    result = poll_source(ctx.engine, name, ctx.config.rules, secrets, received_at=at)
+    result = poll_source(ctx.engine, name, ctx.config.rules, ctx.config.environ, received_at=at)
     if result.new or result.updated:
         with session_scope(ctx.engine) as session:
             request_ranking(session, round_id)

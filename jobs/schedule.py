@@ -12,7 +12,7 @@ import logging
 import time
 
 from service.context import Context
-from service.queue import INTAKE, NOTIFY, RANKING, RENDER
+from service.queue import INBOX, NOTIFY, RANKING, RENDER
 from service.store.engine import session_scope
 from service.store.work import owed
 
@@ -28,7 +28,7 @@ def sweep(ctx: Context | None = None, grace: float = 5.0) -> dict[str, int]:
         work = owed(session, grace)
     q = ctx.queue
     for source in work["sources"]:
-        q.enqueue(INTAKE, "jobs.inbox.ingest_inbox", source, coalesce=f"ingest:{source}")
+        q.enqueue(INBOX, "jobs.inbox.ingest_inbox", source, coalesce=f"ingest:{source}")
     for round_id in work["rankings"]:
         q.enqueue(RANKING, "jobs.rounds.rank_round_job", round_id, coalesce=f"rank:{round_id}")
     for round_id in work["renders"]:

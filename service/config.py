@@ -1,7 +1,10 @@
 """Configuration: one reader for the CLI, web and workers.
 
 Config is read once, from an explicit environment mapping and an optional ``pingyi.toml``, into a
-frozen object that is passed in — nothing deep inside the code reads ``os.environ``.
+frozen object that is passed in — nothing deep inside the code reads ``os.environ``. That includes
+secrets: a source or subscription stores the *name* of the variable holding its secret, and the
+value is read through :meth:`Config.secret` from the environment the config was loaded from (for a
+web process, the one it was started with).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from service.rules import Rules, RulesError, parse_rules
@@ -76,6 +80,13 @@ class Config:
     # Inbox deliveries per ingest transaction (PINGYI_INGEST_BATCH): bigger amortises settling
     # the round, smaller commits sooner.
     ingest_batch: int = 1000
+    # The environment the config was loaded from, for secrets only (see the module docstring);
+    # kept out of repr and comparisons so it is never printed with the config.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def secret(self, variable: str | None) -> str | None:
+        """The value of the environment variable ``variable`` (a secret), or None when unset."""
+        return self.environ.get(variable or "") or None
 
 
 _CIRCULAR_KEYS = {f for f in CircularSettings.__dataclass_fields__}
@@ -142,4 +153,5 @@ def load_config(
         draw=draw,
         config_path=path,
         ingest_batch=_positive_int(environ, "PINGYI_INGEST_BATCH", 1000),
+        environ=MappingProxyType(dict(environ)),
     )

@@ -18,23 +18,23 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-# Queues by purpose, so rendering a circular never holds up the intake of ballots. Workers
-# listen in this priority order (see the Procfile).
-INTAKE, RANKING, RENDER, NOTIFY, POLL = "intake", "ranking", "render", "notify", "poll"
-QUEUES = (INTAKE, RANKING, RENDER, NOTIFY, POLL)
+# Queues by purpose, so rendering a circular never holds up draining the inbox into ballots.
+# Workers listen in this priority order (see the Procfile).
+INBOX, RANKING, RENDER, NOTIFY, POLL = "inbox", "ranking", "render", "notify", "poll"
+QUEUES = (INBOX, RANKING, RENDER, NOTIFY, POLL)
 
 # Explicit timeouts: a stuck job must end, and be retried or swept, not hold a worker forever.
-TIMEOUTS = {INTAKE: 120, RANKING: 120, RENDER: 300, NOTIFY: 60, POLL: 300}
+TIMEOUTS = {INBOX: 120, RANKING: 120, RENDER: 300, NOTIFY: 60, POLL: 300}
 # Retry schedules, seconds between attempts. Work that touches the network (polling, outgoing
 # webhooks) backs off longer; database-only work retries soon, as a restart usually fixes it.
 RETRIES = {
-    INTAKE: [2, 10, 30],
+    INBOX: [2, 10, 30],
     RANKING: [2, 10, 30],
     RENDER: [5, 30],
     NOTIFY: [10, 60, 300, 900],
     POLL: [30, 120],
 }
-# Coalescing flags (ingest per source, ranking per round) live this long at most, so a flag
+# Coalescing flags (inbox per source, ranking per round) live this long at most, so a flag
 # left behind by a crash can never block work for more than a few minutes.
 PENDING_TTL = 300
 
@@ -52,7 +52,7 @@ def warm_up() -> None:
 
 
 def resolve(dotted: str) -> Callable[..., Any]:
-    """``"jobs.ingest.ingest_inbox"`` -> the function (used by the inline mode)."""
+    """``"jobs.inbox.ingest_inbox"`` -> the function (used by the inline mode)."""
     module, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module), name)
 
@@ -87,7 +87,7 @@ class JobQueue:
         if self._redis is None:
             from redis import Redis
 
-            # Short timeouts: a web request must not hang on a sick Redis; intake still
+            # Short timeouts: a web request must not hang on a sick Redis; the receiver still
             # answers 202 because the delivery is already in the database.
             self._redis = Redis.from_url(
                 self.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30

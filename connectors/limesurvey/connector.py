@@ -18,7 +18,9 @@ Polling, as the platform allows it (``shared/reference/limesurvey.md``):
   and §2.2 supersession keeps the seat's latest. A row whose token is not a seat is rejected by the
   store's judge, and kept.
 
-No webhooks: LimeSurvey's core has none (:func:`connectors.base.no_webhooks`).
+No webhooks: LimeSurvey's core has none (a community plugin exists, but it signs nothing and never
+retries), so its platform declares none. ``platform.py`` declares the platform; this module is its
+client for one source.
 """
 
 from __future__ import annotations
@@ -27,15 +29,15 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from connectors.base import ConfigError, ConnectorError, Page, PushResult, SeatRef, no_webhooks
+from connectors.base import ENV_NAME, ConfigError, ConnectorError, Page, PushResult, SeatRef, option
 from connectors.canonical import RawRecord
 from connectors.http import HttpClient, RetryPolicy
 from connectors.limesurvey.panel import push_participants
@@ -48,7 +50,8 @@ from connectors.limesurvey.responses import (
 )
 from connectors.limesurvey.rpc import RemoteControl, RpcError
 from connectors.limesurvey.survey import build_mapping
-from connectors.mapping import Mapping, Scale
+from connectors.mapping import Mapping as SourceMapping
+from connectors.mapping import Scale
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +73,35 @@ def _zone(name: str) -> None:
 class LimeSurveyConfigSchema(Schema):
     """A LimeSurvey source's stored configuration; the password is named by ``password_env``."""
 
-    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
-    survey = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    username = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    password_env = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]*$")
+    url = fields.Url(
+        required=True,
+        require_tld=False,
+        schemes={"http", "https"},
+        metadata=option("LimeSurvey site or RemoteControl URL (…/index.php/admin/remotecontrol)."),
     )
-    tz = fields.String(load_default="Asia/Shanghai", validate=_zone)
-    timeout = fields.Float(load_default=120.0, validate=validate.Range(min=0.1, max=3600))
+    survey = fields.Integer(
+        required=True, validate=validate.Range(min=1), metadata=option("Survey id (sid).")
+    )
+    username = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata=option("LimeSurvey user with read access to responses and participants."),
+    )
+    password_env = fields.String(
+        required=True,
+        validate=ENV_NAME,
+        metadata=option("Environment variable holding the password.", secret="password"),
+    )
+    tz = fields.String(
+        load_default="Asia/Shanghai",
+        validate=_zone,
+        metadata=option("The LimeSurvey server's zone."),
+    )
+    timeout = fields.Float(
+        load_default=120.0,
+        validate=validate.Range(min=0.1, max=3600),
+        metadata=option("Read timeout, s."),
+    )
 
 
 def endpoint(url: str) -> str:
@@ -117,12 +141,8 @@ class Cursor:
 
 
 class LimeSurvey:
-    """The LimeSurvey connector for one source: its survey, credentials, mapping and time zone."""
-
-    kind: ClassVar[str] = "limesurvey"
-    in_order: ClassVar[bool] = False
-    config_schema: ClassVar[type[Schema]] = LimeSurveyConfigSchema
-    secrets: ClassVar[dict[str, str]] = {"password": "password_env"}
+    """The LimeSurvey client for one source: its survey, credentials, mapping and time zone
+    (what the platform offers, and how sources use this, is declared in ``platform.py``)."""
 
     def __init__(
         self,
@@ -141,7 +161,7 @@ class LimeSurvey:
             raise ConfigError("limesurvey: no password was given")
         self.survey: int = self.config["survey"]
         self.tz = ZoneInfo(self.config["tz"])
-        self.mapping = Mapping.from_json(mapping) if mapping is not None else None
+        self.mapping = SourceMapping.from_json(mapping) if mapping is not None else None
         self._clock = clock
         timeout = self.config["timeout"]
         self.http = http or HttpClient(policy or RetryPolicy(read_timeout=timeout))
@@ -159,13 +179,10 @@ class LimeSurvey:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    # -- webhooks: none in LimeSurvey's core ---------------------------------------------------
-
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
-        raise ConnectorError(no_webhooks(self.kind))
-
-    def parse_webhook(self, headers: dict[str, str], body: bytes) -> list[RawRecord]:
-        raise ConnectorError(no_webhooks(self.kind))
+    @property
+    def calls(self) -> Mapping[str, int]:
+        """RemoteControl calls made so far, by method."""
+        return self.rpc.calls
 
     # -- tokens ---------------------------------------------------------------------------------
 
@@ -182,11 +199,8 @@ class LimeSurvey:
         return hashlib.sha256(f"pingyi-limesurvey|{seat_token}".encode()).hexdigest()[:32]
 
     def survey_link(self, seat_token: str) -> str:
-        """The survey's public link for a seat, carrying its access code (``/index.php/{sid}``
-        with LimeSurvey's default ``urlFormat=path``, as recorded on 6.4.2)."""
-        url = endpoint(self.config["url"])
-        site = url[: url.index("/index.php")] if "/index.php" in url else url.rsplit("/admin", 1)[0]
-        return f"{site}/index.php/{self.survey}?token={self.platform_token(seat_token)}"
+        """The survey's public link for a seat (see :func:`survey_link`)."""
+        return survey_link(self.config, seat_token)
 
     def push_panel(
         self, round_id: str, seats: Sequence[SeatRef], with_group: bool = False
@@ -207,7 +221,7 @@ class LimeSurvey:
         criteria: list[str],
         scale: Scale,
         comments: str | None = None,
-    ) -> tuple[Mapping, list[str]]:
+    ) -> tuple[SourceMapping, list[str]]:
         """Read the survey's fieldmap and build the source's mapping (refused with the reason)."""
         fieldmap = self.rpc.call("get_fieldmap", self.survey)
         if not isinstance(fieldmap, dict) or not fieldmap:
@@ -321,4 +335,9 @@ class LimeSurvey:
         return response_record(row, self.mapping, self.tz, self.survey)
 
 
-CONNECTOR = LimeSurvey
+def survey_link(config: Mapping[str, Any], seat_token: str) -> str:
+    """The survey's public link for a seat, carrying its access code (``/index.php/{sid}`` with
+    LimeSurvey's default ``urlFormat=path``, as recorded on 6.4.2)."""
+    url = endpoint(config["url"])
+    site = url[: url.index("/index.php")] if "/index.php" in url else url.rsplit("/admin", 1)[0]
+    return f"{site}/index.php/{config['survey']}?token={LimeSurvey.platform_token(seat_token)}"

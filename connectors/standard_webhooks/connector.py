@@ -1,91 +1,53 @@
-"""Standard Webhooks (standardwebhooks.com, spec v1): verify incoming and sign outgoing webhooks.
+"""Standard Webhooks senders (standardwebhooks.com, spec v1) as a kind of source.
 
 Any sender that signs this way (Formbricks, Svix-based platforms, another pingyi) can push
-canonical ballots: the body is one canonical ballot or a JSON array of them (SPEC §7).
-
-Signature: ``webhook-signature`` holds space-separated ``v1,<base64>`` values, each
-HMAC-SHA256 over ``"{webhook-id}.{webhook-timestamp}.{body}"`` with the base64-decoded key of a
-``whsec_`` secret. A timestamp more than 5 minutes from now is refused (replays), and the
-``webhook-id`` is the delivery id the inbox deduplicates on.
+canonical ballots to ``/hooks/<source>``: the body is one canonical ballot or a JSON array of
+them (SPEC §7). The signature is checked by :mod:`connectors.signatures`; the ``webhook-id`` is the
+delivery id the inbox deduplicates on. Nothing is polled: a sender's retries are the only
+redelivery, so its sources are pushed only.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from connectors.base import (
+    ENV_NAME,
+    ConfigError,
+    Delivery,
+    Platform,
+    SetupContext,
+    SetupResult,
+    SourceSettings,
+    Verifier,
+    WebhookMalformed,
+    WebhookRejected,
+    WebhookRequest,
+    Webhooks,
+    option,
+)
 from connectors.canonical import RawRecord, canonical_text, load_ballot
+from connectors.signatures import HEADERS, BodyNotText, SignatureRejected, secret_key
+from connectors.signatures import Verifier as SignatureVerifier
 
 KIND = "standard-webhooks"
-TOLERANCE = 300  # seconds either way, as the spec says
-SECRET_PREFIX = "whsec_"
-MAX_ID = 200
 
 
-class WebhookRejected(ValueError):
-    """Verification failed: the delivery is not authentic or not fresh (HTTP 401)."""
+class StandardWebhooksOptionsSchema(Schema):
+    """A source's options, all stored: only the name of the variable holding the secret."""
 
-
-def secret_key(secret: str) -> bytes:
-    """The HMAC key of a ``whsec_…`` secret; a bad secret is a configuration error."""
-    text = secret[len(SECRET_PREFIX) :] if secret.startswith(SECRET_PREFIX) else secret
-    try:
-        key = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("the secret is not whsec_ followed by base64") from None
-    if len(key) < 16:
-        raise ValueError("the secret is shorter than 128 bits")
-    return key
-
-
-def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
-    """``v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>``."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
-def sign_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
-    """Headers for an outgoing delivery."""
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature(secret_key(secret), msg_id, timestamp, body),
-        "content-type": "application/json",
-    }
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    raise WebhookRejected(f"missing {name} header")
-
-
-def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> str:
-    """Check a delivery's signature and freshness; returns its ``webhook-id``."""
-    msg_id = _header(headers, "webhook-id").strip()
-    if not msg_id or len(msg_id) > MAX_ID:
-        raise WebhookRejected("webhook-id is empty or too long")
-    try:
-        timestamp = int(_header(headers, "webhook-timestamp").strip())
-    except ValueError:
-        raise WebhookRejected("webhook-timestamp is not a number") from None
-    if abs(now - timestamp) > TOLERANCE:
-        raise WebhookRejected("webhook-timestamp is outside the 5-minute window")
-    expected = signature(secret_key(secret), msg_id, timestamp, body).encode()
-    for candidate in _header(headers, "webhook-signature").split():
-        if candidate.startswith("v1,") and hmac.compare_digest(candidate.encode(), expected):
-            return msg_id
-    raise WebhookRejected("no valid v1 signature")
+    secret_env = fields.String(
+        required=True,
+        validate=ENV_NAME,
+        metadata=option(
+            "Environment variable holding the sender's whsec_ secret.", secret="secret"
+        ),
+    )
 
 
 def is_ignored_event(data: object) -> bool:
@@ -113,32 +75,63 @@ def parse(body: bytes, delivery_id: str, source: str) -> list[RawRecord]:
     ]
 
 
-class StandardWebhooksConfigSchema(Schema):
-    """A source's stored configuration: only the name of the variable holding the secret."""
-
-    secret_env = fields.String(required=True, validate=validate.Length(min=1, max=200))
-
-
-class StandardWebhooksConnector:
-    """The connector contract (connectors/base.py) for Standard Webhooks senders."""
-
-    kind: ClassVar[str] = KIND
-    in_order: ClassVar[bool] = False  # deliveries can arrive in any order, and more than once
-    config_schema: ClassVar[type[Schema]] = StandardWebhooksConfigSchema
-    secrets: ClassVar[Mapping[str, str]] = {"secret": "secret_env"}
-
-    def __init__(self, name: str, secret: str, clock: Callable[[], float] = time.time) -> None:
-        self.name = name
-        self.secret = secret
-        self.clock = clock
-
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> str:
-        """The delivery id when authentic and fresh; raises WebhookRejected otherwise."""
-        return verify(self.secret, headers, body, self.clock())
-
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[RawRecord]:
-        return parse(body, _header(headers, "webhook-id"), self.name)
+def _setup(settings: SourceSettings, _context: SetupContext) -> SetupResult:
+    """Nothing to read on a platform: keep the variable's name, and refuse a malformed secret
+    now rather than at the first delivery. The secret need not be set where ``source add`` runs
+    (the web process is what needs it)."""
+    var = settings.secret_vars["secret"]
+    value = settings.secrets.get("secret")
+    if value:
+        try:
+            secret_key(value)
+        except ValueError as exc:
+            raise ConfigError(f"${var}: {exc}") from None
+    notes = [] if value else [f"${var} is not set here; the web process needs it (e.g. in .env)"]
+    return SetupResult(
+        config={"secret_env": var},
+        summary={"secret_env": var, "secret_set": bool(value)},
+        notes=notes,
+    )
 
 
-# Push-only: a source of this kind is never polled (see connectors.source_kinds).
-PUSH_CONNECTOR = StandardWebhooksConnector
+def _verifier(settings: SourceSettings) -> Verifier:
+    try:
+        check = SignatureVerifier(settings.secret("secret"))
+    except ValueError as exc:
+        raise ConfigError(f"${settings.secret_vars['secret']}: {exc}") from None
+
+    def accept(request: WebhookRequest) -> str | None:
+        if request.key is not None:
+            raise WebhookRejected("a standard-webhooks source takes no key in its URL")
+        try:
+            delivery_id, data = check.verify(request.headers, request.body)
+        except SignatureRejected as exc:
+            raise WebhookRejected(str(exc)) from None
+        except (BodyNotText, json.JSONDecodeError):
+            raise WebhookMalformed("the body is not valid JSON") from None
+        return None if is_ignored_event(data) else delivery_id
+
+    return accept
+
+
+def _parse(settings: SourceSettings, delivery: Delivery) -> list[RawRecord]:
+    return parse(delivery.body, delivery.id, settings.name)
+
+
+def _describe(config: Mapping[str, Any]) -> str:
+    return "signed pushes (Standard Webhooks)"
+
+
+PLATFORM = Platform(
+    kind=KIND,
+    title="any sender signing with Standard Webhooks (Formbricks, Svix, another pingyi)",
+    options=StandardWebhooksOptionsSchema,
+    setup=_setup,
+    webhooks=Webhooks(
+        headers=(*HEADERS, "content-type", "user-agent"),
+        kept=("webhook-id", "webhook-timestamp", "content-type", "user-agent"),
+        verifier=_verifier,
+        parse=_parse,
+    ),
+    describe=_describe,
+)

@@ -254,15 +254,24 @@ def stats_cmd(state: State, rounds: int | None, as_json: bool) -> None:
 
 @click.command("links")
 @click.argument("round_id")
-@click.option("--template", required=True, help="Survey URL with {token}.")
+@click.option("--template", help="Survey URL with {token}.")
+@click.option("--source", "source_name", help="Links in this source's platform form instead.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @common
-def links_cmd(state: State, round_id: str, template: str, output: Path) -> None:
+def links_cmd(
+    state: State, round_id: str, template: str | None, source_name: str | None, output: Path
+) -> None:
     """Write a CSV of personalised survey links for the office that sends them out."""
     from jobs.draw.ceremony import links
+    from jobs.sources import seat_links
 
+    if bool(template) == bool(source_name):
+        raise click.UsageError("give --template or --source")
     with session_scope(state.engine) as session:
-        rows = links(session, round_id, template)
+        if source_name:
+            rows = seat_links(session, state.config, source_name, round_id)
+        else:
+            rows = links(session, round_id, template)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["evaluator", "name", "group", "link"])

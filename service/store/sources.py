@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models.reference import Member, Unit
+from service.models.reference import Member
 from service.models.rounds import Seat, SeatHolder
 from service.models.sources import Source
 from service.store.audit import append_audit
@@ -36,8 +36,12 @@ class SeatRow:
     group: str
 
 
+def find_source(session: Session, name: str) -> Source | None:
+    return session.scalars(select(Source).where(Source.name == name)).first()
+
+
 def get_source(session: Session, name: str) -> Source:
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+    source = find_source(session, name)
     if source is None:
         known = ", ".join(session.scalars(select(Source.name).order_by(Source.name))) or "none"
         raise StoreError(f"unknown source {name!r} (sources: {known})")
@@ -64,7 +68,7 @@ def add_source(
             "letter or digit"
         )
     get_round(session, round_id)
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+    source = find_source(session, name)
     if source is not None and not replace:
         raise StoreError(f"source {name!r} already exists (use --replace to update its mapping)")
     if source is not None and (source.kind, source.round_id) != (kind, round_id):
@@ -105,10 +109,6 @@ def record_poll_error(session: Session, name: str, message: str) -> None:
     source.last_poll_at = utcnow()
     source.last_error = message[:2000]
     session.flush()
-
-
-def active_unit_codes(session: Session) -> list[str]:
-    return list(session.scalars(select(Unit.code).where(Unit.active.is_(True)).order_by(Unit.code)))
 
 
 def round_seats(session: Session, round_id: str) -> list[SeatRow]:

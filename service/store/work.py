@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from connectors.registry import polled_kinds
 from service.models.inbox import InboxDelivery
 from service.models.rounds import Round
 from service.models.service import OutboxEvent, RoundWork
@@ -85,9 +86,7 @@ def pending_sources(session: Session, round_id: str) -> list[str]:
 
 def polled_sources(session: Session, round_id: str) -> list[str]:
     """The round's sources that are polled (not pushed): what a close polls one last time."""
-    from connectors.registry import source_kinds
-
-    kinds = source_kinds()
+    kinds = polled_kinds()
     return sorted(
         s.name
         for s in session.scalars(select(Source).where(Source.round_id == round_id))

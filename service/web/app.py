@@ -1,9 +1,10 @@
 """The web process: ``create_app(config=None)`` builds the Flask app; nothing runs at import.
 
-Blueprints: hooks (webhook intake), api (status, rounds, rankings, circulars, jobs), web (the
-staff status page) and health. Every error is JSON with a message, including the ones Flask
-raises itself (404, 405, 413), and a database that cannot be reached answers 503 so that
-platforms retry instead of dropping a delivery.
+The webhook receiver sits in front of Flask; blueprints: api (status, rounds, rankings, circulars,
+jobs), sources (source kinds, adding a source), web (the staff status page) and health. Every
+error is JSON with a message, including the ones Flask raises itself (404, 405, 413), and a
+database that cannot be reached answers 503 so that platforms retry instead of dropping a
+delivery.
 """
 
 from __future__ import annotations
@@ -43,13 +44,12 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
     from service.web.api import api
     from service.web.pages import web
-    from service.web.receiver import Intake, IntakeMiddleware, hooks
+    from service.web.receiver import install
+    from service.web.sources import sources
 
-    app.register_blueprint(hooks)
-    intake = Intake(app.extensions["pingyi"], MAX_BODY)
-    app.extensions["pingyi_intake"] = intake
-    app.wsgi_app = IntakeMiddleware(app.wsgi_app, intake)
+    install(app, app.extensions["pingyi"], MAX_BODY)
     app.register_blueprint(api)
+    app.register_blueprint(sources)
     app.register_blueprint(web)
     _register_errors(app)
     return app

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from connectors.canonical import CanonicalBallotSchema
 from service.web import schemas as s
+from service.web import sources as src
 
 _SIMPLE = {
     fields.String: {"type": "string"},
@@ -98,7 +99,7 @@ def document() -> dict:
         s.ErrorSchema, s.ParticipationSchema, s.RankedUnitSchema, s.RankingSchema, s.ProgressSchema,
         s.RoundLinksSchema, s.RoundSchema, s.RoundListSchema, s.SourceStatusSchema, s.StatusRoundSchema,
         s.StatusSchema, s.AcceptedSchema, s.JobSchema, s.VetoSchema, s.VetoRecordSchema, s.HealthSchema,
-        s.DrawRequestSchema, s.SeatSchema, s.PanelSchema, CanonicalBallotSchema,
+        s.DrawRequestSchema, s.SeatSchema, s.PanelSchema, CanonicalBallotSchema, *src.SCHEMAS,
     ]  # fmt: skip
     return {
         "openapi": "3.1.0",
@@ -133,6 +134,8 @@ def document() -> dict:
             "/api/v1/rounds/{round_id}/draw": {"post": _op("Draw the panel from lottery results (SPEC §3)", {"202": _json(s.AcceptedSchema, "job enqueued"), "200": _json(s.AcceptedSchema, "done (no queue)"), "400": _json(s.ErrorSchema, "bad request or refused draw")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.DrawRequestSchema)}}})},
             "/api/v1/rounds/{round_id}/panel": {"get": _op("Seats with tokens, and reserve lists", {"200": _json(s.PanelSchema, "panel")}, role="admin", parameters=round_param)},
             "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}, role=None)},
+            "/api/v1/source-kinds": {"get": _op("Kinds of source and their source add options", {"200": _json(src.SourceKindsSchema, "kinds")})},
+            "/api/v1/sources": {"post": _op("Add a source (as pingyi source add): read the survey, build the mapping", {"201": _json(src.SourceAddedSchema, "added"), "200": _json(src.SourceAddedSchema, "replaced"), "400": _json(s.ErrorSchema, "refused options or survey"), "502": _json(s.ErrorSchema, "the platform failed")}, role="admin", requestBody={"required": True, "content": {"application/json": {"schema": _ref(src.SourceAddSchema)}}})},
             "/api/v1/jobs/{job_id}": {"get": _op("A job's progress", {"200": _json(s.JobSchema, "job")}, parameters=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         },
     }  # fmt: skip

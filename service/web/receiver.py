@@ -1,88 +1,116 @@
-"""Webhook intake: ``POST /hooks/<source>`` — verify the raw body, store it, answer 202.
+"""The receiver: ``POST /hooks/<source>`` — verify the raw body, store it in the inbox, answer.
 
-The delivery is written to the inbox in one short transaction *before* it is acknowledged, and
-the ingest job is enqueued only after that commit. So a 202 means the delivery is in the
-database; if Redis or a worker loses the job, the sweeper finds the pending row. Answers:
-202 stored · 200 duplicate or an event the source ignores · 400 malformed JSON · 401 forged or
-stale · 404 unknown source · 413 body over 1 MiB · 503 database down (the platform retries).
+What "verify" means is the source's platform's business, asked of the registry: the receiver
+reads the headers the platform declares, hands it the raw body (and, for a platform that cannot
+sign, the per-source key of ``/hooks/<source>/<key>``), and stores what it accepts. The delivery
+is written to the inbox in one short transaction *before* it is acknowledged, and the inbox job
+is enqueued only after that commit. So a 202 means the delivery is in the database; if Redis or
+a worker loses the job, the sweeper finds the pending row. Answers: 202 stored · 200 duplicate or
+an event the source ignores · 400 malformed · 401 forged or stale · 404 unknown source, or one
+that takes no webhooks · 413 body over 1 MiB · 500 the source's secret is not set in this web
+process's environment · 503 database down (the platform retries).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from connectors.standard_webhooks.connector import (
-    KIND,
-    StandardWebhooksConnector,
+from connectors.base import (
+    ConfigError,
+    Verifier,
+    WebhookMalformed,
     WebhookRejected,
-    is_ignored_event,
+    WebhookRequest,
+    Webhooks,
 )
+from connectors.registry import UnknownKind, platform
 from service.context import Context
 from service.metrics import DELIVERIES
 from service.models.sources import Source
-from service.queue import INTAKE
+from service.queue import INBOX
 from service.store.inbox import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
-hooks = Blueprint("hooks", __name__)
 
-# Sources change rarely; a few seconds of caching saves a query on every delivery.
+# Sources change rarely; a few seconds of caching saves a query (and building the source's
+# verifier, which may decode its secret) on every delivery.
 SOURCE_TTL = 5.0
-# Headers worth keeping with a delivery (for audit and re-verification); never all of them.
-KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "content-type", "user-agent")
-VERIFY_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
-# Within this window after this process last made sure an ingest job is on its way, a new
+# Within this window after this process last made sure an inbox job is on its way, a new
 # delivery needs no Redis round trip: that job starts after the moment we checked, and it keeps
-# looking for new deliveries for INGEST_LINGER seconds after the last ones (jobs/intake.py),
+# looking for new deliveries for INGEST_LINGER seconds after the last ones (jobs/inbox.py),
 # which is longer than this window. Under load this saves one Redis call per delivery.
 WAKE_WINDOW = 0.2
 
 
-class Intake:
-    """The intake decision, free of any web framework: (source, headers, body) -> answer.
+@dataclass(frozen=True)
+class Hook:
+    """A source as the receiver needs it: its platform's webhooks (None: it takes none) and its
+    verifier, or why there is none (a secret not set here)."""
 
-    One per web process (on the app's Context). It is called by a thin WSGI layer in front of
-    Flask (``IntakeMiddleware``): at thousands of deliveries a second, Flask's request and
+    kind: str
+    webhooks: Webhooks | None
+    accept: Verifier | None = None
+    problem: str | None = None
+
+
+class Receiver:
+    """The receiver's decision, free of any web framework: (source, headers, body) -> answer.
+
+    One per web process. It is called by a thin WSGI layer in front of Flask
+    (:class:`ReceiverMiddleware`): at thousands of deliveries a second, Flask's request and
     response machinery cost more than the verification and the INSERT together.
     """
 
     def __init__(self, context: Context, max_body: int) -> None:
         self.context = context
         self.max_body = max_body
-        self._sources: dict[str, tuple[float, Any]] = {}
+        self._hooks: dict[str, tuple[float, Hook | None]] = {}
         self._woken: dict[str, float] = {}
 
-    def _source(self, name: str) -> tuple[str, dict] | None:
-        hit = self._sources.get(name)
+    def _hook(self, name: str) -> Hook | None:
+        cached = self._hooks.get(name)
         now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if cached is not None and cached[0] > now:
+            return cached[1]
         with self.context.engine.connect() as conn:
             row = conn.execute(
                 select(Source.kind, Source.config).where(Source.name == name)
             ).first()
-        value = None if row is None else (row.kind, dict(row.config or {}))
-        self._sources[name] = (now + SOURCE_TTL, value)
-        return value
+        hook = None if row is None else self._build(name, row.kind, dict(row.config or {}))
+        self._hooks[name] = (now + SOURCE_TTL, hook)
+        return hook
 
-    def _wake_ingest(self, source: str) -> None:
+    def _build(self, name: str, kind: str, config: dict[str, Any]) -> Hook:
+        try:
+            found = platform(kind)
+        except UnknownKind as exc:
+            return Hook(kind, None, problem=str(exc))
+        if found.webhooks is None:
+            return Hook(kind, None)
+        try:
+            settings = found.settings(name, config, self.context.config.environ)
+            return Hook(kind, found.webhooks, accept=found.webhooks.verifier(settings))
+        except ConfigError as exc:
+            return Hook(kind, found.webhooks, problem=str(exc))
+
+    def _wake_inbox(self, source: str) -> None:
         now = time.monotonic()
         if now - self._woken.get(source, float("-inf")) < WAKE_WINDOW:
             return
         try:
             self.context.queue.enqueue(
-                INTAKE, "jobs.inbox.ingest_inbox", source, coalesce=f"ingest:{source}"
+                INBOX, "jobs.inbox.ingest_inbox", source, coalesce=f"ingest:{source}"
             )
             self._woken[source] = now
         except Exception as exc:  # Redis down: the delivery is stored; the sweeper enqueues it
@@ -90,45 +118,44 @@ class Intake:
                 "source %s: enqueue failed (%s); the sweeper will pick it up", source, exc
             )
 
-    def handle(self, source: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
+    def handle(
+        self, source: str, headers: Mapping[str, str], body: bytes, key: str | None = None
+    ) -> tuple[int, dict]:
         """The HTTP status and JSON answer for one delivery (see the module docstring)."""
         try:
-            found = self._source(source)
+            hook = self._hook(source)
         except (OperationalError, InterfaceError, PoolTimeout):
             DELIVERIES.labels(outcome="unavailable").inc()
             return 503, _error("Service Unavailable", "the database is unavailable")
-        if found is None:
+        if hook is None:
             DELIVERIES.labels(outcome="unknown_source").inc()
             return 404, _error("Not Found", f"unknown source {source!r}")
-        kind, config = found
-        if kind != KIND:
+        if hook.accept is None and hook.problem is None:
             return 404, _error(
-                "Not Found", f"source {source!r} does not take webhooks (it is polled)"
+                "Not Found", f"source {source!r} does not take webhooks (a {hook.kind} source)"
             )
-        secret = os.environ.get(config.get("secret_env", ""))
-        if not secret:
+        if hook.accept is None or hook.webhooks is None:
             # A configuration fault on our side: 500 makes the sender retry until it is fixed.
-            logger.error(
-                "source %s: secret variable %s is not set", source, config.get("secret_env")
-            )
+            logger.error("source %s: %s", source, hook.problem)
             return 500, _error(
                 "Internal Server Error", "the source's secret is not configured on this server"
             )
+        request = WebhookRequest(
+            {h: headers.get(h) or "" for h in hook.webhooks.headers}, body, key
+        )
         try:
-            delivery_id = StandardWebhooksConnector(source, secret).verify_webhook(headers, body)
-        except (WebhookRejected, ValueError) as exc:
+            delivery_id = hook.accept(request)
+        except WebhookRejected as exc:
             DELIVERIES.labels(outcome="rejected").inc()
             logger.warning("source %s: delivery refused (%s)", source, exc)
             return 401, _error("Unauthorized", str(exc))
-        try:
-            data = json.loads(body)
-        except ValueError:
+        except WebhookMalformed as exc:
             DELIVERIES.labels(outcome="malformed").inc()
-            return 400, _error("Bad Request", "the body is not valid JSON")
-        if is_ignored_event(data):
+            return 400, _error("Bad Request", str(exc))
+        if delivery_id is None:
             DELIVERIES.labels(outcome="ignored").inc()
             return 200, {"status": "ignored"}
-        kept = {k: headers[k] for k in KEPT_HEADERS if headers.get(k)}
+        kept = {k: v for k in hook.webhooks.kept if (v := headers.get(k))}
         try:
             stored = self.context.inbox.store(source, delivery_id, body, kept)
         except DatabaseUnavailable:
@@ -139,12 +166,38 @@ class Intake:
             DELIVERIES.labels(outcome="duplicate").inc()
             return 200, {"status": "duplicate", "delivery": delivery_id}
         DELIVERIES.labels(outcome="stored").inc()
-        self._wake_ingest(source)
+        self._wake_inbox(source)
         return 202, {"status": "accepted", "delivery": delivery_id}
 
 
 def _error(name: str, message: str) -> dict:
     return {"error": name, "message": message}
+
+
+class EnvironHeaders(Mapping[str, str]):
+    """A WSGI request's headers by lower-case name, read from the environ only when asked."""
+
+    def __init__(self, environ: dict) -> None:
+        self.environ = environ
+
+    @staticmethod
+    def _key(name: str) -> str:
+        upper = name.upper().replace("-", "_")
+        return upper if upper in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + upper
+
+    def __getitem__(self, name: str) -> str:
+        return self.environ[self._key(name)]
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self.environ:
+            if key.startswith("HTTP_"):
+                yield key[5:].lower().replace("_", "-")
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if key in self.environ:
+                yield key.lower().replace("_", "-")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def read_body(environ: dict, limit: int) -> bytes | None:
@@ -169,38 +222,34 @@ def read_body(environ: dict, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-class IntakeMiddleware:
-    """WSGI layer in front of Flask that answers ``POST /hooks/<source>`` itself."""
+class ReceiverMiddleware:
+    """WSGI layer in front of Flask that answers ``POST /hooks/<source>[/<key>]`` itself."""
 
-    def __init__(self, wsgi_app: Any, intake: Intake) -> None:
+    def __init__(self, wsgi_app: Any, receiver: Receiver) -> None:
         self.wsgi_app = wsgi_app
-        self.intake = intake
+        self.receiver = receiver
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") != "POST" or not path.startswith("/hooks/"):
             return self.wsgi_app(environ, start_response)
-        source = path[len("/hooks/") :]
-        if not source or "/" in source:
+        source, slash, key = path[len("/hooks/") :].partition("/")
+        if not source or "/" in key or (slash and not key):
             return self.wsgi_app(environ, start_response)
-        body = read_body(environ, self.intake.max_body)
+        body = read_body(environ, self.receiver.max_body)
         if body is None:
+            limit = self.receiver.max_body
             status, answer = (
                 413,
-                _error(
-                    "Request Entity Too Large", f"the body is over {self.intake.max_body} bytes"
-                ),
+                _error("Request Entity Too Large", f"the body is over {limit} bytes"),
             )
         else:
-            headers = {
-                name: environ.get("HTTP_" + name.upper().replace("-", "_"), "")
-                for name in (*VERIFY_HEADERS, "user-agent")
-            }
-            headers["content-type"] = environ.get("CONTENT_TYPE", "")
             try:
-                status, answer = self.intake.handle(source, headers, body)
+                status, answer = self.receiver.handle(
+                    source, EnvironHeaders(environ), body, key or None
+                )
             except Exception:
-                logger.exception("unhandled error in webhook intake")
+                logger.exception("unhandled error in the webhook receiver")
                 status, answer = (
                     500,
                     _error("Internal Server Error", "an unexpected error occurred"),
@@ -213,12 +262,14 @@ class IntakeMiddleware:
         return [payload]
 
 
-@hooks.post("/hooks/<source>")
-def receive(source: str):
-    """The same intake as a Flask view (for apps built without the middleware)."""
-    intake: Intake = current_app.extensions["pingyi_intake"]
-    body = read_body(request.environ, intake.max_body)
-    if body is None:
-        abort(413, description=f"the body is over {intake.max_body} bytes")
-    status, answer = intake.handle(source, request.headers, body)
-    return jsonify(answer), status
+def install(app: Flask, context: Context, max_body: int) -> Receiver:
+    """Put the receiver in front of ``app``.
+
+    The route is declared without a view: :class:`ReceiverMiddleware` answers every POST it
+    matches before Flask sees it. Declared, Flask still answers other methods with 405,
+    ``url_for("hooks.receive", source=…)`` builds a source's URL, and the URL map lists it.
+    """
+    receiver = Receiver(context, max_body)
+    app.add_url_rule("/hooks/<source>", endpoint="hooks.receive", methods=["POST"])
+    app.wsgi_app = ReceiverMiddleware(app.wsgi_app, receiver)  # type: ignore[method-assign]
+    return receiver

@@ -167,7 +167,7 @@ def test_a_timeout_leaves_the_cursor_where_it_was(cli, fake, source) -> None:
     engine = make_engine(cli.db)
     rules = load_config({}).rules
     policy = RetryPolicy(read_timeout=0.3, attempts=2, base_delay=0.01)
-    failed = poll_source(engine, "ls", rules, {"password": PASSWORD}, policy=policy)
+    failed = poll_source(engine, "ls", rules, {"LS_PASSWORD": PASSWORD}, policy=policy)
     assert (
         failed.error
         == "LimeSurvey export_responses: no answer within 0.3 s; gave up after 2 attempts"
@@ -175,7 +175,7 @@ def test_a_timeout_leaves_the_cursor_where_it_was(cli, fake, source) -> None:
     assert (failed.new, cursor(cli)) == (0, before)
     assert "7" not in stored(cli)
     time.sleep(1.5)  # let the fake finish its slow answers
-    again = poll_source(engine, "ls", rules, {"password": PASSWORD}, policy=policy)
+    again = poll_source(engine, "ls", rules, {"LS_PASSWORD": PASSWORD}, policy=policy)
     assert (again.error, again.new) == (None, 1)
     assert cursor(cli)["max_id"] == 7
 
