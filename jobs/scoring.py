@@ -1,4 +1,5 @@
-"""The scoring rules of SPEC §2.2–2.4, as a pure function of plain data.
+"""The scoring rules of SPEC §2.2–2.4, as a pure function of plain data (the §2.4 order and
+lists are ``jobs.ranks``).
 
 No database, no clock, no randomness: the same inputs give the same ranking whatever their order,
 so anyone can recompute a circular. Every mean is exact (``Fraction``) and only the published
@@ -10,13 +11,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from fractions import Fraction
 from math import floor, lcm
 
+from jobs.ranks import (
+    INSUFFICIENT,
+    RANKED,
+    VETOED,
+    UnitResult,
+    assign_ranks,
+    bottom_list,
+    order_key,
+    overall_order,
+    top_list,
+)
 from service.rules import Rules
 
-RANKED, INSUFFICIENT, VETOED = "ranked", "insufficient", "vetoed"
 ACCEPTED, SUPERSEDED, INVALID = "accepted", "superseded", "invalid"
 
 
@@ -54,25 +65,6 @@ class BallotInput:
     token: str
     submitted_at: datetime
     answers: Mapping[str, Mapping[str, Answer]]
-
-
-@dataclass
-class UnitResult:
-    """A unit's result: the published score and everything the tie-breaks look at."""
-
-    code: str
-    name: str
-    system: str
-    votes: int
-    score: Decimal | None
-    exact_score: Fraction | None
-    mean: Fraction | None
-    satisfied_share: Fraction | None
-    dissatisfied_share: Fraction | None
-    status: str = INSUFFICIENT
-    rank_in_system: int | None = None
-    rank_overall: int | None = None
-    zscore: Decimal | None = None
 
 
 @dataclass
@@ -289,7 +281,7 @@ def compute_ranking(
                 else (RANKED if n >= rules.min_votes and exact is not None else INSUFFICIENT),
             )
         )
-    _assign_ranks(results, rules, systems)
+    assign_ranks(results, rules)
     seats_n, valid_n = len(seats), len(valid)
     return Ranking(
         seats=seats_n,
@@ -297,111 +289,9 @@ def compute_ranking(
         valid_ballots=valid_n,
         valid=seats_n > 0
         and valid_n * rules.quorum.denominator >= rules.quorum.numerator * seats_n,
-        units=_overall_order(results, systems),
-        top=_top_list(results, rules),
-        bottom=_bottom_list(results, rules),
-        vetoed=[u.code for u in sorted(results, key=_order_key) if u.status == VETOED],
+        units=overall_order(results, systems),
+        top=top_list(results, rules),
+        bottom=bottom_list(results, rules),
+        vetoed=[u.code for u in sorted(results, key=order_key) if u.status == VETOED],
         ballot_status=status,
     )
-
-
-def _tie_key(u: UnitResult, primary: Decimal | Fraction | None) -> tuple:
-    """§2.4 order: score, then 满意 share, 不满意 share, untrimmed mean, votes; None sorts last."""
-    if primary is None:
-        return (1,)
-    return (
-        0,
-        -primary,
-        -(u.satisfied_share or 0),
-        u.dissatisfied_share or 0,
-        -(u.mean or 0),
-        -u.votes,
-    )
-
-
-def _rank(
-    units: list[UnitResult], primary: Mapping[str, Decimal | Fraction | None]
-) -> dict[str, int]:
-    """Competition ranks (1, 2, 2, 4); vetoed units after all others, ordered the same way."""
-    keyed = sorted(((u.status == VETOED, _tie_key(u, primary[u.code])), u.code) for u in units)
-    ranks: dict[str, int] = {}
-    previous = None
-    for i, (key, code) in enumerate(keyed):
-        if key != previous:
-            rank, previous = i + 1, key
-        ranks[code] = rank
-    return ranks
-
-
-def _assign_ranks(results: list[UnitResult], rules: Rules, systems: Sequence[str]) -> None:
-    rankable = [u for u in results if u.status != INSUFFICIENT]
-    by_code = {u.code: u for u in rankable}
-    for system in {u.system for u in rankable}:
-        members = [u for u in rankable if u.system == system]
-        for code, rank in _rank(members, {u.code: u.score for u in members}).items():
-            by_code[code].rank_in_system = rank
-    if rules.cross_system == "zscore":
-        keys = _standardise(rankable)
-        primary = {u.code: keys.get(u.code) for u in rankable}
-    else:
-        primary = {u.code: u.score for u in rankable}
-    for code, rank in _rank(rankable, primary).items():
-        by_code[code].rank_overall = rank
-
-
-def _standardise(units: list[UnitResult]) -> dict[str, Fraction]:
-    """Exact order keys for z = (score − system mean) / system SD (population SD over the
-    system's scored units), and ``zscore`` rounded to 4 decimals for readers.
-
-    The key is z·|z| = d·|d| / variance, a strictly increasing function of z that needs no
-    square root, so two z-scores are compared exactly (equal z-scores really tie).
-    """
-    keys: dict[str, Fraction] = {}
-    for system in {u.system for u in units}:
-        scored = [u for u in units if u.system == system and u.score is not None]
-        if not scored:
-            continue
-        values = {u.code: Fraction(u.score) for u in scored}
-        mean = sum(values.values(), Fraction(0)) / len(scored)
-        var = sum(((v - mean) ** 2 for v in values.values()), Fraction(0)) / len(scored)
-        with localcontext() as ctx:
-            ctx.prec = 40
-            sd = Decimal(var.numerator).sqrt() / Decimal(var.denominator).sqrt()
-            for u in scored:
-                d = values[u.code] - mean
-                keys[u.code] = Fraction(0) if var == 0 else d * abs(d) / var
-                z = Decimal(0) if var == 0 else Decimal(d.numerator) / Decimal(d.denominator) / sd
-                u.zscore = z.quantize(Decimal("0.0001"))
-    return keys
-
-
-def _order_key(u: UnitResult) -> tuple:
-    ranked = u.rank_overall is not None
-    return (not ranked, u.rank_overall or 0, u.code)
-
-
-def _overall_order(results: list[UnitResult], systems: Sequence[str]) -> list[UnitResult]:
-    """Ranked units by overall rank (vetoed last among them), then unranked by system and code."""
-    position = {s: i for i, s in enumerate(systems)}
-    return sorted(
-        results,
-        key=lambda u: (*_order_key(u)[:2], position.get(u.system, len(position)), u.system, u.code),
-    )
-
-
-def _top_list(results: list[UnitResult], rules: Rules) -> list[str]:
-    eligible = sorted((u for u in results if u.status == RANKED), key=_order_key)
-    if rules.top <= 0 or not eligible:
-        return []
-    cut = eligible[min(rules.top, len(eligible)) - 1].rank_overall
-    return [u.code for u in eligible if u.rank_overall <= cut]
-
-
-def _bottom_list(results: list[UnitResult], rules: Rules) -> list[str]:
-    """The last ``bottom`` ranked units, worst first; a tie at the cut-off takes in every tied unit."""
-    ranked = sorted((u for u in results if u.rank_overall is not None), key=_order_key)
-    if rules.bottom <= 0 or not ranked:
-        return []
-    cut = ranked[max(len(ranked) - rules.bottom, 0)].rank_overall
-    chosen = [u for u in ranked if u.rank_overall >= cut]
-    return [u.code for u in sorted(chosen, key=lambda u: (-u.rank_overall, u.code))]
