@@ -43,7 +43,11 @@ class Group(Base):
 
 
 class Member(Base):
-    """A pool member (评委库成员). Identifying details live only here."""
+    """A pool member (评委库成员). Identifying details live only here.
+
+    "Member" in code everywhere; the table keeps its first name, ``pool_members``, and the
+    published JSON (panels, draws, link files) calls a member ``evaluator``, as SPEC §7 does.
+    """
 
     __tablename__ = "pool_members"
     id: Mapped[str] = mapped_column(String(CODE), primary_key=True)

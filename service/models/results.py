@@ -31,7 +31,7 @@ class RankingSnapshot(Base):
 
 
 class Circular(Base):
-    """A rendered circular (PDF or XLSX), versioned per round, with its file hash."""
+    """One file of a circular version (PDF, XLSX or JSON), versioned per round, with its hash."""
 
     __tablename__ = "circulars"
     __table_args__ = (

@@ -1,7 +1,9 @@
 """The store: all SQL, one module per noun. It records; it does not judge.
 
 ``engine`` (connections, migrations, sessions), ``audit`` (the hash chain), ``reference``
-(systems, units, pool), ``rounds`` (rounds, panels, vetoes), ``ballots``, ``sources``, ``draws``,
-``inbox``, ``outbox``, ``subscriptions``, ``tokens``, ``work`` and ``results``. Rules live in
-``jobs/``: a ballot is judged first, then handed here to be saved.
+(systems, units, the pool), ``rounds`` (rounds, seats, vetoes), ``ballots``, ``draws``,
+``results`` (ranking snapshots, circular versions), ``status`` (the counts staff see),
+``sources``, ``inbox``, ``outbox``, ``subscriptions``, ``tokens`` and ``work``. It refuses what
+it cannot record (an unknown round, a second veto of a unit); the rules that judge a ballot are
+in ``jobs/``, which judges first and then hands the ballot and its verdict here to be saved.
 """

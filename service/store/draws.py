@@ -1,4 +1,5 @@
-"""Persistence of panel draws: announcements, seats with fresh tokens, replacements, voiding.
+"""Panel draws: announcements, seats with fresh tokens, replacements, voiding, and reading
+them back for the next draw's rotation, the fairness figures and ``draw verify``.
 
 Each step writes its audit record in the same transaction as its rows. The ``draw.draw`` record
 carries everything needed to recompute the draw (pool snapshot, seed, method, ordered lists), and

@@ -1,4 +1,5 @@
-"""The database: engine, migrations, sessions, and the store's one error type."""
+"""The database: engine, migrations, sessions, a readiness ping, and the store's one error
+type."""
 
 from __future__ import annotations
 

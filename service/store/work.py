@@ -1,7 +1,8 @@
 """Each round's outstanding work, kept in the database so nothing depends on Redis remembering.
 
-``request_ranking`` is called in the transaction that changed the round (new ballots, a veto, a
-close); the ranking job records which request it served; the sweeper compares the two.
+A ranking is requested in the transaction that changed the round (``request_ranking`` for new
+ballots or a veto, ``close_round`` for a close); the ranking job records which request it
+served; the sweeper (``owed``) compares the two.
 """
 
 from __future__ import annotations
