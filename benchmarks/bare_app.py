@@ -1,4 +1,4 @@
-"""The ceiling for the intake benchmark: a Flask endpoint that reads the body and answers 202,
+"""The ceiling for the receiver benchmark: a Flask endpoint that reads the body and answers 202,
 served by the same gunicorn settings as pingyi's web process."""
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from connectors.limesurvey.connector import LimeSurvey
+from connectors.registry import platform
 from service.cli import main
 from service.cli.demo_county import county_units
 from service.models.reference import Group, Member
@@ -112,7 +112,9 @@ def _run(db: str, workdir: Path, responses: int) -> dict:
     runner = CliRunner()
     tokens = _seed(db, workdir, responses)
     codes = [u.code.replace("-", "") for u in county_units()]
-    rows = _responses(codes, [LimeSurvey.platform_token(t) for t in tokens])
+    platform_token = platform("limesurvey").platform_token
+    assert platform_token is not None
+    rows = _responses(codes, [platform_token(t) for t in tokens])
     fake = FakeLimeSurvey(
         fieldmap=_fieldmap(codes), responses=rows, answer_options={QID: LABELS}, sid=1
     )
