@@ -1,11 +1,11 @@
-"""Writing a webhook delivery to the inbox: the one database write on the intake hot path.
+"""Writing a webhook delivery to the inbox: the one database write on the receiver's hot path.
 
 On PostgreSQL each serving thread keeps one dedicated driver connection in autocommit mode with
-the INSERT prepared: one round trip per delivery and none of the ORM's per-statement work.
-(Group commit across threads was tried and measured no faster here: the cost is the request's
-Python work, not the commits.) At a
-few thousand deliveries a second on two cores that overhead was most of the cost. Elsewhere
-(SQLite) SQLAlchemy Core does it. Either way the row is committed before the caller answers.
+the INSERT prepared: one round trip per delivery and none of the ORM's per-statement work (at a
+few thousand deliveries a second on two cores, that work was most of the cost). Group commit
+across threads was tried and measured no faster here: the cost is the request's Python work, not
+the commits. Elsewhere (SQLite) SQLAlchemy Core does it. Either way the row is committed before
+the caller answers.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _PG_INSERT = (
 
 
 class InboxWriter:
-    """Stores deliveries; one per web process (held by the app's Runtime, not a global)."""
+    """Stores deliveries; one per web process (held by the app's Context, not a global)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

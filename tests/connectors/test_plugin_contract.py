@@ -21,7 +21,7 @@ from service.models.ballots import Ballot
 from service.models.inbox import InboxDelivery
 from service.store.engine import make_engine, session_scope
 from service.web.app import create_app
-from tests.connectors.toy_platform import TOY, platform_token, signature
+from tests.connectors.toy_platform import TOY, URL_KEY, platform_token, signature
 from tests.fake_limesurvey import ROUND, setup_round
 
 KEY = "toy-key-Zq81-never-shown"
@@ -150,9 +150,14 @@ def test_the_receiver_verifies_and_the_inbox_parses_a_registered_platforms_webho
     )
     assert post(body).get_json() == {"status": "duplicate", "delivery": "d1"}
     assert client.post("/hooks/nobody", data=body).status_code == 404
+    # A key in the URL reaches the platform's verifier, which decides.
+    keyed = {"X-Toy-Signature": signature(KEY, body), "X-Toy-Delivery": "d2"}
+    wrong = client.post("/hooks/ts/guess", data=body, headers=keyed)
+    assert (wrong.status_code, wrong.get_json()["message"]) == (401, "wrong key in the URL")
+    assert client.post(f"/hooks/ts/{URL_KEY}", data=body, headers=keyed).status_code == 202
     assert client.get("/hooks/ts").status_code == 405
     with session_scope(make_engine(cli.db)) as s:
-        [delivery] = s.scalars(select(InboxDelivery)).all()
+        delivery = s.scalars(select(InboxDelivery).where(InboxDelivery.delivery_id == "d1")).one()
         [got] = s.scalars(select(Ballot).where(Ballot.source == "ts")).all()
         # Kept: only the headers the platform keeps; done by the inbox job in the request.
         assert (delivery.status, delivery.headers) == ("done", {"x-toy-delivery": "d1"})

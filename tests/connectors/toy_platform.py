@@ -2,7 +2,8 @@
 
 It offers everything a platform can, in the simplest form that still needs each part to work:
 options with a secret and a flag, a setup that needs its secret, webhooks signed with an HMAC
-over the body in its own headers (a ``ping`` event is ignored), tokens carried in a form of its
+over the body in its own headers, optionally with a key in the URL (a ``ping`` event is
+ignored), tokens carried in a form of its
 own (so the inbox must map them back to seats), a CSV export, and personal links. The tests
 register it through the registry's one public way in, and nothing outside the test changes.
 """
@@ -36,6 +37,7 @@ from connectors.base import (
 from connectors.canonical import RawRecord, load_ballot
 
 KIND = "toy"
+URL_KEY = "open-sesame"  # /hooks/<source>/<key>: the toy also takes a key in its URL
 
 
 class ToyOptionsSchema(Schema):
@@ -76,6 +78,8 @@ def _verifier(settings: SourceSettings) -> Verifier:
     key = settings.secret("key")
 
     def accept(request: WebhookRequest) -> str | None:
+        if request.key not in (None, URL_KEY):  # as a platform that cannot sign would check
+            raise WebhookRejected("wrong key in the URL")
         given = request.headers["x-toy-signature"]
         if not hmac.compare_digest(given.encode(), signature(key, request.body).encode()):
             raise WebhookRejected("bad toy signature")

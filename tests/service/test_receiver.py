@@ -1,4 +1,4 @@
-"""Webhook intake over real HTTP (issue #5): gunicorn, PostgreSQL, Redis and an ``rq`` worker.
+"""The webhook receiver over real HTTP (issue #5): gunicorn, PostgreSQL, Redis and an ``rq`` worker.
 
 Signed deliveries become ballots; the same delivery many times counts once; forged, stale,
 oversize, malformed or misaddressed deliveries are refused and leave nothing behind.
