@@ -1,126 +1,113 @@
-"""Shared fixtures: real databases (SQLite and the local PostgreSQL) and a CLI runner.
+"""Shared fixtures: real databases (SQLite and the local PostgreSQL), the CLI, Redis and the
+running service. The machinery behind them is in ``tests/harness/``.
 
-PostgreSQL tests each get a fresh schema (dropped afterwards) in the database named by
-``PINGYI_TEST_PG`` (default: the machine's ``test`` database), so tests never see each other.
+Every test that touches a database gets its own: a file in its ``tmp_path`` for SQLite, a
+schema of its own in the PostgreSQL database named by ``PINGYI_TEST_PG`` (default: the
+machine's ``test`` database). Every test process uses one Redis
+database of its own (``tests/harness/redis_claim.py``), flushed around each test that uses it.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy import create_engine, text
 
-from service.cli import main
+from tests.harness.command_line import Cli
+from tests.harness.databases import (
+    PG_URL,
+    PostgresSchemas,
+    SqliteTemplate,
+    fresh_pg_schema,
+    pg_available,
+)
 
-PG_URL = os.environ.get("PINGYI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+__all__ = ["PG_URL", "Cli", "fresh_pg_schema"]  # imported from here by tests
 
 
-def _pg_available() -> bool:
-    try:
-        with create_engine(PG_URL).connect() as conn:
-            conn.execute(text("select 1"))
-        return True
-    except Exception:
-        return False
+def _need_pg(available: bool) -> None:
+    """Skip a PostgreSQL test when there is none (fail instead in CI, where there must be)."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
+    pytest.skip("PostgreSQL is not reachable")
 
 
 @pytest.fixture(scope="session")
-def pg_available() -> bool:
-    return _pg_available()
+def pg_is_available() -> bool:
+    return pg_available()
 
 
-@contextmanager
-def fresh_pg_schema(available: bool) -> Iterator[str]:
-    """A new PostgreSQL schema for one test, dropped afterwards (skipped, or failed in CI, when
-    PostgreSQL cannot be reached)."""
-    if not available:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
-        pytest.skip("PostgreSQL is not reachable")
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+@pytest.fixture(scope="session")
+def pg_schemas(pg_is_available: bool) -> Iterator[PostgresSchemas]:
+    """This session's pool of migrated PostgreSQL schemas, one test at a time each."""
+    _need_pg(pg_is_available)
+    schemas = PostgresSchemas()
     try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+        yield schemas
     finally:
-        with admin.connect() as conn:
-            # Bounded: a backend a killed process left behind must not hang the teardown.
-            conn.execute(text("SET lock_timeout = '10s'"))
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        schemas.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    """This session's migrated SQLite file, copied for each test."""
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL: SQLite in tmp_path, or a new PostgreSQL schema."""
+    """A fresh, empty database URL: SQLite in tmp_path, or a new PostgreSQL schema (for the
+    tests of the migrations and of ``pingyi init`` itself)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'pingyi.sqlite'}"
         return
-    with fresh_pg_schema(request.getfixturevalue("pg_available")) as url:
+    _need_pg(request.getfixturevalue("pg_is_available"))
+    with fresh_pg_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def migrated_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest schema, as ``pingyi init`` leaves it, on SQLite and on
+    PostgreSQL (tests/harness/databases.py says how it is made fast)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_template").fresh(tmp_path / "pingyi.sqlite")
+        return
+    with request.getfixturevalue("pg_schemas").fresh() as url:
         yield url
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
+    """A fresh, empty SQLite database."""
     return f"sqlite:///{tmp_path / 'pingyi.sqlite'}"
 
 
-class Cli:
-    """Runs ``pingyi`` in-process against one database and config file."""
-
-    def __init__(self, db: str, config: Path | None = None) -> None:
-        self.db = db
-        self.config = config
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, ok: bool = True) -> str:
-        argv = ["--db", self.db]
-        if self.config is not None:
-            argv += ["--config", str(self.config)]
-        result = self.runner.invoke(main, [*argv, *args], catch_exceptions=False)
-        if ok and result.exit_code != 0:
-            raise AssertionError(f"pingyi {' '.join(args)} failed:\n{result.output}")
-        if not ok and result.exit_code == 0:
-            raise AssertionError(
-                f"pingyi {' '.join(args)} succeeded but should not:\n{result.output}"
-            )
-        return result.output
-
-    def json(self, *args: str) -> dict:
-        return json.loads(self(*args, "--json"))
-
-
 @pytest.fixture
-def cli(db_url: str) -> Cli:
+def cli(migrated_db_url: str) -> Cli:
     """A CLI bound to a fresh, initialised database (each test runs on SQLite and PostgreSQL)."""
-    runner = Cli(db_url)
-    runner("init")
-    return runner
+    return Cli(migrated_db_url)
 
 
 # --- the running service (issue #5): real PostgreSQL, real Redis, real processes ------------
 
 
 @pytest.fixture
-def pg_url(pg_available: bool) -> Iterator[str]:
-    """A fresh PostgreSQL schema only (the service tests need PostgreSQL, not SQLite)."""
-    with fresh_pg_schema(pg_available) as url:
+def pg_url(pg_schemas: PostgresSchemas) -> Iterator[str]:
+    """A fresh PostgreSQL database at the newest schema (the service runs on PostgreSQL)."""
+    with pg_schemas.fresh() as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def redis_claim():
-    """This session's spare Redis database: ``PINGYI_TEST_REDIS``, or one claimed among dbs
-    8–14 so that concurrent test runs on one machine never flush each other's queues."""
-    from tests.service_helpers import RedisClaim
+    """This test process's Redis database: ``PINGYI_TEST_REDIS``, or one claimed among the spare
+    databases, so that concurrent test runs on one machine never flush each other's queues."""
+    from tests.harness.redis_claim import RedisClaim
 
     try:
         claim = RedisClaim()
@@ -137,23 +124,20 @@ def redis_claim():
 
 @pytest.fixture
 def redis_url(redis_claim) -> Iterator[str]:
-    """The spare Redis database, flushed before and after the test."""
-    from redis import Redis
-
+    """The run's Redis database, flushed before and after the test."""
     redis_claim.refresh()
-    client = Redis.from_url(redis_claim.url, socket_connect_timeout=2)
-    client.flushdb()
+    redis_claim.flush()
     try:
         yield redis_claim.url
     finally:
-        client.flushdb()
-        client.close()
+        redis_claim.flush()
 
 
 @pytest.fixture
 def service(pg_url: str, redis_url: str, tmp_path: Path):
-    """The service harness (tests/service_helpers.py); every process it started dies at teardown."""
-    from tests.service_helpers import ServiceHarness
+    """The service harness (tests/harness/service.py); every process it started dies at
+    teardown."""
+    from tests.harness.service import ServiceHarness
 
     harness = ServiceHarness(pg_url, redis_url, tmp_path)
     try:

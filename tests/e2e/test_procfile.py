@@ -8,7 +8,10 @@ import time
 
 from service.models.inbox import InboxDelivery
 from service.store.engine import session_scope, utcnow
-from tests.service_helpers import BIN, ROOT, Web, ballot, body_of, free_port, receiver, wait_for
+from tests.harness.deliveries import ballot, body_of
+from tests.harness.processes import BIN, ROOT, free_port, wait_for
+from tests.harness.receiver import receiver
+from tests.harness.service import Web
 
 ROUND = "2026-10"
 

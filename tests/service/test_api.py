@@ -14,7 +14,8 @@ from marshmallow import Schema
 from service.config import Config
 from service.web import schemas
 from service.web.app import create_app
-from tests.service_helpers import UNIT_NAMES, ballot, wait_for
+from tests.harness.deliveries import UNIT_NAMES, ballot
+from tests.harness.processes import wait_for
 
 ROUND = "2026-10"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -290,7 +291,7 @@ def test_metrics_count_deliveries_ballots_queues_and_job_durations(service, tmp_
     assert web.deliver("formbricks", secret, b"{oops").status_code == 400
     queued = web.get("/metrics")
     assert queued.status_code == 200 and queued.headers["Content-Type"].startswith("text/plain")
-    assert _metric(queued.text, "pingyi_queue_depth", queue="intake") == 1
+    assert _metric(queued.text, "pingyi_queue_depth", queue="inbox") == 1
 
     service.burst_worker()
     text = web.get("/metrics").text
@@ -300,7 +301,7 @@ def test_metrics_count_deliveries_ballots_queues_and_job_durations(service, tmp_
     assert _metric(text, deliveries, outcome="rejected") == 1
     assert _metric(text, deliveries, outcome="malformed") == 1
     assert _metric(text, "pingyi_ballots", status="accepted") == 4
-    for queue in ("intake", "ranking", "render", "notify", "poll"):
+    for queue in ("inbox", "ranking", "render", "notify", "poll"):
         assert _metric(text, "pingyi_queue_depth", queue=queue) == 0, queue
     assert _metric(text, "pingyi_job_duration_seconds_count", job="ingest") >= 1
     assert _metric(text, "pingyi_job_duration_seconds_count", job="ranking") >= 1

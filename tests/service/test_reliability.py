@@ -14,16 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from redis import Redis
 from rq.registry import StartedJobRegistry
 
-from tests.service_helpers import (
-    TcpProxy,
-    address_of,
-    ballot,
-    body_of,
-    kill_tree,
-    signed,
-    via_proxy,
-    wait_for,
-)
+from tests.harness.deliveries import ballot, body_of, signed
+from tests.harness.processes import kill_tree, wait_for
+from tests.harness.proxy import TcpProxy, address_of, via_proxy
 
 ROUND = "2026-10"
 
@@ -50,11 +43,13 @@ def _assert_each_once(service, expected: set[str]) -> None:
 
 
 def _inbox_locked_by_others(service) -> int:
-    """Row locks another backend holds on this schema's inbox (a killed worker's transaction
-    lasts until PostgreSQL notices its connection is gone)."""
+    """Row locks another backend holds on this database's inbox (a killed worker's transaction
+    lasts until PostgreSQL notices its connection is gone). pg_locks spans every database, and
+    relation ids repeat across databases, so the database is part of the match."""
     return service.scalar(
         "select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
-        "where c.relname = 'inbox' and c.relnamespace = to_regnamespace(current_schema())::oid "
+        "where l.database = (select oid from pg_database where datname = current_database()) "
+        "and c.relname = 'inbox' and c.relnamespace = to_regnamespace(current_schema())::oid "
         "and l.pid <> pg_backend_pid()"
     )
 
@@ -67,7 +62,7 @@ def test_a_worker_killed_mid_ingest_loses_and_doubles_nothing(service) -> None:
     # about a second and a half per batch, so there is time to kill it inside the second one.
     expected = _post_batch(web, secret, tokens, deliveries=500, per=20)
     redis = Redis.from_url(service.redis_url)
-    started = StartedJobRegistry("intake", connection=redis)
+    started = StartedJobRegistry("inbox", connection=redis)
 
     worker, _ = service.start_worker(burst=True, PINGYI_INGEST_BATCH="200")
     wait_for(lambda: started.get_job_ids(), 30, interval=0.02, what="the ingest job to start")
@@ -102,7 +97,7 @@ def test_a_flushed_redis_with_work_queued_loses_nothing(service) -> None:
     web = service.start_web()
     expected = _post_batch(web, secret, tokens, deliveries=30, per=2)
     redis = Redis.from_url(service.redis_url)
-    assert redis.llen("rq:queue:intake") == 1  # 30 deliveries, one coalesced ingest job
+    assert redis.llen("rq:queue:inbox") == 1  # 30 deliveries, one coalesced ingest job
     redis.flushdb()  # FLUSHALL, on the tests' spare database only
 
     service.burst_worker()

@@ -2,7 +2,7 @@
 open round's seats, ballots and valid ballots, and download a closed round's circular.
 
 Chromium is Debian's ``/usr/bin/chromium``, driven over the DevTools Protocol by the small
-stdlib client in ``tests/service_helpers.py``.
+stdlib client in ``tests/harness/browser.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.service_helpers import Browser, ballot, wait_for
+from tests.harness.browser import Browser
+from tests.harness.deliveries import ballot
+from tests.harness.processes import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 
