@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.jobs.test_ranking_rules import GROUP, ROUND, SMALL, Evaluation, by_code
+from tests.jobs.evaluation import Evaluation
+from tests.jobs.paper_round import GROUP, ROUND, SMALL, by_code
 
 TWO_CRITERIA = {**SMALL, "criteria": [{"name": "作风", "weight": 2}, {"name": "效能", "weight": 1}]}
 
 
 @pytest.fixture
-def evaluation(db_url: str, tmp_path: Path):
+def evaluation(migrated_db_url: str, tmp_path: Path):
     def make(units, members, **kwargs) -> Evaluation:
-        return Evaluation(db_url, tmp_path, units, members, **kwargs)
+        return Evaluation(migrated_db_url, tmp_path, units, members, **kwargs)
 
     return make
 
