@@ -22,10 +22,10 @@ from jobs.ranking import ballot_key, load_seats
 from jobs.scoring import Answer, BallotInput, settle_ballots
 from service.rules import Rules
 from service.store.ballots import (
-    IntakeCounts,
+    IngestCounts,
     counted_ballots,
-    prepare_intake,
-    save_intake,
+    prepare_ingest,
+    save_ingest,
     set_statuses,
     status_counts,
     voted_units,
@@ -62,8 +62,8 @@ def ingest_records(
     records: Iterable[RawRecord],
     rules: Rules,
     received_at: datetime | None = None,
-) -> tuple[IntakeCounts, Counter]:
-    """Judge and store the records, then settle the round; returns intake counts and the
+) -> tuple[IngestCounts, Counter]:
+    """Judge and store the records, then settle the round; returns ingest counts and the
     records' statuses.
 
     Idempotent, nothing dropped or overwritten: records already stored change nothing, and only
@@ -71,9 +71,9 @@ def ingest_records(
     after a round's close, only what was received before it still counts.
     """
     ctx = round_context(session, round_id, rules, received_at)
-    intake = prepare_intake(session, round_id, source, records)
-    verdicts = [judge(r.ballot, ctx) if r.ballot is not None else None for r in intake.records]
-    counts = save_intake(session, intake, verdicts)
+    batch = prepare_ingest(session, round_id, source, records)
+    verdicts = [judge(r.ballot, ctx) if r.ballot is not None else None for r in batch.records]
+    counts = save_ingest(session, batch, verdicts)
     settle_statuses(session, round_id, rules)
     statuses = status_counts(session, round_id, counts.ballot_ids)
     logger.info(
@@ -93,7 +93,7 @@ _VOTED = {"": Answer(None, Fraction(1))}
 
 
 def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
-    """Settle accepted / superseded / invalid (§2.2) after an intake, as ``rank`` would.
+    """Settle accepted / superseded / invalid (§2.2) after an ingest, as ``rank`` would.
 
     The rule is ``jobs.scoring.settle_ballots``, the one ranking uses; only the loading is
     lighter than ``jobs.ranking.load_round``: coverage needs the set of units each ballot voted
@@ -117,7 +117,7 @@ def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
 
 def ingest_file(
     session: Session, round_id: str, path: Path, fmt: str, rules: Rules
-) -> tuple[IntakeCounts, Counter]:
+) -> tuple[IngestCounts, Counter]:
     """Ingest a file export in format ``fmt`` (a registered platform's export reader); the
     file's records are keyed under the source ``file:<round>``."""
     reader = export_reader(fmt)  # an unknown format is refused with the known ones

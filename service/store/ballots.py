@@ -2,8 +2,8 @@
 
 Saving is idempotent on (source, platform response id): the same record again changes nothing,
 changed content under a known response id is a new version, and every record is kept — rejected
-ones with their reasons. The store does not judge: ``prepare_intake`` says which records are new
-versions, the caller judges those, and ``save_intake`` stores them with their verdicts. Statuses
+ones with their reasons. The store does not judge: ``prepare_ingest`` says which records are new
+versions, the caller judges those, and ``save_ingest`` stores them with their verdicts. Statuses
 other than ``rejected`` are settled from the whole round afterwards (a later ballot can supersede
 an earlier one) and written by ``set_statuses``.
 """
@@ -28,7 +28,7 @@ from service.store.audit import append_audit
 from service.store.engine import utcnow
 
 REJECTED = "rejected"
-# Passed judging at intake. Settling the round (``set_statuses``) keeps it accepted, or makes
+# Passed judging when ingested. Settling the round (``set_statuses``) keeps it accepted, or makes
 # it superseded (the seat sent a later ballot) or invalid (too few units answered).
 ACCEPTED = "accepted"
 
@@ -49,8 +49,8 @@ class Judged(Protocol):
 
 
 @dataclass
-class IntakeCounts:
-    """What one intake did: new, changed and unchanged records, the ids it touched, and of
+class IngestCounts:
+    """What one ingest did: new, changed and unchanged records, the ids it touched, and of
     those the ones it wrote (new and updated)."""
 
     new: int = 0
@@ -107,28 +107,28 @@ class _Version:
 
 
 @dataclass
-class Intake:
+class IngestBatch:
     """A batch of records held against the store: ``records`` are the new versions, in order,
     each waiting for a verdict; the rest are already stored and change nothing."""
 
     round_id: str
     source: str
     records: list[RawRecord]
-    counts: IntakeCounts
+    counts: IngestCounts
     _new: list[_Version]  # the new versions of ``records``, same order
     _touched: list[_Version]  # every record's version, in the order the records came
 
 
-def prepare_intake(
+def prepare_ingest(
     session: Session, round_id: str, source: str, records: Iterable[RawRecord]
-) -> Intake:
+) -> IngestBatch:
     """Sort ``records`` of ``source`` into those already stored (``unchanged``) and new versions.
 
     The same content again is unchanged; changed content under a known response id is a new
     version (``updated``). A response id stored under another round is refused. Known versions
     are read as plain rows, in bounded IN lists, for ten thousand records at a time.
     """
-    counts = IntakeCounts()
+    counts = IngestCounts()
     records = list(records)
     keys = sorted({r.key for r in records})
     versions: dict[str, list[_Version]] = {}
@@ -166,13 +166,13 @@ def prepare_intake(
         new.append(version)
         known.append(version)
         touched.append(version)
-    return Intake(round_id, source, fresh, counts, new, touched)
+    return IngestBatch(round_id, source, fresh, counts, new, touched)
 
 
-def save_intake(
-    session: Session, intake: Intake, verdicts: Sequence[Judged | None]
-) -> IntakeCounts:
-    """Store the intake's new versions with their verdicts (None: the record did not parse).
+def save_ingest(
+    session: Session, batch: IngestBatch, verdicts: Sequence[Judged | None]
+) -> IngestCounts:
+    """Store the batch's new versions with their verdicts (None: the record did not parse).
 
     Every record is kept: accepted ones with their votes and comments, rejected ones with their
     reasons. The ballots go in with one multi-row INSERT … RETURNING and their votes and
@@ -180,37 +180,37 @@ def save_intake(
     """
     now = utcnow()
     rows = [
-        _ballot_row(intake, record, version, now, verdict)
-        for record, version, verdict in zip(intake.records, intake._new, verdicts, strict=True)
+        _ballot_row(batch, record, version, now, verdict)
+        for record, version, verdict in zip(batch.records, batch._new, verdicts, strict=True)
     ]
     ids = _insert_ballots(session, rows)
-    for version in intake._touched:
+    for version in batch._touched:
         if version.id is None:
             version.id = ids[version.slot]
-    counts = intake.counts
-    counts.ballot_ids = [v.id for v in intake._touched]
+    counts = batch.counts
+    counts.ballot_ids = [v.id for v in batch._touched]
     counts.changed_ids = ids
-    _insert_votes(session, ids, intake.records, verdicts)
+    _insert_votes(session, ids, batch.records, verdicts)
     append_audit(
         session,
         "ballots.ingest",
         {
-            "source": intake.source,
+            "source": batch.source,
             "new": counts.new,
             "updated": counts.updated,
             "unchanged": counts.unchanged,
         },
-        intake.round_id,
+        batch.round_id,
     )
     return counts
 
 
 def _ballot_row(
-    intake: Intake, record: RawRecord, version: _Version, now: datetime, verdict: Judged | None
+    batch: IngestBatch, record: RawRecord, version: _Version, now: datetime, verdict: Judged | None
 ) -> dict:
     row = {
-        "round_id": intake.round_id,
-        "source": intake.source,
+        "round_id": batch.round_id,
+        "source": batch.source,
         "response_id": record.key,
         "version": version.version,
         "raw": record.text,
