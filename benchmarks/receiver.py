@@ -264,7 +264,9 @@ def compare_verifiers(repeats: int = 6, seconds: int = 8) -> dict:
         a["rate"] / b["rate"] for a, b in zip(runs["library"], runs["handwritten"], strict=True)
     ]
     summary["library_over_handwritten"] = {
-        "median": statistics.median(ratio), "min": min(ratio), "max": max(ratio)
+        "median": statistics.median(ratio), "min": min(ratio), "max": max(ratio),
+        "pairs": [round(r, 3) for r in ratio],
+        "pairs_library_slower": sum(1 for r in ratio if r < 1),
     }  # fmt: skip
     summary["verify_cost"] = verify_cost()
     return summary

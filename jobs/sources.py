@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from connectors.base import ConfigError, Platform, PushResult, SeatRef, SetupContext, SourceSettings
-from connectors.registry import platform, source_kinds
+from connectors.registry import UnknownKind, platform, source_kinds
 from jobs.draw.ceremony import LinkRow
 from service.config import Config
 from service.models.sources import Source
@@ -112,8 +112,11 @@ def describe(session: Session, config: Config) -> list[dict[str, Any]]:
     is set here, and its last poll and error."""
     rows = []
     for s in list_sources(session):
-        found = platform(s.kind)
         stored = dict(s.config or {})
+        try:
+            found = platform(s.kind)
+        except UnknownKind:  # its platform is no longer registered: show what is stored
+            found = Platform(kind=s.kind, title="", describe=lambda _c: "(unknown kind)")
         secrets = found.settings(s.name, stored, config.environ).secret_vars
         rows.append(
             {
