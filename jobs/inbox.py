@@ -16,7 +16,6 @@ import logging
 import time
 from collections import Counter
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import ConfigError, Delivery, Platform, SourceSettings
@@ -25,32 +24,27 @@ from jobs.ingest import ingest_records
 from jobs.poll import with_seat_tokens
 from service.context import Context
 from service.metrics import JOB_SECONDS
-from service.models.ballots import Ballot
 from service.models.inbox import InboxDelivery
-from service.models.rounds import Round
 from service.models.sources import Source
 from service.queue import NOTIFY, RANKING
-from service.store.engine import as_utc, session_scope, utcnow
+from service.store.ballots import accepted_responses
+from service.store.engine import as_utc, session_scope
+from service.store.inbox import (
+    get_delivery,
+    has_pending,
+    mark_done,
+    pending_deliveries,
+    record_failure,
+)
 from service.store.outbox import emit
-from service.store.sources import round_seats
+from service.store.rounds import get_round
+from service.store.sources import find_source, get_source, round_seats
 from service.store.work import closed_at, request_ranking
 
 logger = logging.getLogger(__name__)
 
 # A delivery that keeps failing is parked as failed (kept, with its error) after this many tries.
 MAX_ATTEMPTS = 5
-
-
-def _pending(session: Session, source: str, limit: int) -> list[InboxDelivery]:
-    query = (
-        select(InboxDelivery)
-        .where(InboxDelivery.source == source, InboxDelivery.status == "pending")
-        .order_by(InboxDelivery.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
 
 
 def _parser(ctx: Context, source: Source) -> tuple[Platform, SourceSettings]:
@@ -67,8 +61,7 @@ def _process(session: Session, ctx: Context, source: Source, rows: list[InboxDel
     """Ingest a batch; deliveries received before the round's close are judged as of their
     arrival, so a close never throws away what was already in the inbox."""
     found, settings = _parser(ctx, source)
-    rnd = session.get(Round, source.round_id)
-    closed = closed_at(session, rnd)
+    closed = closed_at(session, get_round(session, source.round_id))
     groups = [[r for r in rows if closed is None or as_utc(r.received_at) <= closed]]
     groups.append([r for r in rows if r not in groups[0]])
     statuses: Counter = Counter()
@@ -96,17 +89,11 @@ def _process(session: Session, ctx: Context, source: Source, rows: list[InboxDel
         )
         statuses.update(got)
         ballot_ids += counts.ballot_ids
-    now = utcnow()
-    for row in rows:
-        row.status, row.processed_at, row.error = "done", now, None
+    mark_done(rows)
     if any(statuses.get(k) for k in ("accepted", "superseded", "invalid")):
         # Only ballots that can count change a ranking; a batch of rejected ones does not.
         request_ranking(session, source.round_id)
-    accepted = session.execute(
-        select(Ballot.response_id, Ballot.version).where(
-            Ballot.id.in_(ballot_ids), Ballot.status == "accepted"
-        )
-    ).all()
+    accepted = accepted_responses(session, ballot_ids)
     outbox = emit(
         session,
         "ballot.accepted",
@@ -123,8 +110,8 @@ def _isolate_failure(ctx: Context, source_name: str, rows: list[int]) -> None:
     for delivery_id in rows:
         try:
             with session_scope(ctx.engine) as session:
-                source = session.scalars(select(Source).where(Source.name == source_name)).one()
-                row = session.get(InboxDelivery, delivery_id)
+                source = get_source(session, source_name)
+                row = get_delivery(session, delivery_id)
                 if row is not None and row.status == "pending":
                     _process(session, ctx, source, [row])
         except Exception as exc:
@@ -135,11 +122,8 @@ def _isolate_failure(ctx: Context, source_name: str, rows: list[int]) -> None:
                 exc.__class__.__name__,
             )
             with session_scope(ctx.engine) as session:
-                row = session.get(InboxDelivery, delivery_id)
-                row.attempts += 1
-                row.error = f"{exc.__class__.__name__}: {str(exc)[:500]}"
-                if row.attempts >= MAX_ATTEMPTS:
-                    row.status = "failed"
+                error = f"{exc.__class__.__name__}: {str(exc)[:500]}"
+                record_failure(session, delivery_id, error, MAX_ATTEMPTS)
 
 
 # After draining, a job keeps looking for new deliveries this long (see WAKE_WINDOW in
@@ -154,13 +138,7 @@ def _more_arrive(ctx: Context, source_name: str) -> bool:
     deadline = time.monotonic() + INGEST_LINGER
     while time.monotonic() < deadline:
         time.sleep(LINGER_STEP)
-        with ctx.engine.connect() as conn:
-            found = conn.execute(
-                select(InboxDelivery.id)
-                .where(InboxDelivery.source == source_name, InboxDelivery.status == "pending")
-                .limit(1)
-            ).first()
-        if found is not None:
+        if has_pending(ctx.engine, source_name):
             return True
     return False
 
@@ -176,12 +154,12 @@ def ingest_inbox(source_name: str) -> dict:
         ids: list[int] = []
         try:
             with session_scope(ctx.engine) as session:
-                source = session.scalars(select(Source).where(Source.name == source_name)).first()
+                source = find_source(session, source_name)
                 if source is None:
                     logger.warning("ingest: unknown source %s", source_name)
                     return {}
                 round_id = source.round_id
-                rows = _pending(session, source_name, ctx.config.ingest_batch)
+                rows = pending_deliveries(session, source_name, ctx.config.ingest_batch)
                 ids = [r.id for r in rows]
                 if not rows:
                     break

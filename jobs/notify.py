@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import timedelta
 
 import requests
 
 from connectors.signatures import sign_headers
 from service.context import Context
 from service.metrics import JOB_SECONDS
-from service.models.service import OutboxAttempt, OutboxEvent, Subscription
 from service.queue import NOTIFY
-from service.store.engine import StoreError, session_scope, utcnow
+from service.store.engine import StoreError, session_scope
+from service.store.outbox import pending_event, record_attempt
 from service.store.subscriptions import check_url
 
 logger = logging.getLogger(__name__)
@@ -37,10 +36,10 @@ def deliver(event_id: int) -> str:
     ctx = Context.for_job()
     ctx.queue.clear_pending(f"notify:{event_id}")
     with session_scope(ctx.engine) as session:
-        event = session.get(OutboxEvent, event_id)
-        if event is None or event.status != "pending":
+        found = pending_event(session, event_id)
+        if found is None:
             return "skipped"
-        sub = session.get(Subscription, event.subscription_id)
+        event, sub = found
         secret = ctx.config.secret(sub.secret_env)
         body = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":")).encode()
         status_code, error = None, None
@@ -60,25 +59,11 @@ def deliver(event_id: int) -> str:
         except (requests.RequestException, StoreError, ValueError) as exc:
             error = f"{exc.__class__.__name__}: {str(exc)[:300]}"
         elapsed = time.perf_counter() - started
-        session.add(
-            OutboxAttempt(
-                outbox_id=event.id,
-                at=utcnow(),
-                status_code=status_code,
-                error=error,
-                duration_ms=int(elapsed * 1000),
-            )
-        )
-        event.attempts += 1
+        # The attempt about to be logged is number event.attempts + 1.
         retry_in = None
-        if error is None:
-            event.status, event.delivered_at, event.last_error = "delivered", utcnow(), None
-        elif event.attempts > len(BACKOFF):
-            event.status, event.last_error = "failed", error
-        else:
-            retry_in = BACKOFF[event.attempts - 1]
-            event.last_error = error
-            event.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
+        if error is not None and event.attempts < len(BACKOFF):
+            retry_in = BACKOFF[event.attempts]
+        record_attempt(session, event, status_code, error, int(elapsed * 1000), retry_in)
         result = event.status
         logger.info(
             "event %s to subscription %d: attempt %d, %s",

@@ -377,3 +377,15 @@ def rejected_ballots(session: Session, round_id: str) -> list[tuple[str, str, st
             .order_by(Ballot.id)
         )
     ]
+
+
+def accepted_responses(session: Session, ballot_ids: list[int]) -> list[tuple[str, int]]:
+    """(response id, version) of those ballots that are accepted: what ``ballot.accepted`` names."""
+    return [
+        (rid, version)
+        for rid, version in session.execute(
+            select(Ballot.response_id, Ballot.version).where(
+                Ballot.id.in_(ballot_ids), Ballot.status == "accepted"
+            )
+        )
+    ]

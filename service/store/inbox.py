@@ -14,8 +14,9 @@ import contextlib
 import json
 import threading
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from service.models.inbox import InboxDelivery
 from service.store.engine import utcnow
@@ -105,3 +106,48 @@ class InboxWriter:
             with contextlib.suppress(Exception):
                 conn.close()
             self._local.conn = None
+
+
+def pending_deliveries(session: Session, source: str, limit: int) -> list[InboxDelivery]:
+    """The source's oldest pending deliveries. On PostgreSQL the rows are locked and locked rows
+    skipped (``FOR UPDATE SKIP LOCKED``), so two workers can drain one source side by side."""
+    query = (
+        select(InboxDelivery)
+        .where(InboxDelivery.source == source, InboxDelivery.status == "pending")
+        .order_by(InboxDelivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def get_delivery(session: Session, delivery_id: int) -> InboxDelivery | None:
+    return session.get(InboxDelivery, delivery_id)
+
+
+def has_pending(engine: Engine, source: str) -> bool:
+    """Whether the source has a pending delivery (one short read, outside any transaction)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(InboxDelivery.id)
+            .where(InboxDelivery.source == source, InboxDelivery.status == "pending")
+            .limit(1)
+        ).first()
+    return found is not None
+
+
+def mark_done(rows: list[InboxDelivery]) -> None:
+    """The deliveries became ballots (or rejected ballots) in this transaction."""
+    now = utcnow()
+    for row in rows:
+        row.status, row.processed_at, row.error = "done", now, None
+
+
+def record_failure(session: Session, delivery_id: int, error: str, max_attempts: int) -> None:
+    """One more failed attempt, with its error; parked as failed (kept) after ``max_attempts``."""
+    row = session.get(InboxDelivery, delivery_id)
+    row.attempts += 1
+    row.error = error
+    if row.attempts >= max_attempts:
+        row.status = "failed"

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from service.models.reference import Member
@@ -38,6 +38,13 @@ class SeatRow:
 
 def find_source(session: Session, name: str) -> Source | None:
     return session.scalars(select(Source).where(Source.name == name)).first()
+
+
+def source_settings(engine: Engine, name: str) -> tuple[str, dict[str, Any]] | None:
+    """A source's kind and stored config, or None: the receiver's one read per cache miss."""
+    with engine.connect() as conn:
+        row = conn.execute(select(Source.kind, Source.config).where(Source.name == name)).first()
+    return None if row is None else (row.kind, dict(row.config or {}))
 
 
 def get_source(session: Session, name: str) -> Source:

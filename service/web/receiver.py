@@ -22,7 +22,6 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -37,9 +36,9 @@ from connectors.base import (
 from connectors.registry import UnknownKind, platform
 from service.context import Context
 from service.metrics import DELIVERIES
-from service.models.sources import Source
 from service.queue import INBOX
 from service.store.inbox import DatabaseUnavailable
+from service.store.sources import source_settings
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +82,8 @@ class Receiver:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        with self.context.engine.connect() as conn:
-            row = conn.execute(
-                select(Source.kind, Source.config).where(Source.name == name)
-            ).first()
-        hook = None if row is None else self._build(name, row.kind, dict(row.config or {}))
+        found = source_settings(self.context.engine, name)
+        hook = None if found is None else self._build(name, *found)
         self._hooks[name] = (now + SOURCE_TTL, hook)
         return hook
 
