@@ -7,7 +7,7 @@ units (codes without "-", as LimeSurvey requires) and whose answer options A1..A
 Setup (schema, units, seats, ``source add``) is not timed; the timed part is one ``pingyi poll``:
 RPC, base64 and JSON decoding, mapping, judging, storing 980,000 votes, settling the round.
 
-Run: ``.venv/bin/python benchmarks/limesurvey_ingest.py [--pg URL]``; SPEC §8 bar: ≤ 20 s.
+Run: ``.venv/bin/python benchmarks/limesurvey_ingest.py [--pg URL]``; bar (docs/service.md): ≤ 20 s.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The receiver under load (SPEC §8 "webhook intake"): signed Standard Webhooks deliveries
+"""The receiver under load (docs/service.md, "Webhook intake"): signed Standard Webhooks deliveries
 against gunicorn + PostgreSQL, at full speed with ``wrk`` (pre-signed requests from a file, so
 the load generator does no crypto) and paced at 500/s by an open-loop generator (latency measured
 from each request's scheduled time), next to a bare Flask endpoint on the same gunicorn settings

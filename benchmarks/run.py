@@ -1,4 +1,4 @@
-"""Benchmarks for the SPEC §8 bars this checkout can reach; writes benchmarks/RESULTS.md.
+"""Benchmarks for the docs/service.md bars this checkout can reach; writes benchmarks/RESULTS.md.
 
 Run: ``make bench`` (or ``.venv/bin/python benchmarks/run.py [--pg URL] [--repeat N]``).
 
@@ -221,7 +221,7 @@ def write_results(results: dict[str, dict], args: argparse.Namespace) -> None:
         f"{datetime.now(UTC):%Y-%m-%d} — {platform.machine()}, {_cores()} cores, Python "
         f"{platform.python_version()}.",
         "",
-        "| what | data | bar (SPEC §8) | median | max | extra |",
+        "| what | data | bar (docs/service.md) | median | max | extra |",
         "|---|---|---|---|---|---|",
     ]
     for key, label in (("ranking_sqlite", "SQLite"), ("ranking_postgres", "PostgreSQL")):

@@ -1,4 +1,4 @@
-"""Service benchmarks (SPEC §8), all on loopback with bounded request counts:
+"""Service benchmarks (docs/service.md), all on loopback with bounded request counts:
 
 - the receiver ("webhook intake"): ``benchmarks/receiver.py``;
 - ingest: one RQ worker draining the inbox into ballots (98-unit ballots);

@@ -1,4 +1,4 @@
-"""The canonical ballot (SPEC §7): the one shape that leaves ``connectors/``.
+"""The canonical ballot (docs/connectors.md): the one shape that leaves ``connectors/``.
 
 Numbers are parsed as ``Decimal`` (``json.loads(parse_float=Decimal)``) and kept exact all the way
 to the score: an answer of 87.5 must never become 87.49999….

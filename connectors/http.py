@@ -1,6 +1,6 @@
 """One HTTP session for a connector: timeouts, backoff with jitter, ``Retry-After``, a cap.
 
-Platforms answer 429 and 5xx and time out (SPEC §8): a poll backs off and tries again, honours
+Platforms answer 429 and 5xx and time out (docs/connectors.md): a poll backs off and tries again, honours
 ``Retry-After`` (seconds or an HTTP date), and gives up with a clear error after a bounded number
 of attempts *and* a bounded total wait, so a scheduled poll never hangs and its cursor stays where
 it was. Logs name the call and the attempt, never a URL query, a body or a header value.

@@ -1,4 +1,4 @@
-"""Reading the units and pool import files (SPEC §7 `pingyi import units|pool FILE`).
+"""Reading the units and pool import files (`pingyi import units|pool FILE`, docs/service.md).
 
 Offices hand over whatever their spreadsheet exported: UTF-8 with or without a BOM, GB18030
 (GBK), Excel workbooks; commas, tabs or semicolons. Every file is read whole and refused whole on

@@ -93,7 +93,7 @@ _VOTED = {"": Answer(None, Fraction(1))}
 
 
 def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
-    """Settle accepted / superseded / invalid (§2.2) after an ingest, as ``rank`` would.
+    """Settle accepted / superseded / invalid (docs/rules.md) after an ingest, as ``rank`` would.
 
     The rule is ``jobs.scoring.settle_ballots``, the one ranking uses; only the loading is
     lighter than ``jobs.ranking.load_round``: coverage needs the set of units each ballot voted

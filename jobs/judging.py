@@ -1,4 +1,4 @@
-"""Judging a canonical ballot against its round (SPEC §2.2): accepted, or rejected with reasons.
+"""Judging a canonical ballot against its round (docs/rules.md): accepted, or rejected with reasons.
 
 Pure: the round's seats, units, window and rules come in as data, so the same checks serve the
 CLI, the webhook workers and the tests.
@@ -83,7 +83,7 @@ def _points(
 
 
 def judge(ballot: CanonicalBallot, ctx: RoundContext) -> Verdict:
-    """Apply the §2.2 acceptance checks; every failing check is named, not just the first."""
+    """Apply the acceptance checks (docs/rules.md); every failing check is named, not just the first."""
     verdict = Verdict()
     if ctx.closed_at is not None and (ctx.received_at is None or ctx.received_at > ctx.closed_at):
         verdict.reasons.append(

@@ -1,4 +1,4 @@
-"""Ranks (SPEC §2.4): the tie-break order, competition ranks within systems and overall, z-scores
+"""Ranks (docs/rules.md): the tie-break order, competition ranks within systems and overall, z-scores
 across systems, and the top and bottom lists.
 
 Pure, like ``jobs.scoring`` that calls it: unit results in, ranks and lists out, whatever order
@@ -37,7 +37,7 @@ class UnitResult:
 
 
 def _tie_key(u: UnitResult, primary: Decimal | Fraction | None) -> tuple:
-    """§2.4 order: score, then 满意 share, 不满意 share, untrimmed mean, votes; None sorts last."""
+    """The order (docs/rules.md): score, then 满意 share, 不满意 share, untrimmed mean, votes; None sorts last."""
     if primary is None:
         return (1,)
     return (

@@ -1,4 +1,4 @@
-"""The scoring rules of SPEC §2.2–2.4, as a pure function of plain data (the §2.4 order and
+"""The scoring rules of docs/rules.md, as a pure function of plain data (the order and
 lists are ``jobs.ranks``).
 
 No database, no clock, no randomness: the same inputs give the same ranking whatever their order,
@@ -59,7 +59,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class BallotInput:
-    """An accepted ballot: it passed the §2.2 checks at intake (token, window, units, scale)."""
+    """An accepted ballot: it passed judging (docs/rules.md) at intake (token, window, units, scale)."""
 
     key: str
     token: str
@@ -82,7 +82,7 @@ class Ranking:
     ballot_status: dict[str, str] = field(default_factory=dict)
 
     def to_json(self, round_id: str, kind: str) -> dict:
-        """The SPEC §7 shape, plus shares and the untrimmed mean for readers who check."""
+        """The docs/rules.md JSON, plus shares and the untrimmed mean for readers who check."""
         return {
             "round": round_id,
             "kind": kind,
@@ -132,7 +132,7 @@ def settle_ballots(
     active_units: Iterable[str],
     rules: Rules,
 ) -> tuple[dict[str, BallotInput], dict[str, str]]:
-    """Pick each seat's winning ballot and judge its coverage (§2.2).
+    """Pick each seat's winning ballot and judge its coverage (docs/rules.md).
 
     Returns the valid winning ballots by token and the status of every ballot given. The latest
     ``submitted_at`` wins; equal times fall back to the ballot key so the result never depends
@@ -223,7 +223,7 @@ def _exact_mean(votes: list[Fraction], trim: int = 0) -> Fraction:
 
 
 def _trimmed_mean(votes: list[Fraction], rules: Rules) -> Fraction:
-    """§2.3: from ``trim_min_n`` votes on, drop ``trim`` highest and lowest, then the mean."""
+    """docs/rules.md: from ``trim_min_n`` votes on, drop ``trim`` highest and lowest, then the mean."""
     k = rules.trim
     trims = k and len(votes) >= rules.trim_min_n and len(votes) > 2 * k
     return _exact_mean(votes, k if trims else 0)
@@ -256,7 +256,7 @@ def compute_ranking(
     rules: Rules,
     systems: Sequence[str] = (),
 ) -> Ranking:
-    """Compute a monthly round's ranking from its accepted ballots (SPEC §2.2–2.4)."""
+    """Compute a monthly round's ranking from its accepted ballots (docs/rules.md)."""
     valid, status = settle_ballots(seats, ballots, (u.code for u in units), rules)
     tallies = _tally(seats, valid, units, rules)
     vetoed = set(vetoes)

@@ -1,4 +1,4 @@
-"""The rules file: every number of SPEC §2 as a setting, loaded, validated and defaulted.
+"""The rules file: every number of docs/rules.md as a setting, loaded, validated and defaulted.
 
 Numbers are kept exact (``Fraction``) because a published score must be reproducible to the last
 decimal: TOML floats such as ``0.5`` are read back through their decimal text, never used as
@@ -26,9 +26,9 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Rules:
-    """The scoring rules a round is computed under (SPEC §2, defaults exactly as written there)."""
+    """The scoring rules a round is computed under (docs/rules.md, with its defaults)."""
 
-    # §2.1 answers and points: label -> points; labels in ``no_vote`` are "不了解"-like.
+    # answers and points: label -> points; labels in ``no_vote`` are "不了解"-like.
     scale: dict[str, Fraction] = field(
         default_factory=lambda: {
             "满意": Fraction(100),
@@ -44,20 +44,20 @@ class Rules:
     satisfied_label: str = "满意"
     dissatisfied_label: str = "不满意"
     criteria: tuple[Criterion, ...] = (Criterion("总体", Fraction(1)),)
-    # §2.2 ballots
+    # ballots
     min_coverage: Fraction = Fraction(1, 2)
     quorum: Fraction = Fraction(2, 3)
-    # §2.3 a unit's score
+    # a unit's score
     min_votes: int = 10
     trim_min_n: int = 7
     trim: int = 1
     # Optional per-group policy weights; empty = off (every vote counts the same).
     group_weights: dict[str, Fraction] = field(default_factory=dict)
-    # §2.4 ranking
+    # ranking
     top: int = 10
     bottom: int = 5
     cross_system: str = "raw"
-    # §2.5 summaries: Q = monthly_weight × mean(monthly) + (1 − monthly_weight) × leaders
+    # summary rounds: Q = monthly_weight × mean(monthly) + (1 − monthly_weight) × leaders
     monthly_weight: Fraction = Fraction(7, 10)
 
     def as_dict(self) -> dict[str, Any]:

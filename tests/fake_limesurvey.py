@@ -1,6 +1,6 @@
 """A fake LimeSurvey RemoteControl 2 endpoint over real HTTP, fed from recorded samples.
 
-It answers the way LimeSurvey 6.4.2 was recorded answering (``shared/reference/limesurvey.md``):
+It answers the way LimeSurvey 6.4.2 was recorded answering (docs/connectors.md, "LimeSurvey"):
 HTTP 200 JSON-RPC envelopes, errors as ``{"status": ...}`` results, base64 JSON exports keyed by
 ``code`` headings with ``""`` for NULL, inclusive id ranges, ``No Data, could not get max id.`` for
 an empty survey, participants paged with ``No survey participants found.`` when empty, access

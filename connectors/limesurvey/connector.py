@@ -1,6 +1,6 @@
 """LimeSurvey (self-hosted), polled through RemoteControl 2: responses in, panel out.
 
-Polling, as the platform allows it (``shared/reference/limesurvey.md``):
+Polling, as the platform allows it (docs/connectors.md, "LimeSurvey"):
 
 - ``export_responses`` takes an *inclusive* response-id range and a completion status, and has no
   filter on dates. Response ids are auto-increment and never reused, but an incomplete response
@@ -15,7 +15,7 @@ Polling, as the platform allows it (``shared/reference/limesurvey.md``):
 - Only complete responses (``submitdate`` set) become records. ``submitdate`` is server-local time
   without a zone: it is read in the source's ``tz``. Empty strings are NULLs.
 - Several rows for one token happen (one per browser session); each complete row is a ballot
-  and §2.2 supersession keeps the seat's latest. A row whose token is not a seat is rejected by the
+  and supersession (docs/rules.md) keeps the seat's latest. A row whose token is not a seat is rejected by the
   store's judge, and kept.
 
 No webhooks: LimeSurvey's core has none (a community plugin exists, but it signs nothing and never

@@ -9,7 +9,7 @@ participant *invalidated* — no uses left, valid until now — rather than dele
 already gave stays on the platform beside the row that explains it, and the link stops working.
 
 Participants carry no name, e-mail or group by default: the platform only needs a label staff can
-recognise (``<round> seat <n>``). Who holds a seat stays in pingyi (SPEC §3), and pingyi has no
+recognise (``<round> seat <n>``). Who holds a seat stays in pingyi (docs/draw.md), and pingyi has no
 e-mail addresses to give LimeSurvey anyway; invitations go out through the body's own channels.
 ``with_group`` adds the seat's group as the first name, for bodies that follow participation per
 group on the platform.

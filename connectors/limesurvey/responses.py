@@ -1,6 +1,6 @@
 """LimeSurvey response rows (``export_responses``, JSON, ``code`` headings) as pingyi records.
 
-What a row looks like on LimeSurvey 6.4.2 (``shared/reference/limesurvey.md``): ``id`` is an
+What a row looks like on LimeSurvey 6.4.2 (docs/connectors.md, "LimeSurvey"): ``id`` is an
 integer; ``submitdate`` is ``""`` while the response is incomplete (not ``null``) and otherwise
 ``YYYY-MM-DD HH:MM:SS`` in the server's local time, without a zone; every answer is a string,
 ``""`` when unanswered. A survey whose "Date stamp" is off stores every submission as
@@ -57,5 +57,5 @@ def response_record(row: dict[str, Any], mapping: Mapping, tz: tzinfo, survey: i
     answers, comments = mapping.apply(row)
     # Built directly rather than through CanonicalBallotSchema: the mapping guarantees the
     # schema's shape (unit codes from the store, str or Decimal answers, comments cut to
-    # MAX_COMMENT, an aware time), and a 10,000-response poll must fit SPEC §8's 20 s.
+    # MAX_COMMENT, an aware time), and a 10,000-response poll must fit 20 s (docs/service.md).
     return RawRecord(where, text, ballot=CanonicalBallot(rid, token, at, answers, comments))

@@ -1,6 +1,6 @@
 """LimeSurvey RemoteControl 2 over JSON-RPC, with plain ``requests`` (see connectors/http.py).
 
-Facts this client is built on (``shared/reference/limesurvey.md``, LimeSurvey 6.4.2):
+Facts this client is built on (docs/connectors.md, "LimeSurvey"; recorded on LimeSurvey 6.4.2):
 
 - every answer is HTTP 200 with ``{"id", "result", "error"}``; an application error is a
   *result* ``{"status": "..."}`` with ``error: null``, so each call checks for it and raises an

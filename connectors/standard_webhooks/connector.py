@@ -2,7 +2,7 @@
 
 Any sender that signs this way (Formbricks, Svix-based platforms, another pingyi) can push
 canonical ballots to ``/hooks/<source>``: the body is one canonical ballot or a JSON array of
-them (SPEC §7). The signature is checked by :mod:`connectors.signatures`; the ``webhook-id`` is the
+them (docs/connectors.md). The signature is checked by :mod:`connectors.signatures`; the ``webhook-id`` is the
 delivery id the inbox deduplicates on. Nothing is polled: a sender's retries are the only
 redelivery, so its sources are pushed only.
 """

@@ -1,7 +1,7 @@
 """Inline SVG charts for the circular, written as strings (no plotting library in the worker).
 
 Every ``<text>`` names the CJK font explicitly: WeasyPrint follows the font-family chain and a
-generic fallback can miss glyphs and print tofu boxes (libraries.md §2.2). Every text value is
+generic fallback can miss glyphs and print tofu boxes (docs/circulars.md). Every text value is
 XML-escaped, because system and unit names are data.
 """
 

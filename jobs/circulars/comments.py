@@ -2,7 +2,7 @@
 
 Comments are free text typed by evaluators. Before anything is published: phone and ID numbers
 are replaced (people write them in complaints, theirs or a third party's); a unit's comments are
-shown only when it has enough of them that no single evaluator stands out (SPEC §5, default 3);
+shown only when it has enough of them that no single evaluator stands out (docs/circulars.md, default 3);
 and they are sorted by text, so their order says nothing about who wrote which or when.
 """
 

@@ -1,4 +1,4 @@
-"""The circular (通报): a round's ranking, rendered to HTML and PDF (SPEC §5).
+"""The circular (通报): a round's ranking, rendered to HTML and PDF (docs/circulars.md).
 
 The caller hands in plain data (``circular``, see ``render_html``); the Jinja2 templates in
 ``templates/circular/`` are autoescaped, evaluators' comments are redacted and pooled here, and
@@ -56,7 +56,7 @@ class TemplateAssetFetcher(URLFetcher):
 
     A circular carries text the service does not control (unit names, comments, veto reasons).
     Even though that text is escaped, the fetcher is the last line: no ``file:`` outside the
-    templates (``/etc/passwd`` must never end up in a PDF), no network (SPEC §5, and Indico's
+    templates (``/etc/passwd`` must never end up in a PDF), no network (docs/circulars.md; Indico's
     PDF path does the same). Symlinks are resolved before the check, redirects are off.
     """
 

@@ -70,7 +70,7 @@ def chinese_date(iso: str | None, with_time: bool = False) -> str:
 
 
 def describe_rules(rules: dict[str, Any], kind: str = "monthly") -> list[str]:
-    """The rules a round was computed under, one Chinese sentence group per item (SPEC §2).
+    """The rules a round was computed under, one Chinese sentence group per item (docs/rules.md).
 
     A circular must state its rules so anyone can recompute it; the sentences follow the rules
     dict, so a body with other settings gets its own numbers here.

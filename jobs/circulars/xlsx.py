@@ -1,4 +1,4 @@
-"""The circular's numbers as an XLSX workbook, because staff work in Excel (SPEC §5).
+"""The circular's numbers as an XLSX workbook, because staff work in Excel (docs/circulars.md).
 
 Same circular data as the PDF, same numbers: scores are written as numbers rounded to the two
 decimals the PDF prints (``round(x, 2)`` and ``f"{x:.2f}"`` both round the same binary value

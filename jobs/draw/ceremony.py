@@ -61,7 +61,7 @@ def served_in_cycle(session: Session, round_id: str) -> dict[str, tuple[int, set
 def build_snapshot(
     session: Session, round_id: str, seats: int, quotas: dict[str, int] | None
 ) -> tuple[PoolSnapshot, dict]:
-    """Freeze the eligible pool: active members per group after rotation (SPEC §3)."""
+    """Freeze the eligible pool: active members per group after rotation (docs/draw.md)."""
     if seats <= 0:
         raise DrawError("--seats must be a positive number")
     active: dict[str, list[str]] = {}

@@ -1,4 +1,4 @@
-"""The verifiable panel draw (SPEC §3), as pure functions anyone can re-run.
+"""The verifiable panel draw (docs/draw.md), as pure functions anyone can re-run.
 
 Everything here depends only on data that is published: the frozen pool snapshot (announced
 before the lottery), the seat count, the method and the seed string built from the lottery
@@ -306,7 +306,7 @@ def rfc3797_order(names: Sequence[str], key_string: str, count: int | None = Non
 
 
 def run_draw(pool: PoolSnapshot, method: str, seed: str) -> DrawResult:
-    """Seat the panel from the frozen pool and the seed (SPEC §3)."""
+    """Seat the panel from the frozen pool and the seed (docs/draw.md)."""
     if method not in METHODS:
         raise DrawError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
     key = key_of(seed)

@@ -71,7 +71,7 @@ def database_options(func: Callable) -> Callable:
 
 
 def common(func: Callable) -> Callable:
-    """Give a command ``--db`` and ``--config`` (SPEC §7: every command takes --db) and turn
+    """Give a command ``--db`` and ``--config`` (every command takes --db; docs/service.md) and turn
     expected errors into a one-line message and exit status 1, never a traceback."""
 
     @database_options

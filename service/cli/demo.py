@@ -53,7 +53,7 @@ COMMENTS = {
     ),
 }
 
-CONFIG = """# 清河县 demo: the SPEC §2 defaults, written out so a reader sees the rules in force.
+CONFIG = """# 清河县 demo: the docs/rules.md defaults, written out so a reader sees the rules in force.
 [rules]
 scale = { "满意" = 100, "基本满意" = 70, "不满意" = 30 }
 no_vote = ["不了解"]

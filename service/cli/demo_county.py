@@ -51,7 +51,7 @@ INSTITUTIONS = {
     "司法局": "县司法局",
 }
 
-# Five groups of about 300 members, as in the county's rules (SPEC §1).
+# Five groups of about 300 members, as in the county's rules (docs/rules.md, "The practice").
 GROUPS = (
     ("人大代表", 95),
     ("政协委员", 75),

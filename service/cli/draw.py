@@ -28,7 +28,7 @@ class DrawGroup(click.Group):
 
 @click.group(cls=DrawGroup)
 def draw() -> None:
-    """Verifiable panel draw (SPEC §3): announce, draw, verify, replace, stats."""
+    """Verifiable panel draw (docs/draw.md): announce, draw, verify, replace, stats."""
 
 
 def _sources(text: str) -> list[str]:
@@ -173,7 +173,7 @@ def run_cmd(
 
 
 def draw_json(d, seats: list[tuple[str, str, str]]) -> dict:
-    """The SPEC §7 draw shape."""
+    """The draw JSON (docs/draw.md, "The draw JSON")."""
     return {
         "round": d.round_id,
         "method": d.method,

@@ -35,7 +35,7 @@ def panel_set(state: State, round_id: str, file: Path) -> None:
 
 @panel.command("show")
 @click.argument("round_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the SPEC §7 JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the panel JSON (docs/draw.md).")
 @common
 def panel_show(state: State, round_id: str, as_json: bool) -> None:
     """Seats and tokens of a round (admin only in the service)."""

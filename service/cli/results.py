@@ -12,7 +12,7 @@ from service.store.engine import session_scope
 
 @click.command()
 @click.argument("round_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the SPEC §7 JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ranking JSON (docs/rules.md).")
 @common
 def rank(state: State, round_id: str, as_json: bool) -> None:
     """Compute the ranking of a round and store it as a snapshot."""

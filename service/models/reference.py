@@ -46,7 +46,7 @@ class Member(Base):
     """A pool member (评委库成员). Identifying details live only here.
 
     "Member" in code everywhere; the table keeps its first name, ``pool_members``, and the
-    published JSON (panels, draws, link files) calls a member ``evaluator``, as SPEC §7 does.
+    published JSON (panels, draws, link files) calls a member ``evaluator``, as docs/draw.md does.
     """
 
     __tablename__ = "pool_members"

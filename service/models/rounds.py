@@ -51,7 +51,7 @@ class Seat(Base):
 
 
 class Draw(Base):
-    """A panel draw (SPEC §3): the announcement, then the draw itself, for one round.
+    """A panel draw (docs/draw.md): the announcement, then the draw itself, for one round.
 
     ``pool`` is the frozen snapshot published before the randomness exists (eligible members
     per group, seats per group); ``result`` the ordered lists. The audit log holds the same

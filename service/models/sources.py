@@ -17,7 +17,7 @@ from service.models.base import CODE, Base, UTCDateTime
 
 
 class Source(Base):
-    """A survey on a platform feeding one round (SPEC §4), with its mapping and poll cursor.
+    """A survey on a platform feeding one round (docs/connectors.md), with its mapping and poll cursor.
 
     ``config`` holds no secret: a secret is named by the environment variable that holds it
     (e.g. ``password_env = "LS_PASSWORD"``) and read only by the process that polls. ``mapping``

@@ -210,7 +210,7 @@ def replace_seat(
 
 
 def panel_json(session: Session, round_id: str) -> dict:
-    """The round's panel in the SPEC §7 shape, with tokens (admin only in the service).
+    """The round's panel in the docs/draw.md shape, with tokens (admin only in the service).
 
     Seats that no longer vote (replaced, or voided by a forced redraw) are listed apart and
     without their tokens.

@@ -15,7 +15,7 @@ from service.store.engine import StoreError, utcnow
 from service.store.reference import pool_fingerprint
 
 # Seat tokens: 32 characters from [0-9A-Za-z] drawn with ``secrets`` = 190 bits, over the 128 the
-# SPEC requires. Letters and digits only, at most 36 long, because survey platforms keep tokens
+# draw needs (docs/draw.md). Letters and digits only, at most 36 long, because survey platforms keep tokens
 # as access codes (LimeSurvey strips anything else and cuts at 36) and they go into URLs as is.
 TOKEN_LENGTH = 32
 

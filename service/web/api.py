@@ -1,4 +1,4 @@
-"""HTTP API (SPEC §6): health, metrics, status, rounds, rankings, circulars, jobs.
+"""HTTP API (docs/service.md): health, metrics, status, rounds, rankings, circulars, jobs.
 
 Viewers read and download; admins also close rounds and veto. Nothing here serves who holds a
 seat: rankings and circulars are aggregates, and the status counts ballots, never evaluators.
@@ -233,7 +233,7 @@ def veto(round_id: str):
 @api.post("/api/v1/rounds/<round_id>/draw")
 @require("admin")
 def draw(round_id: str):
-    """Draw the round's panel from lottery results (SPEC §3), in a worker; 202 with a job URL."""
+    """Draw the round's panel from lottery results (docs/draw.md), in a worker; 202 with a job URL."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         abort(400, description='expected JSON like {"numbers": "9319; 2 5 8 10 12", "seats": 100}')

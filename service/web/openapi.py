@@ -103,7 +103,7 @@ def document() -> dict:
     ]  # fmt: skip
     return {
         "openapi": "3.1.0",
-        "info": {"title": "pingyi 评议", "version": "1", "description": "Democratic evaluation service (SPEC §6)."},
+        "info": {"title": "pingyi 评议", "version": "1", "description": "Democratic evaluation service (docs/service.md)."},
         "components": {
             "schemas": {_name(c): component(c) for c in components},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -125,13 +125,13 @@ def document() -> dict:
             "/api/v1/status": {"get": _op("Queues, workers, sources, open rounds' progress", {"200": _json(s.StatusSchema, "status")})},
             "/api/v1/rounds": {"get": _op("Rounds", {"200": _json(s.RoundListSchema, "rounds")})},
             "/api/v1/rounds/{round_id}": {"get": _op("One round", {"200": _json(s.RoundSchema, "round")}, parameters=round_param)},
-            "/api/v1/rounds/{round_id}/ranking": {"get": _op("The latest ranking (SPEC §7 JSON)", {"200": _json(s.RankingSchema, "ranking"), "202": _json(s.AcceptedSchema, "being computed")}, parameters=round_param)},
+            "/api/v1/rounds/{round_id}/ranking": {"get": _op("The latest ranking (the ranking JSON of docs/rules.md)", {"200": _json(s.RankingSchema, "ranking"), "202": _json(s.AcceptedSchema, "being computed")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/circular.pdf": {"get": _op("The latest circular as PDF", {"200": {"description": "PDF", "content": {"application/pdf": binary}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/circular.xlsx": {"get": _op("The latest circular as XLSX", {"200": {"description": "XLSX", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/close": {"post": _op("Close a round; rank and render in the background", {"202": _json(s.AcceptedSchema, "job enqueued")}, role="admin", parameters=round_param)},
             "/api/v1/rounds/{round_id}/vetoes": {"post": _op("One-vote veto of a unit", {"201": _json(s.VetoRecordSchema, "recorded"), "409": _json(s.ErrorSchema, "already vetoed")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.VetoSchema)}}})},
             "/api/v1/rounds/{round_id}/circular.json": {"get": _op("The latest circular's numbers as JSON", {"200": {"description": "JSON", "content": {"application/json": {"schema": {"type": "object"}}}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
-            "/api/v1/rounds/{round_id}/draw": {"post": _op("Draw the panel from lottery results (SPEC §3)", {"202": _json(s.AcceptedSchema, "job enqueued"), "200": _json(s.AcceptedSchema, "done (no queue)"), "400": _json(s.ErrorSchema, "bad request or refused draw")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.DrawRequestSchema)}}})},
+            "/api/v1/rounds/{round_id}/draw": {"post": _op("Draw the panel from lottery results (docs/draw.md)", {"202": _json(s.AcceptedSchema, "job enqueued"), "200": _json(s.AcceptedSchema, "done (no queue)"), "400": _json(s.ErrorSchema, "bad request or refused draw")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.DrawRequestSchema)}}})},
             "/api/v1/rounds/{round_id}/panel": {"get": _op("Seats with tokens, and reserve lists", {"200": _json(s.PanelSchema, "panel")}, role="admin", parameters=round_param)},
             "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}, role=None)},
             "/api/v1/source-kinds": {"get": _op("Kinds of source and their source add options", {"200": _json(src.SourceKindsSchema, "kinds")})},

@@ -62,7 +62,7 @@ VETO_REASON = "民警违规插手经济纠纷，造成恶劣社会影响，经�
 
 
 def _ranked(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Order of SPEC §2.4: score, 满意 share, 不满意 share, untrimmed mean, votes; vetoed last."""
+    """The order of docs/rules.md: score, 满意 share, 不满意 share, untrimmed mean, votes; vetoed last."""
     return sorted(
         units,
         key=lambda u: (

@@ -19,7 +19,7 @@ from tests.jobs.paper_round import AT, ROUND, make_ballot, rules_toml
 
 
 def write_config(path: Path, rules: Mapping[str, Any] | None) -> Path:
-    """A pingyi.toml with exactly these ``[rules]`` (an empty table = the SPEC defaults)."""
+    """A pingyi.toml with exactly these ``[rules]`` (an empty table = the docs/rules.md defaults)."""
     path.write_text(rules_toml(rules), encoding="utf-8")
     return path
 

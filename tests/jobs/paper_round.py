@@ -1,4 +1,4 @@
-"""A monthly round on paper: the §2 rules applied by the pure functions, with no database.
+"""A monthly round on paper: the docs/rules.md rules applied by the pure functions, with no database.
 
 ``PaperRound`` takes the same compact data as the CLI-driven ``tests.jobs.evaluation.Evaluation``
 and answers in the same shapes (intake counts, the ranking JSON of ``pingyi rank --json``), but
@@ -67,7 +67,7 @@ def _toml_value(value: Any) -> str:
 
 
 def rules_toml(rules: Mapping[str, Any] | None) -> str:
-    """A pingyi.toml with exactly these ``[rules]`` (an empty table = the SPEC defaults)."""
+    """A pingyi.toml with exactly these ``[rules]`` (an empty table = the docs/rules.md defaults)."""
     lines = ["[rules]", *(f"{k} = {_toml_value(v)}" for k, v in (rules or {}).items())]
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""The panel draw's pure algorithms (SPEC §3, methodology §2.2–2.7), against vectors made
+"""The panel draw's pure algorithms (docs/draw.md), against vectors made
 outside this code base: the RFC 3797 worked example as the RFC publishes it, and
 ``hmac-sha256-v1`` positions computed with the ``openssl`` command line tool.
 

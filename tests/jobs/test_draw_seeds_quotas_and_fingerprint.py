@@ -1,4 +1,4 @@
-"""The panel draw's inputs (SPEC §3, methodology §2.2–2.7): seed strings, seats per group
+"""The panel draw's inputs (docs/draw.md): seed strings, seats per group
 (largest remainder, fixed quotas, refusals), rotation and the reserve, and the published pool
 fingerprint. No database here.
 """

@@ -1,4 +1,4 @@
-"""SPEC §2.2, ballots: coverage, recusal, re-submission (the latest ``submitted_at`` wins,
+"""docs/rules.md, ballots: coverage, recusal, re-submission (the latest ``submitted_at`` wins,
 whatever the arrival order), rejected ballots that supersede nothing, and the quorum, on
 ``tests/jobs/paper_round.py``.
 """
@@ -119,8 +119,8 @@ def test_resubmission_in_one_file_is_settled_by_time_not_file_order() -> None:
 
 def test_equal_submitted_at_resubmission_does_not_depend_on_delivery_order() -> None:
     # P4 sends two ballots with the SAME submitted_at: r-a (不满意) and r-b (满意).
-    # SPEC §2.2 picks the latest by submitted_at and is silent on equal times, but the outcome
-    # must not depend on the order the platform delivered them (§8 "out of order"; and
+    # docs/rules.md picks the latest by submitted_at, equal times by ballot key: the outcome
+    # must not depend on the order the platform delivered them (docs/service.md, "Reliability"; and
     # jobs.scoring.settle_ballots promises "never depends on the order ballots arrived in").
     # Round 2026-10 receives r-a then r-b, round 2026-11 receives r-b then r-a (same data).
     # Either A = (300 + 30) / 4 = 82.5 in both rounds, or A = 400 / 4 = 100 in both.

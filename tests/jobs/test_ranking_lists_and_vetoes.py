@@ -1,4 +1,4 @@
-"""SPEC §2.4, the lists: the top and bottom lists and their ties at the cut-off, and vetoed units
+"""docs/rules.md, the lists: the top and bottom lists and their ties at the cut-off, and vetoed units
 (last, in no top list, ordered among themselves by the same rules), on
 ``tests/jobs/paper_round.py``.
 """

@@ -1,4 +1,4 @@
-"""SPEC §2.4, the order: ranks within each system and overall, competition ranks for ties, the
+"""docs/rules.md, the order: ranks within each system and overall, competition ranks for ties, the
 tie-breaks (满意 share, 不满意 share, untrimmed mean, votes), and the z-score comparison across
 systems, with every expected number worked by hand (on ``tests/jobs/paper_round.py``).
 """

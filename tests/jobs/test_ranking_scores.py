@@ -1,4 +1,4 @@
-"""SPEC §2.1 and §2.3, a unit's score: scale points, exact means, half-up rounding, trimming,
+"""docs/rules.md, a unit's score: scale points, exact means, half-up rounding, trimming,
 weighted criteria and group weights, with every expected number worked by hand.
 
 Each test states only its data; ``run_round`` and ``PaperRound`` (tests/jobs/paper_round.py) judge

@@ -1,4 +1,4 @@
-"""The §2 rules through the CLI, the store and both databases (SQLite and PostgreSQL).
+"""The rules of docs/rules.md through the CLI, the store and both databases (SQLite and PostgreSQL).
 
 The rules themselves are tested on paper (``test_ranking_*.py`` on ``tests/jobs/paper_round.py``);
 here one round that touches every stage (recusal, an invalid ballot, a re-submission, ballots
@@ -193,7 +193,7 @@ def test_rejected_resend_under_same_response_id_does_not_replace_accepted_ballot
     evaluation,
 ) -> None:
     # P1–P4 answer 满意 on A and B (P4's ballot id r-P4). Later r-P4 arrives again, changed,
-    # with an off-scale value (A = 101) -> rejected, kept with its reason; but per §2.2 "a
+    # with an off-scale value (A = 101) -> rejected, kept with its reason; but per docs/rules.md "a
     # rejected ballot never supersedes anything": P4's accepted 满意 still counts.
     # A = 400 / 4 = 100 with 4 votes; participation 4 / 4 / 4.
     members = ["P1", "P2", "P3", "P4"]

@@ -1,4 +1,4 @@
-"""The rules file: SPEC §2 defaults exactly, exact numbers, and refusals that name the key."""
+"""The rules file: docs/rules.md defaults exactly, exact numbers, and refusals that name the key."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Properties of the pure scoring function (SPEC §2.2–2.4) over generated rounds.
+"""Properties of the pure scoring function (docs/rules.md) over generated rounds.
 
-The oracle here is written from the SPEC, not from ``jobs.scoring``: it settles ballots (latest
+The oracle here is written from docs/rules.md, not from ``jobs.scoring``: it settles ballots (latest
 ``submitted_at`` wins, coverage over the units asked), collects votes, trims, averages exactly
 with ``Fraction`` and rounds half up through ``Decimal.quantize``.
 """
@@ -72,7 +72,7 @@ def cases(draw: st.DrawFn, distinct_times: bool = False) -> Case:
         minutes = draw(st.lists(st.integers(0, 5), min_size=n_ballots, max_size=n_ballots))
     answers_st = draw(st.sampled_from([COARSE, FINE]))
     # twins: some units get exactly the answers of an earlier unit on every ballot, so that
-    # units equal on every §2.4 key (shared ranks, ties at the cut-offs) are common
+    # units equal on every ranking key (shared ranks, ties at the cut-offs) are common
     twin_of = {
         c: codes[draw(st.integers(0, i - 1))]
         for i, c in enumerate(codes)
@@ -137,7 +137,7 @@ class Expected:
 
 
 def oracle(case: Case) -> tuple[dict[str, Expected], int, int]:
-    """Votes per unit from the SPEC §2.2 rules; also (ballots, valid_ballots)."""
+    """Votes per unit from the rules of docs/rules.md; also (ballots, valid_ballots)."""
     seats = {s.token: s for s in case.seats}
     winner: dict[str, BallotInput] = {}
     for b in case.ballots:  # distinct submitted_at: the latest wins
@@ -183,7 +183,7 @@ def expected_score(votes: list[Fraction], rules: Rules) -> Fraction | None:
 
 
 def sort_key(u, exp: Expected, vetoed: bool) -> tuple:
-    """§2.4: vetoed last; score desc, 满意 share desc, 不满意 share asc, mean desc, votes desc."""
+    """docs/rules.md: vetoed last; score desc, 满意 share desc, 不满意 share asc, mean desc, votes desc."""
     return (
         vetoed,
         -u.score,
@@ -336,7 +336,7 @@ def test_top_and_bottom_lists_follow_the_cutoff_rules(case: Case) -> None:
 @SETTINGS
 @given(case=cases())
 def test_zscore_mode_keeps_scores_and_ranks_within_systems(case: Case) -> None:
-    # cross_system only changes the overall comparison (§2.4); published scores, statuses and
+    # cross_system only changes the overall comparison (docs/rules.md); published scores, statuses and
     # ranks within each system are the raw ones, and vetoed units still come last overall.
     raw = rank(case)
     z = compute_ranking(

@@ -1,4 +1,4 @@
-"""What the draw CLI tests share (SPEC §3, §7; issue #3): the 11-member pool, the announced
+"""What the draw CLI tests share (docs/draw.md; issue #3): the 11-member pool, the announced
 seed and the panel it must give, and the steps the tests repeat.
 
 The expected panels are not taken from the code under test: the hmac-sha256-v1 seats of the

@@ -1,4 +1,4 @@
-"""The HTTP API of the running service (issue #5 items 4 and 5, SPEC §6): closing a round and
+"""The HTTP API of the running service (issue #5 items 4 and 5, docs/service.md): closing a round and
 downloading its circular, tokens and roles, metrics, and the OpenAPI document."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bad input around ranking gets a clear error and loses nothing (SPEC §2.2, §8)."""
+"""Bad input around ranking gets a clear error and loses nothing (docs/rules.md, docs/service.md)."""
 
 from __future__ import annotations
 

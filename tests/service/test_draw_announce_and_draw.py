@@ -1,5 +1,5 @@
 """The panel draw through the ``pingyi`` CLI on SQLite and PostgreSQL: announce, then draw
-(hmac-sha256-v1 and RFC 3797), and what each prints (SPEC §3, §7; issue #3)."""
+(hmac-sha256-v1 and RFC 3797), and what each prints (docs/draw.md; issue #3)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The draw CLI's links and logs, and bad input: a clear error and nothing half-written, on
-SQLite and PostgreSQL (SPEC §3; issue #3)."""
+SQLite and PostgreSQL (docs/draw.md; issue #3)."""
 
 from __future__ import annotations
 

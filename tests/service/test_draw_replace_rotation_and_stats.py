@@ -1,5 +1,5 @@
 """Replacing a seat from the reserve, rotation across consecutive rounds (checked against a
-small model of SPEC §3 written here) and the fairness statistics, through the ``pingyi`` CLI on
+small model of docs/draw.md written here) and the fairness statistics, through the ``pingyi`` CLI on
 SQLite and PostgreSQL (issue #3)."""
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def test_rotation_without_replacement_over_consecutive_rounds(cli: Cli, tmp_path
         drawn = cli.json("draw", rid, "--seed", f"{n}.{n + 40}./")
         seated = {g: {s["evaluator"] for s in drawn["seats"] if s["group"] == g} for g in seats}
         for g in seats:
-            # The model of SPEC §3: the unseated of this cycle, unless too few remain.
+            # The model of docs/draw.md: the unseated of this cycle, unless too few remain.
             unserved = active[g] - served[g]
             restarted = len(unserved) < seats[g]
             if restarted:

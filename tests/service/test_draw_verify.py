@@ -1,6 +1,6 @@
 """``pingyi draw verify`` on SQLite and PostgreSQL: an untouched draw verifies, and every
 change to what a draw rests on (pool, groups, seats, tokens, seed, replacements, the audit
-log) is named (SPEC §3; issue #3)."""
+log) is named (docs/draw.md; issue #3)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def test_signed_deliveries_become_ballots_and_a_ranking(service) -> None:
     tokens = service.setup_round(ROUND, seats=10)
     secret = service.add_source("formbricks")
     web = service.start_web()
-    # Seven single ballots, then one delivery carrying an array of three (SPEC §7).
+    # Seven single ballots, then one delivery carrying an array of three (docs/connectors.md).
     for i, token in enumerate(tokens[:6]):
         r = web.deliver("formbricks", secret, ballot(f"r{i}", token, U1="满意", U2="不满意"))
         assert r.status_code == 202, r.text

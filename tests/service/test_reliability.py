@@ -1,4 +1,4 @@
-"""No ballot lost or counted twice (issue #5, SPEC §8 "Reliability"), with the real processes.
+"""No ballot lost or counted twice (issue #5, docs/service.md), with the real processes.
 
 A worker SIGKILLed in the middle of an ingest job, a flushed Redis with work queued, a database
 that goes away (intake answers 503, the platform's retry then succeeds) and a Redis that goes
