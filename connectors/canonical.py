@@ -20,9 +20,75 @@ from marshmallow import Schema, ValidationError, fields, validate
 MAX_UNITS = 20_000
 MAX_CRITERIA = 50
 MAX_COMMENT = 2_000
+# A ballot is an object of answers, each an object of criterion answers: four levels at most. A
+# deeper record is not a ballot, and refusing it before anything recurses over it keeps a
+# 600-deep item from exhausting the worker's stack.
+MAX_DEPTH = 4
 
 AnswerValue = str | Decimal | int
 Answers = dict[str, AnswerValue | dict[str, AnswerValue]]
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
+# Exact decimals, and NaN/Infinity refused: a score must be a real number.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
+
+
+def decode_json(text: str) -> Any:
+    """Decode JSON with exact decimals; raises ValueError for anything that is not plain JSON,
+    including NaN/Infinity and nesting too deep for the parser (Python's decoder gives up with
+    RecursionError at about a thousand levels: that must be a bad record, not a crashed job)."""
+    try:
+        return _DECODER.decode(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def depth_of(value: Any, limit: int) -> int:
+    """How deeply lists and objects nest in ``value``, counted without recursion and only up to
+    ``limit + 1`` (enough to say it is too deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        deepest = max(deepest, level)
+        if deepest > limit:
+            return deepest
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def unstorable_text(value: Any) -> str | None:
+    """Where a string (key or value) holds what no database column takes: a NUL byte
+    (PostgreSQL text refuses it) or a lone surrogate (not Unicode, cannot be UTF-8). Names the
+    first such place, or None. Call on a value already within MAX_DEPTH."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{key}" if path else str(key)
+                stack.append((key, f"{where} (the key)"))
+                stack.append((child, where))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(item))
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return f"{_printable(path or 'the record')}: contains a NUL character"
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                where = _printable(path or "the record")
+                return f"{where}: contains an unpaired surrogate (not valid Unicode)"
+    return None
+
+
+def _printable(text: str) -> str:
+    """A name safe to store and print even when it holds the very characters it reports."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _is_scalar(value: Any) -> bool:
@@ -118,27 +184,55 @@ def load_ballot(data: Any, where: str, text: str) -> RawRecord:
     """Validate one decoded record; a bad one becomes a RawRecord with the error named."""
     if not isinstance(data, dict):
         return RawRecord(where, text, error=f"{where}: expected a JSON object")
+    # The platform's id, when the record has a usable one, keys even a rejected record, so the
+    # same bad record sent again is recognised; an id no column can hold is no id.
+    rid = data.get("id") if isinstance(data.get("id"), str) and data.get("id") else None
+    if rid is not None and (len(rid) > 200 or unstorable_text(rid) is not None):
+        rid = None
+    if depth_of(data, MAX_DEPTH) > MAX_DEPTH:
+        error = f"{where}: nested more than {MAX_DEPTH} levels deep"
+        return RawRecord(where, text, error=error, response_id=rid)
+    bad = unstorable_text(data)
+    if bad is not None:
+        return RawRecord(where, text, error=f"{where}: {bad}", response_id=rid)
     try:
         loaded = CanonicalBallotSchema().load(data)
     except ValidationError as exc:
-        rid = data.get("id") if isinstance(data.get("id"), str) and data.get("id") else None
         return RawRecord(
             where, text, error=f"{where}: " + "; ".join(_flatten(exc.messages)), response_id=rid
         )
     return RawRecord(where, text, ballot=CanonicalBallot(**loaded))
 
 
+def _json_string(text: str) -> str:
+    """A JSON string literal that is always valid UTF-8: Chinese as is, a lone surrogate
+    escaped (``\\ud800``), so the verbatim copy of even a bad record can be stored."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(text)
+    return json.dumps(text, ensure_ascii=False)
+
+
 def canonical_text(value: Any) -> str:
-    """Deterministic JSON of a decoded record (sorted keys, Decimals as written) for hashing."""
+    """Deterministic JSON of a decoded record (sorted keys, Decimals as written), to hash and keep.
+
+    A record nested deeper than MAX_DEPTH is not a ballot and is not written out level by level
+    (that recursion is what a hostile 600-deep item would exhaust): a short marker stands in for
+    it, and the delivery's raw body, kept whole in the inbox, still holds every byte."""
+    if depth_of(value, MAX_DEPTH) > MAX_DEPTH:
+        return json.dumps({"nested_deeper_than": MAX_DEPTH})
+    return _canonical(value)
+
+
+def _canonical(value: Any) -> str:
     if isinstance(value, dict):
         items = sorted(value.items())
-        return (
-            "{"
-            + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{canonical_text(v)}" for k, v in items)
-            + "}"
-        )
+        return "{" + ",".join(f"{_json_string(str(k))}:{_canonical(v)}" for k, v in items) + "}"
     if isinstance(value, list):
-        return "[" + ",".join(canonical_text(v) for v in value) + "]"
+        return "[" + ",".join(_canonical(v) for v in value) + "]"
     if isinstance(value, Decimal):
         return str(value)
-    return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return _json_string(value)
+    return json.dumps(value)

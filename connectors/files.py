@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from connectors.base import Platform, SourceSettings
-from connectors.canonical import RawRecord, load_ballot
+from connectors.canonical import RawRecord, decode_json, load_ballot
 
 # Exact decimals and an error on NaN/Infinity: a score must be a real number.
 _decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda c: _bad_constant(c))
@@ -53,6 +53,10 @@ def _read_array(text: str, name: str) -> list[RawRecord]:
         index += 1
         try:
             value, end = _decoder.raw_decode(text, pos)
+        except RecursionError:
+            raise FileFormatError(
+                f"{name}, line {_line_of(text, pos)}: invalid JSON (nested too deeply)"
+            ) from None
         except ValueError as exc:
             raise FileFormatError(
                 f"{name}, line {_line_of(text, pos)}: invalid JSON ({exc})"
@@ -70,7 +74,7 @@ def _read_lines(text: str, name: str) -> list[RawRecord]:
             continue
         where = f"{name}, line {number}"
         try:
-            value = _decoder.decode(line)
+            value = decode_json(line)
         except ValueError as exc:
             records.append(RawRecord(where, line, error=f"{where}: invalid JSON ({exc})"))
             continue

@@ -60,6 +60,20 @@ def _exact(points: Fraction) -> str:
     return str(exact_text(points))
 
 
+# Scores are small numbers written with a few decimals. Anything with more than this many digits
+# before or after the point is refused before it becomes an exact fraction, because converting
+# 1e20000000 builds a twenty-million-digit integer (seconds of CPU for one answer).
+MAX_DIGITS = 30
+
+
+def _plausible(value: Decimal | int) -> bool:
+    """Whether the number is small enough to convert exactly at no real cost."""
+    if isinstance(value, int):
+        return value.bit_length() <= 128
+    exponent = value.as_tuple().exponent
+    return value.adjusted() <= MAX_DIGITS and isinstance(exponent, int) and exponent >= -MAX_DIGITS
+
+
 def _points(
     value: AnswerValue, rules: Rules, where: str
 ) -> tuple[str | None, Fraction | None] | str:
@@ -76,8 +90,12 @@ def _points(
             labels = "、".join([*rules.scale, *rules.no_vote])
             return f"{where}: {value!r} is not on the scale ({labels})"
         value = number
+    if isinstance(value, Decimal) and not value.is_finite():
+        return f"{where}: {value} is not a number"
+    if isinstance(value, Decimal | int) and not _plausible(value):
+        return f"{where}: {value} is outside {rules.numeric_min}–{rules.numeric_max}"
     number = Fraction(value)
-    if not (rules.numeric_min <= number <= rules.numeric_max) or not Decimal(value).is_finite():
+    if not (rules.numeric_min <= number <= rules.numeric_max):
         return f"{where}: {value} is outside {rules.numeric_min}–{rules.numeric_max}"
     return None, number * rules.numeric_factor
 

@@ -9,9 +9,7 @@ redelivery, so its sources are pushed only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -31,7 +29,7 @@ from connectors.base import (
     Webhooks,
     option,
 )
-from connectors.canonical import RawRecord, canonical_text, load_ballot
+from connectors.canonical import RawRecord, canonical_text, decode_json, load_ballot
 from connectors.signatures import HEADERS, BodyNotText, SignatureRejected, secret_key
 from connectors.signatures import Verifier as SignatureVerifier
 
@@ -59,9 +57,9 @@ def is_ignored_event(data: object) -> bool:
 def parse(body: bytes, delivery_id: str, source: str) -> list[RawRecord]:
     """One canonical ballot or an array of them; a malformed body is kept as a rejected record."""
     where = f"{source} delivery {delivery_id}"
-    text = body.decode("utf-8", errors="replace")
+    text = body.decode("utf-8", errors="backslashreplace")
     try:
-        data = json.loads(body, parse_float=Decimal)
+        data = decode_json(text)
     except ValueError as exc:
         return [RawRecord(where, text, error=f"{where}: invalid JSON ({exc})")]
     items = data if isinstance(data, list) else [data]
@@ -107,7 +105,7 @@ def _verifier(settings: SourceSettings) -> Verifier:
             delivery_id, data = check.verify(request.headers, request.body)
         except SignatureRejected as exc:
             raise WebhookRejected(str(exc)) from None
-        except (BodyNotText, json.JSONDecodeError):
+        except (BodyNotText, ValueError):
             raise WebhookMalformed("the body is not valid JSON") from None
         return None if is_ignored_event(data) else delivery_id
 
