@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -16,7 +17,10 @@ class Cli:
         self.config = config
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, ok: bool = True) -> str:
+    def __call__(
+        self, *args: str, ok: bool = True, env: Mapping[str, str | None] | None = None
+    ) -> str:
+        """Run ``pingyi --db … [--config …] *args``; ``env`` is set (None: unset) meanwhile."""
         # Imported here, not at the top: a test module that never runs the CLI must still be
         # collected when the CLI is broken.
         from service.cli import main
@@ -24,7 +28,7 @@ class Cli:
         argv = ["--db", self.db]
         if self.config is not None:
             argv += ["--config", str(self.config)]
-        result = self.runner.invoke(main, [*argv, *args], catch_exceptions=False)
+        result = self.runner.invoke(main, [*argv, *args], env=env, catch_exceptions=False)
         if ok and result.exit_code != 0:
             raise AssertionError(f"pingyi {' '.join(args)} failed:\n{result.output}")
         if not ok and result.exit_code == 0:

@@ -14,7 +14,8 @@ import secrets
 
 from redis import Redis
 
-FIXED_URL = os.environ.get("PINGYI_TEST_REDIS")  # a database given by hand: used as it is
+# Databases given by hand, comma-separated, one per test process (pytest-xdist's gw0, gw1, …).
+FIXED_URLS = [u.strip() for u in os.environ.get("PINGYI_TEST_REDIS", "").split(",") if u.strip()]
 SERVER = os.environ.get("PINGYI_TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
 SPARE_DBS = (14, 12, 11, 10, 9, 8, 7, 6)  # 13 is the benchmarks' (benchmarks/service.py)
 CLAIMS_DB = 15
@@ -29,8 +30,8 @@ class RedisClaim:
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.key: str | None = None
         self.claims: Redis | None = None
-        if FIXED_URL:
-            self.url = FIXED_URL
+        if FIXED_URLS:
+            self.url = self._given(FIXED_URLS)
             return
         self.claims = Redis.from_url(f"{SERVER}/{CLAIMS_DB}", socket_connect_timeout=2)
         for db in SPARE_DBS:
@@ -46,6 +47,19 @@ class RedisClaim:
             f"every spare Redis database {SPARE_DBS} is claimed or in use; "
             "set PINGYI_TEST_REDIS=redis://host:port/<db> to name one"
         )
+
+    @staticmethod
+    def _given(urls: list[str]) -> str:
+        """This process's database among those PINGYI_TEST_REDIS names: two test processes
+        sharing one would flush each other's queues."""
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        index = int(worker.removeprefix("gw"))
+        if index >= len(urls):
+            raise RuntimeError(
+                f"PINGYI_TEST_REDIS names {len(urls)} database(s) for more test processes: "
+                "name one per process, comma-separated, or run with TEST_WORKERS=0"
+            )
+        return urls[index]
 
     @staticmethod
     def _in_use_by_others(db: int) -> bool:
@@ -69,10 +83,16 @@ class RedisClaim:
             self.claims.expire(self.key, TTL)
 
     def release(self) -> None:
-        """Empty the database and give it back (only if the claim is still this run's)."""
-        if self.claims is None or self.key is None:
-            return
-        if self.claims.get(self.key) == self.owner.encode():
-            Redis.from_url(self.url, socket_connect_timeout=2).flushdb()
-            self.claims.delete(self.key)
-        self.claims.close()
+        """Empty a claimed database and give it back (only if the claim is still this run's);
+        a database given by hand loses only the tests' mark."""
+        client = Redis.from_url(self.url, socket_connect_timeout=2)
+        try:
+            if self.claims is None or self.key is None:
+                client.delete(MARK)
+            elif self.claims.get(self.key) == self.owner.encode():
+                client.flushdb()
+                self.claims.delete(self.key)
+        finally:
+            client.close()
+            if self.claims is not None:
+                self.claims.close()

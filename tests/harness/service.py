@@ -183,6 +183,7 @@ class ServiceHarness:
         return web
 
     def worker_args(self, burst: bool = True, queues: tuple[str, ...] = QUEUES) -> list[str]:
+        """``rq worker`` as the Procfile runs it (one process over every queue)."""
         args = [str(BIN / "rq"), "worker", "--serializer", "json", "--url", self.redis_url]
         return [*args, *(["--burst"] if burst else []), *queues]
 
@@ -217,7 +218,11 @@ class ServiceHarness:
         return result
 
     def sweep(self) -> str:
-        return self.pingyi("sweep").stdout
+        """``pingyi sweep`` with the processes' environment (REDIS_URL is what it needs), run
+        in this process: a subprocess would spend 2–3 s starting Python and importing the CLI."""
+        env: dict[str, str | None] = {k: v for k, v in self.env.items() if os.environ.get(k) != v}
+        env.update(PINGYI_CONFIG=None, PROMETHEUS_MULTIPROC_DIR=None)
+        return self.cli("sweep", env=env)
 
     def close(self) -> None:
         for process in self.processes:
