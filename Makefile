@@ -12,8 +12,14 @@ STAMP := $(VENV)/.installed
 demo: $(STAMP)
 	$(BIN)/pingyi demo -o demo-out
 
+# The suite in TEST_WORKERS processes (pytest-xdist), each with its own databases and Redis
+# database. Bytecode is cached under the virtualenv, not beside the sources, and even where
+# PYTHONDONTWRITEBYTECODE is set: the service tests start a hundred-odd Python processes
+# (gunicorn, rq, pingyi), and each would compile pingyi's modules again.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
+	  $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk; }
