@@ -200,10 +200,22 @@ def render_xlsx(circular: dict[str, Any]) -> bytes:
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         ws.append([key, text])
 
+    _keep_as_text(wb)
     out = BytesIO()
     wb.save(out)
     logger.info("xlsx: round %s, %d units, %d bytes", round_.get("id"), len(units), out.tell())
     return out.getvalue()
+
+
+def _keep_as_text(wb: Workbook) -> None:
+    """Every piece of text stays text. openpyxl stores a string that starts with ``=`` as a
+    formula, so a unit name, veto reason or comment written ``=HYPERLINK(…)`` would run in the
+    office's Excel; pingyi writes no formula, so no cell may be one."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
 
 
 def _overall_key(u: dict[str, Any]) -> tuple[int, int, float, str]:
