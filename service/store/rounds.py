@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 
@@ -24,6 +25,9 @@ TOKEN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
 
 ROUND_KINDS = ("monthly", "quarterly", "semiannual")
+# A round id goes into URLs, file names and Content-Disposition headers: letters (Chinese
+# included), digits, "-", "_" and ".", starting with a letter or digit, at most 64 long.
+ROUND_ID = re.compile(r"^[^\W_][\w.-]{0,63}$")
 
 
 def create_round(
@@ -35,6 +39,11 @@ def create_round(
     parts: list[str],
 ) -> Round:
     """Create a round; a summary round must name existing rounds as its parts."""
+    if not ROUND_ID.fullmatch(round_id):
+        raise StoreError(
+            f"round id {round_id!r}: use 1–64 letters, digits, '-', '_' or '.', starting with a "
+            "letter or digit (it goes into links and file names)"
+        )
     if kind not in ROUND_KINDS:
         raise StoreError(f"round kind must be one of {', '.join(ROUND_KINDS)}, got {kind!r}")
     if session.get(Round, round_id) is not None:

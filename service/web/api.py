@@ -25,7 +25,7 @@ from service.store.rounds import add_veto, find_round, list_rounds
 from service.store.status import round_progress
 from service.store.work import close_round, get_work, request_ranking
 from service.web.auth import require
-from service.web.schemas import DrawRequestSchema
+from service.web.schemas import DrawRequestSchema, VetoSchema
 from service.web.status import service_status
 
 logger = logging.getLogger(__name__)
@@ -211,10 +211,13 @@ def close(round_id: str):
 @api.post("/api/v1/rounds/<round_id>/vetoes")
 @require("admin")
 def veto(round_id: str):
-    data = request.get_json(silent=True) or {}
-    unit, reason = data.get("unit"), data.get("reason")
-    if not isinstance(unit, str) or not isinstance(reason, str):
-        abort(400, description='expected {"unit": "...", "reason": "...", "by": "..."}')
+    data = request.get_json(silent=True)
+    errors = VetoSchema().validate(data) if isinstance(data, dict) else {"_schema": ["not JSON"]}
+    if errors:
+        abort(
+            400, description=f'expected {{"unit": "...", "reason": "...", "by": "..."}}: {errors}'
+        )
+    unit, reason = data["unit"], data["reason"]
     rt = context()
     with rt.session() as session:
         _get_round(session, round_id)

@@ -120,9 +120,9 @@ class JobSchema(Schema):
 
 
 class VetoSchema(Schema):
-    unit = fields.String(required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1))
-    by = fields.String(allow_none=True)
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    by = fields.String(allow_none=True, validate=validate.Length(max=200))
 
 
 class VetoRecordSchema(VetoSchema):
@@ -132,7 +132,11 @@ class VetoRecordSchema(VetoSchema):
 class DrawRequestSchema(Schema):
     seed = fields.String(metadata={"description": "RFC 3797-style seed string, e.g. 9319./2.5.8./"})
     numbers = fields.String(metadata={"description": 'lottery results, sources separated by ";"'})
-    seats = fields.Integer(metadata={"description": "announce and draw in one step"})
+    seats = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=100_000),
+        metadata={"description": "announce and draw in one step"},
+    )
     method = fields.String(validate=validate.OneOf(["hmac-sha256-v1", "rfc3797"]))
     force = fields.Boolean(metadata={"description": "redo a drawn round (recorded)"})
 
