@@ -17,7 +17,7 @@ from redis import Redis
 # Databases given by hand, comma-separated, one per test process (pytest-xdist's gw0, gw1, …).
 FIXED_URLS = [u.strip() for u in os.environ.get("PINGYI_TEST_REDIS", "").split(",") if u.strip()]
 SERVER = os.environ.get("PINGYI_TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
-SPARE_DBS = (14, 12, 11, 10, 9, 8, 7, 6)  # 13 is the benchmarks' (benchmarks/service.py)
+SPARE_DBS = (14, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)  # 0: make serve; 13: benchmarks
 CLAIMS_DB = 15
 TTL = 1800  # seconds; refreshed by every test that uses Redis, so only a dead run's claim lapses
 MARK = "pingyi:test-run"  # set in the claimed database after each flush: "tests write here"

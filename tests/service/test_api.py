@@ -37,7 +37,7 @@ def _conforms(schema: type[Schema], data: dict) -> None:
 def test_closing_a_round_publishes_its_circular_pdf_and_xlsx(service, tmp_path: Path) -> None:
     tokens = service.setup_round(ROUND, seats=10)
     secret = service.add_source("formbricks")
-    web = service.start_web()
+    web = service.start_web(workers=1)
     _ballots_in(service, web, secret, tokens)
     admin, viewer = service.token("admin"), service.token("viewer")
     close = f"/api/v1/rounds/{ROUND}/close"
@@ -171,7 +171,7 @@ def test_token_create_prints_the_token_once_and_stores_only_its_hash(service) ->
 def test_a_viewer_reads_but_cannot_close_or_veto_and_sees_no_evaluator(service) -> None:
     tokens = service.setup_round(ROUND, seats=10, pool=20)
     secret = service.add_source("formbricks")
-    web = service.start_web()
+    web = service.start_web(workers=1)
     _ballots_in(service, web, secret, tokens)
     admin, viewer = service.token("admin"), service.token("viewer")
     veto = {"unit": "U3", "reason": "发生重大违纪", "by": "纪委"}

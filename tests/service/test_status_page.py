@@ -44,7 +44,7 @@ def test_status_page_shows_progress_and_downloads_the_circular_in_chromium(
     november = service.setup_round("2026-11", seats=8, pool=20)
     oct_secret = service.add_source("oct", "2026-10")
     nov_secret = service.add_source("nov", "2026-11")
-    web = service.start_web()
+    web = service.start_web(workers=1)
     for i, token in enumerate(october):
         assert web.deliver("oct", oct_secret, ballot(f"o{i}", token)).status_code == 202
     at = "2026-11-10T10:00:00+08:00"

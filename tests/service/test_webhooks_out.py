@@ -52,7 +52,7 @@ def test_events_arrive_signed_and_a_failed_delivery_is_retried_and_logged(
         # importing its job modules anew) inside those 10 s.
         hook.refuse(LAST, 500)
         service.cli("subscription", "add", hook.url, "--events", EVENTS, "--secret-env", SECRET_VAR)
-        web = service.start_web()
+        web = service.start_web(workers=1)
         for i in range(3):
             r = web.deliver("formbricks", source_secret, ballot(f"r{i}", tokens[i]))
             assert r.status_code == 202
