@@ -36,6 +36,9 @@ def test_the_procfile_runs_intake_ranking_sweeps_closing_and_retries(service, tm
     metrics.mkdir()
     service.env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     service.env["PINGYI_TEST_HOOK_SECRET"] = secret
+    # The Procfile's web process as it is, but one worker rather than two per core: nothing here
+    # sends concurrent requests, and each worker imports the app anew.
+    service.env["WEB_WORKERS"] = "1"
     with receiver() as hook:
         hook.statuses.append(500)  # the first event delivery fails; the worker retries it
         service.cli(

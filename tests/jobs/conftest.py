@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from jobs.circulars.render import render_pdf
 from tests.jobs.circular_document import make_doc, pdftotext
 
 
@@ -34,6 +33,10 @@ def circular_render(
     circular_doc: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Path, list[str]]]:
     """The rendered PDF and the message of every warning logged while it was rendered."""
+    # Imported here: WeasyPrint takes two seconds to import, and most test processes of a
+    # parallel run never render.
+    from jobs.circulars.render import render_pdf
+
     recorder = _Recorder()
     root = logging.getLogger()
     root.addHandler(recorder)
