@@ -1,10 +1,12 @@
-"""The sample circular, rendered once per test session: WeasyPrint takes seconds per PDF, and a
-dozen tests read the same one."""
+"""The sample circular, rendered once per test run: WeasyPrint takes seconds per PDF, and a dozen
+tests read the same one."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
-from collections.abc import Iterator
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,25 @@ def circular_doc() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def circular_render(
     circular_doc: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Path, list[str]]]:
-    """The rendered PDF and the message of every warning logged while it was rendered."""
+) -> tuple[Path, list[str]]:
+    """The rendered PDF and the message of every warning logged while it was rendered.
+
+    Rendered once per run: in a parallel run the first test process to get here renders into the
+    directory the processes share, under a lock, and the others read what it wrote.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # popen-gw0, popen-gw1, … live side by side in it
+    path, warnings = shared / "circular-2026-10.pdf", shared / "circular-2026-10.warnings.json"
+    with (shared / "circular-2026-10.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            messages = _render(circular_doc, path)
+            warnings.write_text(json.dumps(messages), encoding="utf-8")
+    return path, json.loads(warnings.read_text(encoding="utf-8"))
+
+
+def _render(doc: dict[str, Any], path: Path) -> list[str]:
     # Imported here: WeasyPrint takes two seconds to import, and most test processes of a
     # parallel run never render.
     from jobs.circulars.render import render_pdf
@@ -41,12 +60,11 @@ def circular_render(
     root = logging.getLogger()
     root.addHandler(recorder)
     try:
-        pdf = render_pdf(circular_doc)
+        pdf = render_pdf(doc)
     finally:
         root.removeHandler(recorder)
-    path = tmp_path_factory.mktemp("circular") / "2026-10.pdf"
     path.write_bytes(pdf)
-    yield path, recorder.messages
+    return recorder.messages
 
 
 @pytest.fixture(scope="session")
