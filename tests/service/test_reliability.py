@@ -94,7 +94,7 @@ def test_a_worker_killed_mid_ingest_loses_and_doubles_nothing(service) -> None:
 def test_a_flushed_redis_with_work_queued_loses_nothing(service) -> None:
     tokens = service.setup_round(ROUND, seats=10)
     secret = service.add_source("formbricks")
-    web = service.start_web()
+    web = service.start_web(workers=1)
     expected = _post_batch(web, secret, tokens, deliveries=30, per=2)
     redis = Redis.from_url(service.redis_url)
     assert redis.llen("rq:queue:inbox") == 1  # 30 deliveries, one coalesced ingest job
@@ -155,7 +155,7 @@ def test_intake_stores_and_answers_202_while_redis_is_down(service) -> None:
     proxy = TcpProxy(address_of(service.redis_url))
     proxy.start()
     try:
-        web = service.start_web(REDIS_URL=via_proxy(service.redis_url, proxy))
+        web = service.start_web(workers=1, REDIS_URL=via_proxy(service.redis_url, proxy))
         viewer = service.token("viewer")
         assert web.get("/readyz").status_code == 200
         proxy.stop()
@@ -186,7 +186,7 @@ def test_admin_actions_while_redis_is_down_do_not_answer_500(service) -> None:
     proxy = TcpProxy(address_of(service.redis_url))
     proxy.start()
     try:
-        web = service.start_web(REDIS_URL=via_proxy(service.redis_url, proxy))
+        web = service.start_web(workers=1, REDIS_URL=via_proxy(service.redis_url, proxy))
         admin, viewer = service.token("admin"), service.token("viewer")
         for i, token in enumerate(tokens):
             assert web.deliver("formbricks", secret, ballot(f"r{i}", token)).status_code == 202
