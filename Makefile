@@ -14,7 +14,7 @@ demo: $(STAMP)
 
 # The suite in TEST_WORKERS processes (pytest-xdist), each with its own databases and Redis
 # database. Three on two cores: the service tests wait on the processes they start as much as
-# they compute (on this machine, quiet: about 5 min in one process, 3.1 with three or four).
+# they compute (on this machine: 5.6 min in one process, 4.1 with two, 3.1 with three or four).
 # Bytecode is cached under the virtualenv, not beside the sources, and even where
 # PYTHONDONTWRITEBYTECODE is set: the service tests start a hundred-odd Python processes
 # (gunicorn, rq, pingyi), and each would compile pingyi's modules again.
