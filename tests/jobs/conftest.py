@@ -3,15 +3,14 @@ tests read the same one."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.harness.run_directory import locked, run_directory
 from tests.jobs.circular_document import make_doc, pdftotext
 
 
@@ -39,12 +38,8 @@ def circular_render(
     Rendered once per run: in a parallel run the first test process to get here renders into the
     directory the processes share, under a lock, and the others read what it wrote.
     """
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # popen-gw0, popen-gw1, … live side by side in it
-    path, warnings = shared / "circular-2026-10.pdf", shared / "circular-2026-10.warnings.json"
-    with (shared / "circular-2026-10.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(run_directory(tmp_path_factory), "circular-2026-10") as shared:
+        path, warnings = shared / "circular-2026-10.pdf", shared / "circular-2026-10.json"
         if not path.exists():
             messages = _render(circular_doc, path)
             warnings.write_text(json.dumps(messages), encoding="utf-8")
