@@ -18,9 +18,10 @@ from service.cli.draw import draw, links_cmd
 from service.cli.panel import panel
 from service.cli.results import circular, rank
 from service.cli.rounds import ingest, round_, veto
-from service.cli.service import scheduler, subscription, sweep, token
+from service.cli.service import scheduler, subscription, sweep
 from service.cli.setup import import_, init
 from service.cli.sources import poll, source
+from service.cli.tokens import token
 
 
 @click.group()
