@@ -32,6 +32,24 @@ class Round(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class RoundUnit(Base):
+    """A unit as the round knows it, fixed when the round is created.
+
+    Units are reference data that change between months (new units, renames, retirements);
+    a round keeps its own copy of each unit's name and system, so importing next month's units
+    never changes a closed round's ballots, ranking or circular (docs/rules.md, "A round's
+    units"). ``system_position`` keeps the order the circular lists the systems in.
+    """
+
+    __tablename__ = "round_units"
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    system: Mapped[str] = mapped_column(String(100))
+    system_position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str | None] = mapped_column(String(100))
+
+
 class Seat(Base):
     """A seat of a round and its token; who holds it is in ``seat_holders``.
 
