@@ -15,18 +15,17 @@ from sqlalchemy.orm import Session
 
 from jobs.draw.method import (
     DrawError,
-    GroupSnapshot,
     PoolSnapshot,
-    allocate,
-    eligible_members,
     next_reserve,
     parse_seed,
     pool_sha256,
     run_draw,
 )
+from jobs.draw.rotation import EarlierDraw, derive_pool, frozen_record, served_in_cycle
 from service.models.rounds import Draw, Seat
 from service.store.draws import (
     announced_allocation,
+    audit_position,
     current_draw,
     draw_seats,
     drawn_draws,
@@ -42,70 +41,37 @@ from service.store.rounds import get_round, seated_members
 logger = logging.getLogger(__name__)
 
 
-def served_in_cycle(session: Session, round_id: str) -> dict[str, tuple[int, set[str]]]:
-    """Per group: the current cycle number and who has served in it (earlier drawn rounds)."""
-    draws = [d for d in drawn_draws(session) if d.round_id != round_id]
-    cycles: dict[str, int] = {}
-    for d in draws:
-        for g in d.pool["groups"]:
-            cycles[g["name"]] = int(g.get("cycle", 1))
-    served: dict[str, set[str]] = {g: set() for g in cycles}
-    for d in draws:
-        in_cycle = {g["name"] for g in d.pool["groups"] if cycles[g["name"]] == g.get("cycle", 1)}
-        for member, group, status, _ in draw_seats(session, d.id):
-            if status == "active" and group in in_cycle:
-                served[group].add(member)
-    return {g: (cycles[g], served[g]) for g in cycles}
+def _earlier_draws(session: Session) -> list[EarlierDraw]:
+    """Every live draw, oldest first, with its seats as the tables hold them now."""
+    return [
+        EarlierDraw(
+            d.round_id, d.pool["groups"], [(m, g, st) for m, g, st, _ in draw_seats(session, d.id)]
+        )
+        for d in drawn_draws(session)
+    ]
 
 
 def build_snapshot(
-    session: Session, round_id: str, seats: int, quotas: dict[str, int] | None
-) -> tuple[PoolSnapshot, dict]:
-    """Freeze the eligible pool: active members per group after rotation (docs/draw.md)."""
-    if seats <= 0:
-        raise DrawError("--seats must be a positive number")
-    active: dict[str, list[str]] = {}
-    for member_id, group, _ in pool_members(session, active_only=True):
-        active.setdefault(group, []).append(member_id)
-    if not active:
-        raise DrawError("the pool has no active members (import the pool first)")
-    for name in sorted(set(quotas or {}) - set(active)):
-        raise DrawError(f"group {name!r} has no active members but a quota of {quotas[name]}")
-    total = sum(len(v) for v in active.values())
-    if seats > total:
-        raise DrawError(f"{seats} seats but only {total} active members in the pool")
-    allocation = allocate(seats, {g: len(v) for g, v in active.items()}, quotas)
-    history = served_in_cycle(session, round_id)
-    snapshot_groups = []
-    for name in sorted(active):
-        cycle, served = history.get(name, (0, set()))
-        eligible, restarted = eligible_members(active[name], served, allocation.most(name))
-        if cycle == 0:
-            cycle, restarted = 1, False
-        elif restarted:
-            cycle += 1
-        if allocation.fixed[name] > len(eligible):
-            raise DrawError(
-                f"group {name!r}: {allocation.fixed[name]} seats but only {len(eligible)} "
-                "eligible members"
-            )
-        snapshot_groups.append(
-            GroupSnapshot(
-                name,
-                len(active[name]),
-                tuple(eligible),
-                None if quotas is None else int(quotas.get(name, 0)),
-                cycle,
-                restarted,
-                tuple(sorted(active[name])),
-            )
-        )
+    session: Session,
+    round_id: str,
+    seats: int,
+    quotas: dict[str, int] | None,
+    method: str = "hmac-sha256-v1",
+) -> tuple[dict, str, dict]:
+    """Freeze the pool for the announcement (docs/draw.md): the record (the eligible snapshot
+    with the whole pool and rotation history it comes from), its fingerprint and the
+    allocation before the seed."""
+    as_of = audit_position(session)
+    members = {m: (group, active) for m, group, active in pool_members(session)}
+    history = served_in_cycle(_earlier_draws(session), round_id)
+    snapshot, allocation = derive_pool(round_id, seats, members, history, quotas, method)
     allocation_record = {
         "fixed": dict(sorted(allocation.fixed.items())),
         "tied": list(allocation.tied),
         "tied_seats": allocation.tied_seats,
     }
-    return PoolSnapshot(round_id, seats, tuple(snapshot_groups)), allocation_record
+    record = frozen_record(snapshot, members, history, as_of)
+    return record, pool_sha256(snapshot), allocation_record
 
 
 def _check_round(session: Session, round_id: str, force: bool) -> Draw | None:
@@ -131,19 +97,11 @@ def announce(
 ) -> Draw:
     """Freeze and record what gets published before the lottery is drawn."""
     existing = _check_round(session, round_id, force)
-    snapshot, allocation = build_snapshot(session, round_id, seats, quotas)
+    record, fingerprint, allocation = build_snapshot(session, round_id, seats, quotas, method)
     if existing is not None:
         void_draw(session, existing, "announced again with --force")
     return save_announcement(
-        session,
-        round_id,
-        method,
-        seats,
-        sources,
-        snapshot.as_dict(),
-        pool_sha256(snapshot),
-        allocation,
-        force,
+        session, round_id, method, seats, sources, record, fingerprint, allocation, force
     )
 
 

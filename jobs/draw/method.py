@@ -296,13 +296,18 @@ def rfc3797_order(names: Sequence[str], key_string: str, count: int | None = Non
     if len(names) > RFC3797_MAX_POOL:
         raise DrawError(f"RFC 3797 numbers at most {RFC3797_MAX_POOL} members")
     remaining = list(names)
-    key = key_string.encode("ascii")
     chosen = []
     for index in range(len(names) if count is None else min(count, len(names))):
-        b = index.to_bytes(2, "big")
-        value = int.from_bytes(hashlib.md5(b + key + b, usedforsecurity=False).digest(), "big")
+        value = int.from_bytes(rfc3797_digest(index, key_string), "big")
         chosen.append(remaining.pop(value % len(remaining)))
     return chosen
+
+
+def rfc3797_digest(index: int, key_string: str) -> bytes:
+    """Step ``index`` of RFC 3797: MD5 over the index as 2 bytes big-endian, the key string and
+    the index again (the RFC prints these digests, so they are checked one by one)."""
+    b = index.to_bytes(2, "big")
+    return hashlib.md5(b + key_string.encode("ascii") + b, usedforsecurity=False).digest()
 
 
 def run_draw(pool: PoolSnapshot, method: str, seed: str) -> DrawResult:
@@ -311,12 +316,7 @@ def run_draw(pool: PoolSnapshot, method: str, seed: str) -> DrawResult:
         raise DrawError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
     key = key_of(seed)
     groups = {g.name: g for g in pool.groups}
-    allocation = allocate(
-        pool.seats,
-        {g.name: g.active for g in pool.groups},
-        {g.name: g.quota for g in pool.groups if g.quota is not None} or None,
-    )
-    if method == "rfc3797":
+    if method == "rfc3797":  # one list: no seats per group, so no allocation (nor quotas)
         members = sorted((m, g.name) for g in pool.groups for m in g.eligible)
         if pool.seats > len(members):
             raise DrawError(f"{pool.seats} seats but only {len(members)} eligible members")
@@ -328,6 +328,11 @@ def run_draw(pool: PoolSnapshot, method: str, seed: str) -> DrawResult:
             reserve[group_of[m]].append(m)
         per_group = {g: sum(1 for sg, _ in seated if sg == g) for g in groups}
         return DrawResult(method, seed, key.hex(), per_group, seated, reserve, {"*": order})
+    allocation = allocate(
+        pool.seats,
+        {g.name: g.active for g in pool.groups},
+        {g.name: g.quota for g in pool.groups if g.quota is not None} or None,
+    )
     per_group = settle_allocation(allocation, key, pool.round_id)
     seated, reserve, orders = [], {}, {}
     for name in sorted(groups):

@@ -5,8 +5,10 @@ Two questions, in this order:
 1. Is the record right? The recorded pool hashes to the recorded fingerprint, K is SHA-256 of the
    recorded seed, and re-running the algorithm on the recorded pool and seed gives the recorded
    lists; each replacement took the next unused member of its group's reserve list.
-2. Does the database still say what the record says? The draw row, every seat and its holder,
-   and the pool rows the draw was made from.
+   The eligible lists are recomputed too, from the whole pool and the rotation history frozen in
+   the record, and that history from the audit log as it stood when the pool was frozen.
+2. Does the database still say what the record says? The draw row, every seat and its holder.
+   The pool tables are not read: a draw verifies from its own record whatever is imported later.
 The audit log's hash chain is checked too, so the record itself cannot be quietly rewritten.
 """
 
@@ -17,10 +19,10 @@ from collections import Counter
 from sqlalchemy.orm import Session
 
 from jobs.draw.method import DrawError, PoolSnapshot, key_of, next_reserve, pool_sha256, run_draw
+from jobs.draw.rotation import derive_pool, frozen_inputs, replay_draws, served_in_cycle
 from service.store.audit import audit_entries, sha256_text, verify_audit_chain
-from service.store.draws import draw_seats, get_draw
+from service.store.draws import draw_log, draw_seats, get_draw
 from service.store.engine import StoreError
-from service.store.reference import pool_members
 from service.store.rounds import get_round
 
 
@@ -145,45 +147,64 @@ def check_database(session: Session, record: dict, replacements: list[dict]) -> 
     for member in sorted(set(replaced)):
         if not any(m == member and status == "replaced" for m, _, status, _ in seats):
             out.append(f"seat of {member}: replaced in the record, not in the database")
-    out += _check_pool(session, record)
     return out
 
 
-def _check_pool(session: Session, record: dict) -> list[str]:
-    """Every pool row the draw depended on: the recorded active members of each group (with
-    the eligible ones among them) against the pool table now."""
-    out = []
-    now_active: dict[str, str] = {}
-    rows: dict[str, tuple[str, bool]] = {}  # member id -> (group, active), as the pool is now
-    for member_id, group, active in pool_members(session):
-        rows[member_id] = (group, active)
-        if active:
-            now_active[member_id] = group
-    recorded: dict[str, str] = {}
-    for g in record["pool"]["groups"]:
-        for member in g.get("members") or g["eligible"]:
-            recorded[member] = g["name"]
-    for member, group in sorted(recorded.items()):
-        row = rows.get(member)
-        if row is None:
-            out.append(f"pool member {member}: in the draw record, missing from the pool")
-        elif row[0] != group:
-            out.append(
-                f"pool member {member}: group {group} in the draw record, {row[0]} in the pool"
-            )
-        elif not row[1]:
-            out.append(f"pool member {member}: active in the draw record, inactive in the pool")
-    if any(g.get("members") for g in record["pool"]["groups"]):
-        for member in sorted(set(now_active) - set(recorded)):
-            out.append(
-                f"pool member {member} ({now_active[member]}): active in the pool, "
-                "not in the draw record's pool"
-            )
+def check_frozen_pool(record: dict, log: list[tuple[str, str | None, dict]] | None) -> list[str]:
+    """Recompute the eligible lists from the frozen pool and rotation history in the record,
+    and the history from the audit log as it stood when the pool was frozen (``log``).
+
+    The pool tables are never read: a later import (members added, deactivated, moved) must not
+    change whether an earlier draw verifies.
+    """
+    frozen = frozen_inputs(record["pool"])
+    if frozen is None:
+        return []  # an older record: verify_draw says so in a note
+    members, history, out = frozen
+    pool = record["pool"]
+    groups = pool["groups"]
+    quotas = {g["name"]: g["quota"] for g in groups if g.get("quota") is not None} or None
+    try:
+        derived, _ = derive_pool(
+            pool["round"], pool["seats"], members, history, quotas, record["method"]
+        )
+    except DrawError as exc:
+        return [*out, f"pool: the frozen pool gives no eligible pool: {exc}"]
+    recorded = {g["name"]: g for g in groups}
+    for g in derived.groups:
+        got = recorded.get(g.name)
+        if got is None:
+            out.append(f"pool: group {g.name} has active members but is not in the snapshot")
+            continue
+        for what, mine in (("active", g.active), ("cycle", g.cycle), ("restarted", g.restarted)):
+            if got.get(what) != mine:
+                out.append(
+                    f"pool, {g.name}: {what} is {got.get(what)} in the record, {mine} from the "
+                    "frozen pool and rotation history"
+                )
+        diff = _first_list_difference(f"eligible of {g.name}", got["eligible"], list(g.eligible))
+        if diff:
+            out.append(f"pool: {diff} from the frozen pool and rotation history")
+    for name in sorted(set(recorded) - {g.name for g in derived.groups}):
+        out.append(f"pool: group {name} is in the snapshot but has no active member")
+    if log is not None:
+        replayed = served_in_cycle(replay_draws(log), pool["round"])
+        for name, (cycle, served) in sorted(history.items()):
+            was_cycle, was_served = replayed.get(name, (0, set()))
+            if (cycle, served) != (was_cycle, was_served):
+                extra = sorted(served ^ was_served)
+                out.append(
+                    f"rotation of {name}: the record says cycle {cycle} and {len(served)} served, "
+                    f"the audit log up to entry {pool['rotation']['as_of']} says cycle "
+                    f"{was_cycle} and {len(was_served)} served"
+                    + (f" (differing: {', '.join(extra)})" if extra else "")
+                )
     return out
 
 
-def verify_draw(session: Session, round_id: str) -> list[str]:
-    """All differences found, first one first; an empty list means the draw verifies."""
+def verify_draw(session: Session, round_id: str) -> tuple[list[str], list[str]]:
+    """(differences, notes): all differences found, first one first (none: the draw
+    verifies), and what could not be checked, for a record older than the frozen pool."""
     get_round(session, round_id)
     record, replacements, announced = _records(session, round_id)
     out = []
@@ -191,5 +212,13 @@ def verify_draw(session: Session, round_id: str) -> list[str]:
     if not ok:
         out.append(f"audit log: the hash chain is broken at entry {broken}")
     out += check_record(record, replacements, announced)
+    rotation = record["pool"].get("rotation")
+    out += check_frozen_pool(record, draw_log(session, rotation["as_of"]) if rotation else None)
     out += check_database(session, record, replacements)
-    return out
+    notes = []
+    if rotation is None:
+        notes.append(
+            "this draw was recorded before pingyi froze the whole pool with it: its eligible "
+            "lists are taken as recorded, not recomputed (docs/draw.md, What verify checks)"
+        )
+    return out, notes

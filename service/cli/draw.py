@@ -109,10 +109,25 @@ def format_announcement(data: dict) -> str:
             f"+? : {alloc['tied_seats']} more seat(s) go to {', '.join(alloc['tied'])}, "
             'decided by HMAC-SHA256(K, "<round>|<group>") once the seed is known'
         )
+    if data["method"] == "rfc3797":
+        lines.append(
+            "rfc3797 draws from one list: groups get no seats of their own; the seats column is "
+            "each group's proportional share, the threshold of its rotation"
+        )
     lines.append("")
     lines.append("eligible members:")
     for g in data["pool"]["groups"]:
         lines.append(f"  {g['name']}: {' '.join(g['eligible'])}")
+    # What eligibility was derived from, so anyone can redo it (docs/draw.md, Rotation).
+    rotation = data["pool"].get("rotation", {}).get("groups", {})
+    served = {g: h["served"] for g, h in rotation.items() if h["served"]}
+    if served:
+        lines.append("served earlier in the current cycle:")
+        lines += [f"  {g}: {' '.join(ids)}" for g, ids in served.items()]
+    inactive = data["pool"].get("inactive", {})
+    if inactive:
+        lines.append("inactive members (never eligible):")
+        lines += [f"  {g}: {' '.join(ids)}" for g, ids in inactive.items()]
     return "\n".join(lines)
 
 
@@ -194,15 +209,27 @@ def verify_cmd(state: State, round_id: str, as_json: bool) -> None:
     from jobs.draw.verify import verify_draw
 
     with session_scope(state.engine) as session:
-        differences = verify_draw(session, round_id)
+        differences, notes = verify_draw(session, round_id)
     if as_json:
-        echo_json({"round": round_id, "match": not differences, "differences": differences})
-    elif not differences:
-        click.echo(f"round {round_id}: match — the draw recomputes exactly from its audit record")
+        echo_json(
+            {
+                "round": round_id,
+                "match": not differences,
+                "differences": differences,
+                "notes": notes,
+            }
+        )
     else:
-        click.echo(f"round {round_id}: DIFFERENT — first difference: {differences[0]}")
-        for more in differences[1:]:
-            click.echo(f"  also: {more}")
+        if not differences:
+            click.echo(
+                f"round {round_id}: match — the draw recomputes exactly from its audit record"
+            )
+        else:
+            click.echo(f"round {round_id}: DIFFERENT — first difference: {differences[0]}")
+            for more in differences[1:]:
+                click.echo(f"  also: {more}")
+        for note in notes:
+            click.echo(f"  note: {note}")
     if differences:
         raise SystemExit(1)
 

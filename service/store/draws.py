@@ -8,7 +8,7 @@ never a token: tokens are bearer secrets and live only in ``seats``.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.models.audit import AuditEntry
@@ -48,6 +48,24 @@ def draw_seats(session: Session, draw_id: int) -> list[tuple[str, str, str, str]
             select(SeatHolder.member_id, Seat.group_name, Seat.status, Seat.token)
             .join(Seat, Seat.id == SeatHolder.seat_id)
             .where(Seat.draw_id == draw_id)
+        )
+    ]
+
+
+def audit_position(session: Session) -> int:
+    """The id of the audit log's last entry (0 when empty): where a frozen pool was taken."""
+    return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def draw_log(session: Session, up_to: int) -> list[tuple[str, str | None, dict]]:
+    """(action, round, detail) of every ``draw.*`` audit entry up to entry ``up_to``, oldest
+    first, across all rounds: what ``draw verify`` replays the rotation history from."""
+    return [
+        (e.action, e.round_id, e.detail)
+        for e in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.id <= up_to, AuditEntry.action.startswith("draw."))
+            .order_by(AuditEntry.id)
         )
     ]
 

@@ -19,6 +19,7 @@ from jobs.draw.method import (
     allocate,
     key_of,
     parse_seed,
+    rfc3797_digest,
     rfc3797_order,
     run_draw,
     seed_from_numbers,
@@ -67,11 +68,15 @@ RFC_MD5 = [
 
 
 def test_rfc3797_md5_of_the_first_three_steps_matches_the_rfc() -> None:
-    # Independently of jobs.draw.method: MD5(2-byte big-endian index ‖ key ‖ index), index from 0.
+    # The project's step (index as 2 bytes big-endian, from 0) against the RFC's printed digests.
     for index, expected in enumerate(RFC_MD5):
-        b = index.to_bytes(2, "big")
-        digest = hashlib.md5(b + RFC_KEY.encode("ascii") + b, usedforsecurity=False)
-        assert digest.hexdigest().upper() == expected
+        assert rfc3797_digest(index, RFC_KEY).hex().upper() == expected
+    # And each digest, read as a 128-bit big-endian integer modulo the names left, is the pick:
+    # 25 names, then 24, then 23 (the RFC's table: positions 17, 7, 2).
+    remaining = list(range(1, 26))
+    picks = [remaining.pop(int(md5, 16) % len(remaining)) for md5 in RFC_MD5]
+    assert picks == RFC_ORDER[:3]
+    assert rfc3797_order([str(i) for i in range(1, 26)], RFC_KEY, 3) == [str(p) for p in picks]
 
 
 def test_rfc3797_order_reproduces_the_rfc_published_selection() -> None:

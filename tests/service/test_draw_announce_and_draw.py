@@ -36,7 +36,7 @@ from tests.service.draw_setup import (
 
 
 def test_announce_prints_the_fingerprint_and_seats_per_group(cli: Cli, tmp_path: Path) -> None:
-    members = {**MEMBERS, "RD07": ("人大7号", RD, "", False)}  # inactive: not in the pool
+    members = {**MEMBERS, "RD07": ("人大7号", RD, "", False)}  # inactive: never eligible
     setup_pool(cli, tmp_path, members)
     # The documented serialisation, built by hand for this pool.
     text = (
@@ -54,7 +54,10 @@ def test_announce_prints_the_fingerprint_and_seats_per_group(cli: Cli, tmp_path:
     # group, active, eligible, seats, cycle
     assert lines[RD][1:5] == ["6", "6", "3", "1"]
     assert lines[ZX][1:5] == ["5", "5", "2", "1"]
-    assert "RD07" not in out
+    # RD07 is shown, as inactive (what eligibility was derived from), never as eligible.
+    eligible = out.split("eligible members:\n")[1].split("inactive members")[0]
+    assert "RD07" not in eligible and f"  {RD}: RD01 RD02 RD03 RD04 RD05 RD06\n" in eligible
+    assert out.endswith(f"inactive members (never eligible):\n  {RD}: RD07\n")
     with db(cli) as s:
         d = s.scalars(select(Draw)).one()
         assert (d.status, d.pool_sha256, d.sources, d.seats) == (
@@ -164,3 +167,22 @@ def test_rfc3797_one_step_draw(cli: Cli, tmp_path: Path) -> None:
     setup_pool(cli, tmp_path, members)
     data = cli.json("draw", ROUND, "--seed", RFC_KEY, "--seats", "16", "--method", "rfc3797")
     assert [s["evaluator"] for s in data["seats"]] == [f"R{p:02d}" for p in RFC_ORDER]
+
+
+def test_rfc3797_ignores_quotas_that_do_not_add_up(cli: Cli, tmp_path: Path) -> None:
+    # Issue #9, item 17: rfc3797 ignores groups, so [draw] quotas can neither refuse it nor
+    # shape it. The same quotas refuse an hmac-sha256-v1 announcement.
+    config = tmp_path / "pingyi.toml"
+    config.write_text(f'[draw]\nquotas = {{"{RD}" = 3}}\n', encoding="utf-8")
+    cli = Cli(cli.db, config=config)
+    setup_pool(cli, tmp_path)
+    out = cli("draw", "announce", ROUND, "--seats", "5", ok=False)
+    assert "the quotas add up to 3 seats, not 5" in out
+    announced = cli.json("draw", "announce", ROUND, "--seats", "5", "--method", "rfc3797")
+    assert [g["quota"] for g in announced["pool"]["groups"]] == [None, None]
+    assert "rfc3797 draws from one list" in cli(
+        "draw", "announce", ROUND, "--seats", "5", "--method", "rfc3797", "--force"
+    )
+    data = cli.json("draw", ROUND, "--seed", SEED)
+    assert len(data["seats"]) == 5 and data["method"] == "rfc3797"
+    assert "match" in verify(cli, ok=True)
