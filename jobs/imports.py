@@ -68,6 +68,7 @@ class UnitRow:
     system: str
     kind: str | None
     row: int
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,7 @@ UNIT_COLUMNS = {
     "name": ("name", "名称", "单位名称", "单位"),
     "system": ("system", "系统", "所属系统"),
     "kind": ("kind", "类型", "类别"),
+    "active": ("active", "状态", "在册"),
 }
 POOL_COLUMNS = {
     "id": ("id", "编号", "评委编号"),
@@ -331,9 +333,19 @@ POOL_COLUMNS = {
 
 
 def parse_units(path: Path) -> list[UnitRow]:
-    """Parse a units file (code,name,system[,kind]); all rows or ImportFileError."""
+    """Parse a units file (code,name,system[,kind][,active]); all rows or ImportFileError.
+
+    ``active`` 0/否/停用 retires a unit: rounds created later leave it out, rounds already
+    created keep it (they keep their own copy of their units)."""
     return [
-        UnitRow(code, row.text("name"), row.text("system"), row.optional("kind"), row.number)
+        UnitRow(
+            code,
+            row.text("name"),
+            row.text("system"),
+            row.optional("kind"),
+            row.number,
+            _active(row),
+        )
         for row, code in _rows(path, UNIT_COLUMNS, {"code", "name", "system"})
     ]
 

@@ -31,7 +31,7 @@ from service.store.ballots import (
     voted_units,
 )
 from service.store.engine import as_utc, utcnow
-from service.store.reference import active_unit_codes
+from service.store.round_units import round_unit_codes
 from service.store.rounds import get_round, seat_tokens
 from service.store.work import closed_at
 
@@ -48,7 +48,7 @@ def round_context(
         as_utc(rnd.opens_at),
         as_utc(rnd.closes_at),
         seat_tokens(session, round_id),
-        frozenset(active_unit_codes(session)),
+        frozenset(round_unit_codes(session, round_id)),
         rules,
         closed_at=closed_at(session, rnd),
         received_at=received_at or utcnow(),
@@ -100,7 +100,7 @@ def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
     on (``voted_units``), not every vote's points. Ballot keys are built as ``load_round``
     builds them, so equal submission times are ordered the same way in both.
     """
-    units = active_unit_codes(session)
+    units = round_unit_codes(session, round_id)
     seats = load_seats(session, round_id)
     voted = voted_units(session, round_id)
     ballots, ids = [], {}

@@ -24,9 +24,9 @@ from service.models.results import RankingSnapshot
 from service.rules import Rules
 from service.store.audit import canonical_json, sha256_text
 from service.store.ballots import counted_ballots, counted_votes, set_statuses
-from service.store.engine import as_utc
-from service.store.reference import active_units, system_names
+from service.store.engine import StoreError, as_utc
 from service.store.results import save_snapshot
+from service.store.round_units import ballots_received, round_systems, round_units
 from service.store.rounds import active_seats, get_round, vetoed_units
 
 logger = logging.getLogger(__name__)
@@ -61,10 +61,10 @@ def load_seats(session: Session, round_id: str) -> list[SeatInfo]:
 
 
 def load_round(session: Session, round_id: str) -> RoundData:
-    """Read units, seats (with recusals), non-rejected ballots with votes, and vetoes."""
+    """Read the round's own units, seats (with recusals), non-rejected ballots with votes, and vetoes."""
     get_round(session, round_id)
-    systems = system_names(session)
-    units = [UnitInfo(code, name, system) for code, name, system in active_units(session)]
+    systems = round_systems(session, round_id)
+    units = [UnitInfo(code, name, system) for code, name, system in round_units(session, round_id)]
     seats = load_seats(session, round_id)
     answers: dict[int, dict[str, dict[str, Answer]]] = {}
     points_cache: dict[str | None, Fraction | None] = {None: None}  # few distinct values
@@ -103,11 +103,25 @@ def inputs_digest(data: RoundData, rules: Rules) -> str:
     )
 
 
+class NothingToRank(StoreError):
+    """The round has no ballot at all: a ranking of it would only say that nobody answered."""
+
+
 def rank_round(
-    session: Session, round_id: str, rules: Rules, actor: str = "cli"
+    session: Session, round_id: str, rules: Rules, actor: str = "cli", force: bool = False
 ) -> tuple[Ranking, RankingSnapshot]:
-    """Score the round, settle its ballots, and store the ranking as a snapshot."""
+    """Score the round, settle its ballots, and store the ranking as a snapshot.
+
+    A round with no ballot at all is refused unless ``force``: its ranking, and the circular
+    made from it, would publish "0 evaluators" as if that were a result — almost always a round
+    whose source was never connected, not one nobody answered.
+    """
     rnd = get_round(session, round_id)
+    if not force and not ballots_received(session, round_id):
+        raise NothingToRank(
+            f"round {round_id!r} has no ballots at all, so there is nothing to rank (check its "
+            "sources: pingyi source list); --force ranks it anyway, as a round nobody answered"
+        )
     data = load_round(session, round_id)
     ranking = compute_ranking(
         data.units, data.seats, data.ballots, data.vetoes, rules, data.systems

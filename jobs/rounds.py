@@ -5,6 +5,11 @@ Many new ballots make one recompute: the ingest job asks for a ranking (a timest
 the request it serves, ranks, and if another request came in meanwhile enqueues itself again —
 so none is lost in between. A closed round gets its circular rendered after each ranking, on
 the render queue, so rendering never holds up intake.
+
+A round's first circular is published by these jobs; a later version never is. Once readers
+have version 1, a ranking that changes after it (a late veto, say) is reported — in the log and
+as ``circular_outdated`` in the API — and staff re-issue it with a reason
+(``pingyi circular ROUND --reissue REASON``).
 """
 
 from __future__ import annotations
@@ -14,14 +19,13 @@ import time
 
 from jobs.circulars.publish import render_snapshot
 from jobs.progress import set_progress
-from jobs.ranking import rank_round
+from jobs.ranking import NothingToRank, rank_round
 from service.context import Context
 from service.metrics import JOB_SECONDS
-from service.models.results import RankingSnapshot
 from service.queue import NOTIFY, RANKING, RENDER
 from service.store.engine import session_scope
 from service.store.outbox import emit
-from service.store.results import get_snapshot, latest_snapshot
+from service.store.results import get_snapshot, latest_circular, latest_snapshot, same_numbers
 from service.store.rounds import find_round
 from service.store.work import (
     closed_at,
@@ -67,7 +71,14 @@ def rank_round_job(round_id: str, render_next: bool = True) -> dict:
     set_progress("ranking", 0.1, round_id)
     with session_scope(ctx.engine) as session:
         served = ranking_request(session, round_id)
-        ranking, snapshot = rank_round(session, round_id, ctx.config.rules, actor="worker")
+        try:
+            ranking, snapshot = rank_round(session, round_id, ctx.config.rules, actor="worker")
+        except NothingToRank as exc:
+            # e.g. a veto on a round nobody has answered yet: nothing to compute, not a failure.
+            logger.info("%s", exc)
+            mark_ranked(session, round_id, served, None)
+            set_progress("no ballots: nothing ranked", 1.0, round_id)
+            return {"round": round_id, "snapshot": None, "ranked": False}
         again = mark_ranked(session, round_id, served, snapshot.id)
         closed = find_round(session, round_id).status == "closed"
         outbox = emit(
@@ -101,11 +112,6 @@ def rank_round_job(round_id: str, render_next: bool = True) -> dict:
     return {"round": round_id, "snapshot": snapshot_id}
 
 
-def _same_numbers(a: RankingSnapshot, b: RankingSnapshot) -> bool:
-    """Same inputs (counted ballots with their comments, seats, vetoes, rules) and same result."""
-    return a.inputs_sha256 == b.inputs_sha256 and a.result == b.result
-
-
 def render_circular_job(round_id: str) -> dict:
     """Render the circular of the round's latest ranking, unless it is already rendered."""
     started = time.perf_counter()
@@ -120,11 +126,24 @@ def render_circular_job(round_id: str) -> dict:
         rendered = (
             work and work.circular_ranking_id and get_snapshot(session, work.circular_ranking_id)
         )
-        if rendered is not None and rendered and _same_numbers(rendered, snapshot):
+        if rendered is not None and rendered and same_numbers(rendered, snapshot):
             # Nothing a reader could see has changed (e.g. only late, rejected ballots came in):
             # keep the published version instead of issuing an identical new one.
             mark_rendered(session, round_id, snapshot.id)
             return {"round": round_id, "rendered": False}
+        published_before = latest_circular(session, round_id, "pdf")
+        if published_before is not None:
+            # Readers have a version already: replacing it is staff's decision, with a reason.
+            mark_rendered(session, round_id, snapshot.id)
+            logger.warning(
+                "round %s: the ranking changed after circular v%d was published; it is not "
+                "replaced (re-issue it with: pingyi circular %s --reissue REASON)",
+                round_id,
+                published_before.version,
+                round_id,
+            )
+            set_progress("circular outdated: re-issue it with a reason", 1.0, round_id)
+            return {"round": round_id, "rendered": False, "outdated": True}
         published = render_snapshot(session, round_id, snapshot, ctx.config)
         mark_rendered(session, round_id, snapshot.id)
         outbox = emit(

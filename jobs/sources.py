@@ -23,7 +23,7 @@ from jobs.draw.ceremony import LinkRow
 from service.config import Config
 from service.models.sources import Source
 from service.store.engine import StoreError, session_scope
-from service.store.reference import active_unit_codes
+from service.store.round_units import round_unit_codes
 from service.store.rounds import get_round
 from service.store.sources import (
     add_source,
@@ -80,7 +80,7 @@ def add(
         get_round(session, round_id)
         if not replace and find_source(session, name) is not None:
             raise StoreError(f"source {name!r} already exists (use --replace to rebuild it)")
-        units = active_unit_codes(session)
+        units = round_unit_codes(session, round_id)
     rules = config.rules
     context = SetupContext(
         units, [*rules.scale, *rules.no_vote], [c.name for c in rules.criteria], budget

@@ -21,8 +21,8 @@ from service.config import CircularSettings, Config
 from service.models.results import RankingSnapshot
 from service.store.ballots import counted_comments
 from service.store.engine import as_utc, utcnow
-from service.store.reference import system_names
-from service.store.results import save_circular
+from service.store.results import check_reissue, latest_circular, save_circular
+from service.store.round_units import round_systems
 from service.store.rounds import get_round, list_vetoes
 
 logger = logging.getLogger(__name__)
@@ -70,10 +70,30 @@ def pooled_comments(session: Session, round_id: str) -> dict[str, list[str]]:
     return {unit: sorted(texts) for unit, texts in pooled.items()}
 
 
+def _reissue(session: Session, round_id: str, reason: str | None, local) -> dict | None:
+    """What a re-issued circular says about the version it replaces, printed under its title."""
+    if reason is None:
+        return None
+    replaced = latest_circular(session, round_id, "pdf")
+    if replaced is None:
+        return None
+    return {
+        "version": replaced.version + 1,
+        "replaces": replaced.version,
+        "replaces_at": local(replaced.created_at),
+        "reason": reason,
+    }
+
+
 def build_circular(
-    session: Session, round_id: str, snapshot: RankingSnapshot, config: Config
+    session: Session,
+    round_id: str,
+    snapshot: RankingSnapshot,
+    config: Config,
+    reason: str | None = None,
 ) -> dict:
-    """The circular's plain data (the contract of ``jobs.circulars.render.render_pdf``)."""
+    """The circular's plain data (the contract of ``jobs.circulars.render.render_pdf``);
+    ``reason``: why this version replaces a published one (a re-issue)."""
     rnd = get_round(session, round_id)
     now = utcnow()
     tz = ZoneInfo(config.circular.timezone)
@@ -82,7 +102,7 @@ def build_circular(
         """Times in the circular are the issuing body's local time, with their offset."""
         return None if moment is None else as_utc(moment).astimezone(tz).isoformat()
 
-    systems = list(dict.fromkeys(system_names(session)))
+    systems = round_systems(session, round_id)
     vetoes = [
         {"unit": v.unit_code, "reason": v.reason, "by": v.by, "at": local(v.at)}
         for v in list_vetoes(session, round_id)
@@ -106,6 +126,7 @@ def build_circular(
         "audit_hash": snapshot.audit_hash,
         "inputs_sha256": snapshot.inputs_sha256,
         "generated_at": local(now),
+        "reissue": _reissue(session, round_id, reason, local),
     }
 
 
@@ -121,20 +142,40 @@ class Published:
     circular: dict
 
 
-def publish_round(session: Session, round_id: str, config: Config, xlsx: bool = True) -> Published:
-    """Rank, render and store a new version of the round's circular (PDF, XLSX, JSON)."""
-    _, snapshot = rank_round(session, round_id, config.rules)
-    return render_snapshot(session, round_id, snapshot, config, xlsx)
+def publish_round(
+    session: Session,
+    round_id: str,
+    config: Config,
+    xlsx: bool = True,
+    reason: str | None = None,
+    force: bool = False,
+) -> Published:
+    """Rank, render and store a new version of the round's circular (PDF, XLSX, JSON).
+
+    The first version needs no reason; any later one replaces what readers already have, so it
+    is refused before anything is computed unless ``reason`` says why (``--reissue``). ``force``
+    ranks a round with no ballots (``jobs.ranking.NothingToRank``)."""
+    reason = check_reissue(session, round_id, reason)
+    _, snapshot = rank_round(session, round_id, config.rules, force=force)
+    return render_snapshot(session, round_id, snapshot, config, xlsx, reason)
 
 
 def render_snapshot(
-    session: Session, round_id: str, snapshot: RankingSnapshot, config: Config, xlsx: bool = True
+    session: Session,
+    round_id: str,
+    snapshot: RankingSnapshot,
+    config: Config,
+    xlsx: bool = True,
+    reason: str | None = None,
 ) -> Published:
-    """Render and store a new circular version from an existing ranking snapshot."""
+    """Render and store a new circular version from an existing ranking snapshot; a version
+    after the first needs ``reason`` (``service.store.results.check_reissue``)."""
     from jobs.circulars.render import render_pdf
     from jobs.circulars.xlsx import render_xlsx
 
-    circular = build_circular(session, round_id, snapshot, config)
+    circular = build_circular(
+        session, round_id, snapshot, config, check_reissue(session, round_id, reason)
+    )
     pdf = render_pdf(circular, comment_threshold=config.circular.min_comments)
     xlsx_bytes = render_xlsx(circular) if xlsx else None
     public = {k: v for k, v in circular.items() if k != "comments"}
@@ -142,6 +183,6 @@ def render_snapshot(
     files = {"pdf": pdf, "json": json_bytes}
     if xlsx_bytes is not None:
         files["xlsx"] = xlsx_bytes
-    version, hashes = save_circular(session, round_id, snapshot.id, files)
+    version, hashes = save_circular(session, round_id, snapshot.id, files, reason)
     logger.info("published circular v%d of round %s (%d bytes PDF)", version, round_id, len(pdf))
     return Published(version, pdf, hashes["pdf"], xlsx_bytes, json_bytes, circular)

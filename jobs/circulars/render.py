@@ -220,7 +220,15 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
         "audit_hash": circular.get("audit_hash") or "",
         "generated": chinese_date(circular.get("generated_at"), with_time=True),
         "generated_at": circular.get("generated_at") or "",
+        "reissue": _reissue(circular.get("reissue")),
     }
+
+
+def _reissue(reissue: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A re-issue's line under the title: which version it replaces, from when, and why."""
+    if not reissue:
+        return None
+    return {**reissue, "replaces_date": chinese_date(reissue.get("replaces_at"))}
 
 
 def _environment() -> jinja2.Environment:

@@ -153,10 +153,7 @@ def describe_rules(rules: dict[str, Any], kind: str = "monthly") -> list[str]:
         "一票否决。被一票否决的单位保留并公布得分，排在其他参与排名的单位之后，"
         f"不得列入前{chinese_number(top)}名，并优先列入后{chinese_number(bottom)}名。"
     )
-    if kind != "monthly":
-        weight = Fraction(str(rules.get("monthly_weight", "0.7")))
-        items.append(
-            f"汇总计分。汇总得分 = {plain_number(weight)} × 各月公布得分的平均值 + "
-            f"{plain_number(1 - weight)} × 领导评分；无领导评分的，取各月平均值。"
-        )
+    # Only rules the ranking applies are printed. A quarterly or half-year round is scored from
+    # its own ballots like a monthly one (combining it with the months is issue #10's work), so
+    # no combination formula is printed until the code computes one.
     return items

@@ -186,6 +186,9 @@ def render_xlsx(circular: dict[str, Any]) -> bytes:
         ("生成时间", circular.get("generated_at")),
     ):
         ws.append(list(row))
+    if reissue := circular.get("reissue"):
+        ws.append(["版本", f"第{reissue['version']}版，代替第{reissue['replaces']}版"])
+        ws.append(["更正原因", reissue["reason"]])
 
     ws = _sheet(wb, "评议规则", ["序号", "规则"], [20, 110])
     for i, text in enumerate(describe_rules(rules, round_.get("kind", "monthly")), start=1):

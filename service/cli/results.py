@@ -13,16 +13,17 @@ from service.store.engine import session_scope
 @click.command()
 @click.argument("round_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the ranking JSON (docs/rules.md).")
+@click.option("--force", is_flag=True, help="Rank even a round with no ballots at all.")
 @common
-def rank(state: State, round_id: str, as_json: bool) -> None:
+def rank(state: State, round_id: str, as_json: bool, force: bool) -> None:
     """Compute the ranking of a round and store it as a snapshot."""
     from jobs.ranking import rank_round
-    from service.store.reference import system_names
+    from service.store.round_units import round_systems
 
     with session_scope(state.engine) as session:
-        _, snapshot = rank_round(session, round_id, state.config.rules)
+        _, snapshot = rank_round(session, round_id, state.config.rules, force=force)
         result = snapshot.result
-        systems = system_names(session)
+        systems = round_systems(session, round_id)
     if as_json:
         echo_json(result)
         return
@@ -36,16 +37,42 @@ def rank(state: State, round_id: str, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--xlsx", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--reissue",
+    "reason",
+    metavar="REASON",
+    help="Issue a new version of a published circular; the reason is printed in it and logged.",
+)
+@click.option("--force", is_flag=True, help="Publish even a round with no ballots at all.")
+@click.option(
+    "--stored", is_flag=True, help="Write the latest published version's files; publish nothing."
+)
 @common
 def circular(
-    state: State, round_id: str, output: Path | None, xlsx: Path | None, json_path: Path | None
+    state: State,
+    round_id: str,
+    output: Path | None,
+    xlsx: Path | None,
+    json_path: Path | None,
+    reason: str | None,
+    force: bool,
+    stored: bool,
 ) -> None:
-    """Rank the round and render its circular (PDF; XLSX and JSON on request)."""
+    """Rank the round and publish its circular (PDF; XLSX and JSON on request).
+
+    A published circular is never replaced silently: once version 1 exists, a new version needs
+    --reissue REASON. --stored writes the files of the version readers have now.
+    """
     from jobs.circulars.publish import publish_round
 
     output = output or Path(f"circular-{round_id}.pdf")
+    if stored:
+        _write_stored(state, round_id, {"pdf": output, "xlsx": xlsx, "json": json_path})
+        return
     with session_scope(state.engine) as session:
-        published = publish_round(session, round_id, state.config, xlsx=xlsx is not None)
+        published = publish_round(
+            session, round_id, state.config, xlsx=xlsx is not None, reason=reason, force=force
+        )
     for path, content in (
         (output, published.pdf),
         (xlsx, published.xlsx),
@@ -56,3 +83,26 @@ def circular(
             path.write_bytes(content)
             click.echo(f"wrote {path} ({len(content):,} bytes)")
     click.echo(f"circular version {published.version}, sha256 {published.pdf_sha256}")
+
+
+def _write_stored(state: State, round_id: str, paths: dict[str, Path | None]) -> None:
+    """Write the latest stored version of each asked-for format, exactly as published."""
+    from service.store.results import latest_circular
+    from service.store.rounds import get_round
+
+    with session_scope(state.engine) as session:
+        get_round(session, round_id)
+        rows = {fmt: latest_circular(session, round_id, fmt) for fmt, p in paths.items() if p}
+        if rows.get("pdf") is None:
+            raise click.ClickException(f"round {round_id!r} has no published circular")
+        for fmt, row in rows.items():
+            if row is None:
+                raise click.ClickException(f"round {round_id!r}: no {fmt} file was published")
+            path = paths[fmt]
+            assert path is not None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(row.content)
+            click.echo(f"wrote {path} ({row.size:,} bytes)")
+        pdf = rows["pdf"]
+        note = f", re-issued: {pdf.reason}" if pdf.reason else ""
+        click.echo(f"circular version {pdf.version}, sha256 {pdf.sha256}{note}")

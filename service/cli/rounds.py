@@ -44,6 +44,98 @@ def round_create(
     click.echo(f"round {rnd.id} ({rnd.kind}) created, window {window}")
 
 
+@round_.command("list")
+@click.option("--status", type=click.Choice(["open", "closed"]), help="Only rounds in this state.")
+@click.option("--json", "as_json", is_flag=True)
+@common
+def round_list(state: State, status: str | None, as_json: bool) -> None:
+    """Every round, newest first: window, units, seats, ballots and circular version."""
+    from service.store.engine import as_utc
+    from service.store.results import latest_circular_versions
+    from service.store.round_units import ballots_received, round_unit_codes
+    from service.store.rounds import count_active_seats, list_rounds
+
+    with session_scope(state.engine) as session:
+        versions = latest_circular_versions(session)
+        rows = [
+            {
+                "id": rnd.id,
+                "kind": rnd.kind,
+                "status": rnd.status,
+                "opens_at": rnd.opens_at and as_utc(rnd.opens_at).isoformat(),
+                "closes_at": rnd.closes_at and as_utc(rnd.closes_at).isoformat(),
+                "units": len(round_unit_codes(session, rnd.id)),
+                "seats": count_active_seats(session, rnd.id),
+                "ballots": ballots_received(session, rnd.id),
+                "circular_version": versions.get(rnd.id),
+            }
+            for rnd in list_rounds(session, status)
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no rounds" + (f" {status}" if status else ""))
+        return
+    click.echo(
+        f"{'round':<14} {'kind':<10} {'status':<7} {'window (UTC)':<33} units seats ballots circular"
+    )
+    for r in rows:
+        window = f"{(r['opens_at'] or '—')[:16]} … {(r['closes_at'] or '—')[:16]}"
+        version = f"v{r['circular_version']}" if r["circular_version"] else "—"
+        click.echo(
+            f"{r['id']:<14} {r['kind']:<10} {r['status']:<7} {window:<33} {r['units']:>5} "
+            f"{r['seats']:>5} {r['ballots']:>7} {version}"
+        )
+
+
+@round_.command("units")
+@click.argument("round_id")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Take today's active units again (only before any ballot or source).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@common
+def round_units_cmd(state: State, round_id: str, refresh: bool, as_json: bool) -> None:
+    """The units ROUND_ID evaluates: fixed when it was created, whatever is imported later."""
+    from service.store.round_units import refresh_units, round_units
+    from service.store.rounds import get_round
+
+    with session_scope(state.engine) as session:
+        get_round(session, round_id)
+        if refresh:
+            before, after = refresh_units(session, round_id)
+            click.echo(f"round {round_id}: {before} units before, {after} now")
+        units = round_units(session, round_id)
+    if as_json:
+        echo_json([{"code": c, "name": n, "system": s} for c, n, s in units])
+        return
+    if not refresh:
+        for code, name, system in units:
+            click.echo(f"{code}\t{system}\t{name}")
+        click.echo(f"{len(units)} units")
+
+
+@round_.command("close")
+@click.argument("round_id")
+@common
+def round_close(state: State, round_id: str) -> None:
+    """Close ROUND_ID now: ballots received from now on no longer count."""
+    from service.store.audit import append_audit
+    from service.store.rounds import get_round
+    from service.store.work import close_round
+
+    with session_scope(state.engine) as session:
+        rnd = get_round(session, round_id)
+        if rnd.status == "closed":
+            raise click.ClickException(f"round {round_id!r} is already closed")
+        close_round(session, round_id)
+        append_audit(session, "round.close", {}, round_id)
+    click.echo(f"round {round_id} closed; publish its circular with: pingyi circular {round_id}")
+
+
 @click.command()
 @click.argument("round_id")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
@@ -101,3 +193,18 @@ def veto_add(state: State, round_id: str, unit: str, reason: str, by: str | None
     with session_scope(state.engine) as session:
         add_veto(session, round_id, unit, reason, by)
     click.echo(f"round {round_id}: {unit} vetoed ({reason})")
+
+
+@veto.command("remove")
+@click.argument("round_id")
+@click.argument("unit")
+@click.option("--reason", required=True, help="Why the veto is withdrawn (kept in the audit log).")
+@click.option("--by", "by", default=None, help="Who decided.")
+@common
+def veto_remove(state: State, round_id: str, unit: str, reason: str, by: str | None) -> None:
+    """Withdraw UNIT's veto in ROUND_ID; rank again (and re-issue a published circular)."""
+    from service.store.rounds import remove_veto
+
+    with session_scope(state.engine) as session:
+        remove_veto(session, round_id, unit, reason, by)
+    click.echo(f"round {round_id}: veto of {unit} withdrawn ({reason})")

@@ -24,31 +24,11 @@ def _system_id(session: Session, name: str, cache: dict[str, int]) -> int:
     return cache[name]
 
 
-def system_names(session: Session) -> list[str]:
-    """Systems in the order they were first imported (the order circulars list them in)."""
-    return list(session.scalars(select(System.name).order_by(System.position, System.name)))
-
-
-def active_units(session: Session) -> list[tuple[str, str, str]]:
-    """(code, name, system) of every active unit, by code."""
-    return [
-        (code, name, system)
-        for code, name, system in session.execute(
-            select(Unit.code, Unit.name, System.name)
-            .join(System, System.id == Unit.system_id)
-            .where(Unit.active.is_(True))
-            .order_by(Unit.code)
-        )
-    ]
-
-
-def active_unit_codes(session: Session) -> list[str]:
-    """Codes of the active units, sorted: the units a ballot may name."""
-    return list(session.scalars(select(Unit.code).where(Unit.active.is_(True)).order_by(Unit.code)))
-
-
 def upsert_units(session: Session, rows: Iterable, source: str) -> tuple[int, int]:
-    """Insert or update units by code (importing again never duplicates); returns (new, updated)."""
+    """Insert or update units by code (importing again never duplicates); returns (new, updated).
+
+    This changes what later rounds are created with, never a round that exists: each round has
+    its own copy (``service.store.round_units``)."""
     cache: dict[str, int] = {}
     existing = {u.code: u for u in session.scalars(select(Unit))}
     new = updated = 0
@@ -56,15 +36,18 @@ def upsert_units(session: Session, rows: Iterable, source: str) -> tuple[int, in
         system_id = _system_id(session, row.system, cache)
         unit = existing.get(row.code)
         if unit is None:
-            session.add(Unit(code=row.code, name=row.name, system_id=system_id, kind=row.kind))
+            unit = Unit(code=row.code, name=row.name, system_id=system_id, kind=row.kind)
+            unit.active = row.active
+            session.add(unit)
             new += 1
         elif (unit.name, unit.system_id, unit.kind, unit.active) != (
             row.name,
             system_id,
             row.kind,
-            True,
+            row.active,
         ):
-            unit.name, unit.system_id, unit.kind, unit.active = row.name, system_id, row.kind, True
+            unit.name, unit.system_id = row.name, system_id
+            unit.kind, unit.active = row.kind, row.active
             updated += 1
     append_audit(session, "import.units", {"file": source, "new": new, "updated": updated})
     return new, updated

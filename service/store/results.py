@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.models.results import Circular, RankingSnapshot
 from service.store.audit import append_audit, canonical_json, sha256_text
-from service.store.engine import utcnow
+from service.store.engine import StoreError, as_utc, utcnow
 
 
 def latest_snapshot(session: Session, round_id: str) -> RankingSnapshot | None:
@@ -59,6 +59,21 @@ def save_snapshot(
     return snapshot
 
 
+def same_numbers(a: RankingSnapshot, b: RankingSnapshot) -> bool:
+    """Same inputs (counted ballots with their comments, seats, vetoes, rules) and same result:
+    nothing a reader of the circular could see differs."""
+    return a.inputs_sha256 == b.inputs_sha256 and a.result == b.result
+
+
+def circular_outdated(session: Session, round_id: str) -> bool:
+    """True when the round's latest ranking says something its published circular does not."""
+    published = latest_circular(session, round_id, "pdf")
+    latest = latest_snapshot(session, round_id)
+    if published is None or latest is None or latest.id == published.ranking_id:
+        return False
+    return not same_numbers(get_snapshot(session, published.ranking_id), latest)
+
+
 def latest_circular(session: Session, round_id: str, fmt: str) -> Circular | None:
     """The newest version of the round's circular in ``fmt`` (pdf, xlsx or json), if any."""
     return session.scalars(
@@ -82,11 +97,39 @@ def latest_circular_versions(session: Session) -> dict[str, int]:
     )
 
 
+class AlreadyPublished(StoreError):
+    """The round's circular is out; a new version needs staff to say why (a re-issue)."""
+
+
+def check_reissue(session: Session, round_id: str, reason: str | None) -> str | None:
+    """The reason a new version would carry: None for the first version; after that a new
+    version replaces what every reader already has, so it is refused without a reason."""
+    latest = latest_circular(session, round_id, "pdf")
+    if latest is None:
+        return None
+    reason = (reason or "").strip()
+    if not reason:
+        issued = as_utc(latest.created_at)
+        raise AlreadyPublished(
+            f"round {round_id!r} already has circular version {latest.version} "
+            f"(published {issued:%Y-%m-%d %H:%M} UTC, sha256 {latest.sha256[:12]}…); a new "
+            "version replaces it for every reader, so it is issued only with a reason: "
+            "--reissue REASON"
+        )
+    return reason
+
+
 def save_circular(
-    session: Session, round_id: str, ranking_id: int, files: dict[str, bytes]
+    session: Session,
+    round_id: str,
+    ranking_id: int,
+    files: dict[str, bytes],
+    reason: str | None = None,
 ) -> tuple[int, dict[str, str]]:
-    """Store the files of a new circular version (one row per format) and audit their hashes;
-    returns the version and each format's SHA-256. Earlier versions are kept."""
+    """Store the files of a new circular version (one row per format) and audit their hashes
+    and, for a re-issue, its reason; returns the version and each format's SHA-256. Earlier
+    versions are kept."""
+    reason = check_reissue(session, round_id, reason)
     version = (latest_circular_version(session, round_id) or 0) + 1
     now = utcnow()
     hashes = {fmt: hashlib.sha256(content).hexdigest() for fmt, content in files.items()}
@@ -101,12 +144,11 @@ def save_circular(
                 size=len(content),
                 content=content,
                 created_at=now,
+                reason=reason,
             )
         )
-    append_audit(
-        session,
-        "circular.publish",
-        {"version": version, **{f"{fmt}_sha256": digest for fmt, digest in hashes.items()}},
-        round_id,
-    )
+    detail: dict = {"version": version, **{f"{fmt}_sha256": d for fmt, d in hashes.items()}}
+    if reason is not None:
+        detail |= {"replaces": version - 1, "reason": reason}
+    append_audit(session, "circular.publish", detail, round_id)
     return version, hashes

@@ -14,6 +14,7 @@ from service.models.rounds import Round, Seat, SeatHolder, Veto
 from service.store.audit import append_audit
 from service.store.engine import StoreError, utcnow
 from service.store.reference import pool_fingerprint
+from service.store.round_units import freeze_units, round_unit_codes, units_fingerprint
 
 # Seat tokens: 32 characters from [0-9A-Za-z] drawn with ``secrets`` = 190 bits, over the 128 the
 # draw needs (docs/draw.md). Letters and digits only, at most 36 long, because survey platforms keep tokens
@@ -48,7 +49,13 @@ def create_round(
         raise StoreError(f"round kind must be one of {', '.join(ROUND_KINDS)}, got {kind!r}")
     if session.get(Round, round_id) is not None:
         raise StoreError(f"round {round_id!r} already exists")
-    if opens_at and closes_at and closes_at <= opens_at:
+    if opens_at is None or closes_at is None:
+        # A round with an open-ended window would take ballots forever and never close itself.
+        raise StoreError(
+            f"round {round_id!r} needs its submission window: --opens and --closes "
+            "(ISO 8601 dates or times)"
+        )
+    if closes_at <= opens_at:
         raise StoreError(f"round {round_id!r}: --closes must be after --opens")
     for part in parts:
         if session.get(Round, part) is None:
@@ -65,6 +72,8 @@ def create_round(
         created_at=utcnow(),
     )
     session.add(rnd)
+    session.flush()
+    units = freeze_units(session, round_id)
     append_audit(
         session,
         "round.create",
@@ -73,6 +82,8 @@ def create_round(
             "opens_at": opens_at.isoformat() if opens_at else None,
             "closes_at": closes_at.isoformat() if closes_at else None,
             "parts": parts,
+            "units": units,
+            "units_sha256": units_fingerprint(session, round_id),
         },
         round_id,
     )
@@ -220,8 +231,12 @@ def seated_members(session: Session, round_id: str) -> list[tuple[str, str, str,
 def add_veto(session: Session, round_id: str, unit_code: str, reason: str, by: str | None) -> Veto:
     """Record a one-vote veto; the reason is mandatory because the circular publishes it."""
     get_round(session, round_id)
-    if session.scalars(select(Unit).where(Unit.code == unit_code)).first() is None:
-        raise StoreError(f"unknown unit {unit_code!r}")
+    if unit_code not in round_unit_codes(session, round_id):
+        known = session.scalars(select(Unit).where(Unit.code == unit_code)).first() is not None
+        raise StoreError(
+            f"unit {unit_code!r} is not one of round {round_id!r}'s units"
+            + (" (it was added or reactivated after the round was created)" if known else "")
+        )
     if not reason.strip():
         raise StoreError("a veto needs a reason (--reason)")
     if session.scalars(
@@ -233,6 +248,29 @@ def add_veto(session: Session, round_id: str, unit_code: str, reason: str, by: s
     append_audit(
         session, "veto.add", {"unit": unit_code, "reason": reason.strip(), "by": by}, round_id
     )
+    return veto
+
+
+def remove_veto(
+    session: Session, round_id: str, unit_code: str, reason: str, by: str | None
+) -> Veto:
+    """Withdraw a veto (decided in error, or overturned). The audit log keeps the veto and why
+    it was withdrawn; the round's ranking must then be computed again."""
+    get_round(session, round_id)
+    veto = session.scalars(
+        select(Veto).where(Veto.round_id == round_id, Veto.unit_code == unit_code)
+    ).first()
+    if veto is None:
+        raise StoreError(f"unit {unit_code!r} is not vetoed in round {round_id!r}")
+    if not reason.strip():
+        raise StoreError("withdrawing a veto needs a reason (--reason): the audit log keeps it")
+    append_audit(
+        session,
+        "veto.remove",
+        {"unit": unit_code, "veto": veto.reason, "reason": reason.strip(), "by": by},
+        round_id,
+    )
+    session.delete(veto)
     return veto
 
 

@@ -42,8 +42,11 @@ def ranking_request(session: Session, round_id: str) -> datetime | None:
     return None if work is None else work.ranking_requested_at
 
 
-def mark_ranked(session: Session, round_id: str, served: datetime | None, snapshot_id: int) -> bool:
-    """Record the request a ranking served; True when another request came in meanwhile."""
+def mark_ranked(
+    session: Session, round_id: str, served: datetime | None, snapshot_id: int | None
+) -> bool:
+    """Record the request a ranking served (``snapshot_id`` None: there was nothing to rank);
+    True when another request came in meanwhile."""
     work = _work(session, round_id)
     work.ranking_done_for, work.ranking_id = served, snapshot_id
     return work.ranking_requested_at is not None and (

@@ -20,7 +20,12 @@ from service.store.ballots import status_counts
 from service.store.draws import panel_json
 from service.store.engine import StoreError, as_utc
 from service.store.outbox import emit
-from service.store.results import latest_circular, latest_circular_version, latest_snapshot
+from service.store.results import (
+    circular_outdated,
+    latest_circular,
+    latest_circular_version,
+    latest_snapshot,
+)
 from service.store.rounds import add_veto, find_round, list_rounds
 from service.store.status import round_progress
 from service.store.work import close_round, get_work, request_ranking
@@ -100,6 +105,9 @@ def round_json(session, rnd: Round) -> dict:
         "closes_at": rnd.closes_at and as_utc(rnd.closes_at).isoformat(),
         "progress": round_progress(session, rnd.id),
         "circular_version": latest,
+        # The ranking changed after the published circular (which is never replaced silently):
+        # staff decide whether to re-issue it, with a reason.
+        "circular_outdated": circular_outdated(session, rnd.id),
         "links": {
             "self": url_for("api.round_detail", round_id=rnd.id),
             "ranking": url_for("api.ranking", round_id=rnd.id),
@@ -163,6 +171,13 @@ def circular(round_id: str, fmt: str):
         work = get_work(session, round_id)
         row = latest_circular(session, round_id, fmt)
         behind = work is not None and work.ranking_id != work.circular_ranking_id
+        if (
+            rnd.status == "closed"
+            and row is None
+            and not _pending(work)
+            and latest_snapshot(session, round_id) is None
+        ):
+            abort(404, description=f"round {round_id!r} was closed with no ballots: no circular")
         if rnd.status == "closed" and (row is None or behind or _pending(work)):
             return jsonify(status="rendering", message="the circular is being made"), 202
         if row is None:

@@ -65,6 +65,12 @@ class RoundSchema(Schema):
     closes_at = fields.DateTime(allow_none=True)
     progress = fields.Nested(ProgressSchema)
     circular_version = fields.Integer(allow_none=True)
+    circular_outdated = fields.Boolean(
+        metadata={
+            "description": "The ranking changed after the published circular, which is never "
+            "replaced silently: staff may re-issue it with a reason."
+        }
+    )
     links = fields.Nested(RoundLinksSchema)
 
 

@@ -70,9 +70,8 @@ def setup_pool(
     cli("import", "units", str(units))
     cli("import", "pool", str(write_pool(tmp_path, members)))
     for rid in rounds:
-        # The main round has a window, so ballots can be ingested into it.
-        window = ("--opens", "2026-10-01", "--closes", "2026-10-31") if rid == ROUND else ()
-        cli("round", "create", rid, "--kind", "monthly", *window)
+        cli("round", "create", rid, "--kind", "monthly", "--opens", "2026-10-01",
+            "--closes", "2026-10-31")  # fmt: skip
 
 
 def announce_and_draw(cli: Cli, tmp_path: Path) -> dict:

@@ -222,7 +222,7 @@ def test_admins_can_draw_a_panel_over_the_api(service) -> None:
     )
     service.cli("import", "units", str(units))
     service.cli("import", "pool", str(members))
-    service.cli("round", "create", "2026-12")
+    service.cli("round", "create", "2026-12", "--opens", "2026-12-01", "--closes", "2026-12-31")
     app = create_app(Config(database_url=service.db_url, redis_url=None))
     client = app.test_client()
     admin = {"Authorization": f"Bearer {service.token('admin')}"}

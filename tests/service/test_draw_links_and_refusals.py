@@ -255,7 +255,11 @@ def test_more_seats_than_eligible_members_is_refused(cli: Cli, tmp_path: Path) -
 
 
 def test_an_empty_pool_is_refused(cli: Cli, tmp_path: Path) -> None:
-    cli("round", "create", ROUND, "--kind", "monthly")
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,system\nU1,立案庭,法院\n", encoding="utf-8")
+    cli("import", "units", str(units))
+    cli("round", "create", ROUND, "--kind", "monthly", "--opens", "2026-10-01",
+        "--closes", "2026-10-31")  # fmt: skip
     out = cli("draw", "announce", ROUND, "--seats", "3", ok=False)
     assert "no active members" in out
     assert written(cli) == {"draws": [], "seats": [], "holders": 0, "audit": []}

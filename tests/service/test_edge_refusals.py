@@ -22,9 +22,13 @@ def test_a_round_id_that_breaks_links_or_headers_is_refused(cli, round_id: str) 
 
 
 @pytest.mark.parametrize("round_id", ["2026-10", "2026-Q4", "2026年10月", "h1_2026.v2"])
-def test_ordinary_round_ids_are_taken(cli, round_id: str) -> None:
-    cli("round", "create", round_id)
-    assert round_id in cli("round", "create", round_id, ok=False)  # exists now
+def test_ordinary_round_ids_are_taken(cli, tmp_path, round_id: str) -> None:
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,system\nU1,立案庭,法院\n", encoding="utf-8")
+    cli("import", "units", str(units))
+    window = ("--opens", "2026-10-01", "--closes", "2026-10-31")
+    cli("round", "create", round_id, *window)
+    assert round_id in cli("round", "create", round_id, *window, ok=False)  # exists now
 
 
 def test_api_bodies_of_the_wrong_shape_get_400(service) -> None:

@@ -79,7 +79,17 @@ def test_bad_import_file_names_row_and_column(cli, tmp_path: Path) -> None:
 def test_panel_tokens_are_long_unique_and_shown_in_spec_shape(cli, tmp_path: Path) -> None:
     cli("import", "units", write(tmp_path, "units.csv", UNITS))
     cli("import", "pool", write(tmp_path, "pool.csv", POOL))
-    cli("round", "create", "2026-10", "--kind", "monthly")
+    cli(
+        "round",
+        "create",
+        "2026-10",
+        "--kind",
+        "monthly",
+        "--opens",
+        "2026-10-01",
+        "--closes",
+        "2026-10-31",
+    )
     out = cli("panel", "set", "2026-10", write(tmp_path, "panel.txt", "P1\nP2\nP3\n"))
     shown = cli.json("panel", "show", "2026-10")
     assert shown["round"] == "2026-10" and shown["method"] == "designated"
@@ -103,7 +113,7 @@ def test_panel_tokens_are_long_unique_and_shown_in_spec_shape(cli, tmp_path: Pat
 def test_panel_refuses_unknown_and_repeated_members(cli, tmp_path: Path) -> None:
     cli("import", "units", write(tmp_path, "units.csv", UNITS))
     cli("import", "pool", write(tmp_path, "pool.csv", POOL))
-    cli("round", "create", "2026-10")
+    cli("round", "create", "2026-10", "--opens", "2026-10-01", "--closes", "2026-10-31")
     assert "line 2: 'P9' is not in the pool" in cli(
         "panel", "set", "2026-10", write(tmp_path, "a.txt", "P1\nP9\n"), ok=False
     )
@@ -113,7 +123,8 @@ def test_panel_refuses_unknown_and_repeated_members(cli, tmp_path: Path) -> None
     assert cli.json("panel", "show", "2026-10")["seats"] == []
 
 
-def test_round_window_is_stored_in_utc_and_read_back_aware(cli) -> None:
+def test_round_window_is_stored_in_utc_and_read_back_aware(cli, tmp_path: Path) -> None:
+    cli("import", "units", write(tmp_path, "units.csv", UNITS))
     cli("round", "create", "2026-10", "--opens", "2026-10-01", "--closes", "2026-10-31")
     with session_scope(make_engine(cli.db)) as s:
         rnd = s.get(Round, "2026-10")
@@ -124,15 +135,22 @@ def test_round_window_is_stored_in_utc_and_read_back_aware(cli) -> None:
         assert rnd.opens_at.tzinfo is not None
 
 
-def test_round_create_refuses_bad_input(cli) -> None:
+def test_round_create_refuses_bad_input(cli, tmp_path: Path) -> None:
+    window = ("--opens", "2026-10-01", "--closes", "2026-10-31")
+    assert "no active units" in cli("round", "create", "2026-10", *window, ok=False)
+    cli("import", "units", write(tmp_path, "units.csv", UNITS))
     assert "must be after" in cli(
         "round", "create", "x", "--opens", "2026-10-05", "--closes", "2026-10-01", ok=False
     )
     assert "not an ISO 8601" in cli("round", "create", "x", "--opens", "yesterday", ok=False)
-    cli("round", "create", "2026-10")
-    assert "already exists" in cli("round", "create", "2026-10", ok=False)
+    assert "--opens and --closes" in cli("round", "create", "2026-10", ok=False)
+    assert "--opens and --closes" in cli(
+        "round", "create", "2026-10", window[0], window[1], ok=False
+    )
+    cli("round", "create", "2026-10", *window)
+    assert "already exists" in cli("round", "create", "2026-10", *window, ok=False)
     assert "does not exist" in cli(
-        "round", "create", "2026-Q4", "--kind", "quarterly", "--of", "2026-11", ok=False
+        "round", "create", "2026-Q4", "--kind", "quarterly", "--of", "2026-11", *window, ok=False
     )
     assert "unknown round" in cli("rank", "2099-01", ok=False)
 
