@@ -4,6 +4,11 @@ Redis may lose jobs (a flush, a restart) and a worker may die mid-job; neither l
 because the database records what is left (pending deliveries, rankings asked for, circulars
 owed, events due). Every few seconds this enqueues that work again; coalescing flags and
 idempotent jobs make a duplicate harmless.
+
+For outgoing events the sweep is the only thing that enqueues a retry: the notify job records a
+failed attempt and the time the next one is due, and the sweep enqueues the event once that time
+has come. The notify job claims the attempt in the database, so an event enqueued twice (by the
+sweep and by the change that emitted it, say) still gets one attempt.
 """
 
 from __future__ import annotations

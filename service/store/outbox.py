@@ -1,15 +1,18 @@
 """Outgoing events for automation: written to the outbox in the transaction that caused them.
 
 An event exists once the change it reports is committed, and never before; delivery (signed,
-retried, every attempt logged) is the notify job's business.
+retried, every attempt logged) is the notify job's business, and the schedule of its attempts is
+kept here, in ``next_attempt_at``: an attempt is made only once it is due, and only by the one
+job that claims it (``claim_attempt``), however many jobs were enqueued for it.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.models.service import OutboxAttempt, OutboxEvent, Subscription
@@ -49,39 +52,90 @@ def emit(session: Session, event: str, payloads: list[dict]) -> list[int]:
     return [r.id for r in rows]
 
 
-def pending_event(session: Session, event_id: int) -> tuple[OutboxEvent, Subscription] | None:
-    """The event and its subscription while the event is still to be delivered, else None."""
-    event = session.get(OutboxEvent, event_id)
-    if event is None or event.status != "pending":
+@dataclass(frozen=True)
+class Claim:
+    """One delivery attempt an event is reserved for: what the sender needs, read at the claim."""
+
+    event_id: int
+    attempt_id: int
+    number: int  # 1 for the first attempt
+    event: str
+    message_id: str
+    payload: dict
+    subscription: Subscription
+
+
+def claim_attempt(session: Session, event_id: int, now: datetime, lease: timedelta) -> Claim | None:
+    """Reserve the event's next attempt if it is pending and due (``next_attempt_at <= now``);
+    None otherwise: delivered, failed, not due yet, or claimed by another worker.
+
+    The claim is one conditional UPDATE, so of any number of jobs asking at once (the emitter's,
+    the sweep's, an RQ retry) exactly one wins; it moves ``next_attempt_at`` to the end of a
+    lease, so an attempt whose worker dies is tried again (by the sweep) after the lease,
+    and counts the attempt, so a worker that keeps dying still uses up the schedule. The
+    attempt's row is written now, with no outcome yet, and completed by ``finish_attempt``.
+    """
+    claimed = session.execute(
+        update(OutboxEvent)
+        .where(
+            OutboxEvent.id == event_id,
+            OutboxEvent.status == "pending",
+            OutboxEvent.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + lease, attempts=OutboxEvent.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
         return None
-    return event, session.get(Subscription, event.subscription_id)
+    event = session.get(OutboxEvent, event_id, populate_existing=True)
+    attempt = OutboxAttempt(
+        outbox_id=event_id, at=now, status_code=None, error="no outcome recorded", duration_ms=0
+    )
+    session.add(attempt)
+    session.flush()
+    return Claim(
+        event_id,
+        attempt.id,
+        event.attempts,
+        event.event,
+        event.message_id,
+        dict(event.payload),
+        session.get(Subscription, event.subscription_id),
+    )
 
 
-def record_attempt(
+def finish_attempt(
     session: Session,
-    event: OutboxEvent,
+    claim: Claim,
     status_code: int | None,
     error: str | None,
     duration_ms: int,
-    retry_in: int | None,
-) -> None:
-    """Log one delivery attempt and move the event on: delivered (no error), due again in
-    ``retry_in`` seconds, or failed for good (an error and no retry left)."""
-    now = utcnow()
-    session.add(
-        OutboxAttempt(
-            outbox_id=event.id,
-            at=now,
-            status_code=status_code,
-            error=error,
-            duration_ms=duration_ms,
-        )
+    retry_at: datetime | None,
+) -> str:
+    """Record the claimed attempt's outcome and move the event on: delivered (no error), due
+    again at ``retry_at``, or failed for good (an error and no retry left). Returns the event's
+    status. If the lease ran out and another attempt was claimed meanwhile, only the outcome is
+    recorded: the newer attempt owns the schedule now."""
+    session.execute(
+        update(OutboxAttempt)
+        .where(OutboxAttempt.id == claim.attempt_id)
+        .values(status_code=status_code, error=error, duration_ms=duration_ms)
+        .execution_options(synchronize_session=False)
     )
-    event.attempts += 1
     if error is None:
-        event.status, event.delivered_at, event.last_error = "delivered", now, None
-    elif retry_in is None:
-        event.status, event.last_error = "failed", error
+        values: dict = {"status": "delivered", "delivered_at": utcnow(), "last_error": None}
+    elif retry_at is None:
+        values = {"status": "failed", "last_error": error}
     else:
-        event.last_error = error
-        event.next_attempt_at = now + timedelta(seconds=retry_in)
+        values = {"next_attempt_at": retry_at, "last_error": error}
+    session.execute(
+        update(OutboxEvent)
+        .where(
+            OutboxEvent.id == claim.event_id,
+            OutboxEvent.status == "pending",
+            OutboxEvent.attempts == claim.number,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalar(select(OutboxEvent.status).where(OutboxEvent.id == claim.event_id))
