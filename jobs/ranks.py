@@ -83,8 +83,13 @@ def assign_ranks(results: list[UnitResult], rules: Rules) -> None:
 
 
 def _standardise(units: list[UnitResult]) -> dict[str, Fraction]:
-    """Exact order keys for z = (score − system mean) / system SD (population SD over the
-    system's scored units), and ``zscore`` rounded to 4 decimals for readers.
+    """Exact order keys for z = (score − system mean) / system SD, and ``zscore`` rounded to 4
+    decimals for readers.
+
+    The mean and the population SD are taken over the system's ranked units only: a vetoed
+    unit's score says nothing about how the others compare, so it must not move them
+    (docs/rules.md, Comparing systems). A vetoed unit is still given its z against that
+    population, which orders the vetoed units among themselves.
 
     The key is z·|z| = d·|d| / variance, a strictly increasing function of z that needs no
     square root, so two z-scores are compared exactly (equal z-scores really tie).
@@ -92,16 +97,18 @@ def _standardise(units: list[UnitResult]) -> dict[str, Fraction]:
     keys: dict[str, Fraction] = {}
     for system in {u.system for u in units}:
         scored = [u for u in units if u.system == system and u.score is not None]
-        if not scored:
-            continue
-        values = {u.code: Fraction(u.score) for u in scored}
-        mean = sum(values.values(), Fraction(0)) / len(scored)
-        var = sum(((v - mean) ** 2 for v in values.values()), Fraction(0)) / len(scored)
+        population = [Fraction(u.score) for u in scored if u.status == RANKED]
+        mean = sum(population, Fraction(0)) / len(population) if population else Fraction(0)
+        var = (
+            sum(((v - mean) ** 2 for v in population), Fraction(0)) / len(population)
+            if population
+            else Fraction(0)
+        )
         with localcontext() as ctx:
             ctx.prec = 40
             sd = Decimal(var.numerator).sqrt() / Decimal(var.denominator).sqrt()
             for u in scored:
-                d = values[u.code] - mean
+                d = Fraction(u.score) - mean
                 keys[u.code] = Fraction(0) if var == 0 else d * abs(d) / var
                 z = Decimal(0) if var == 0 else Decimal(d.numerator) / Decimal(d.denominator) / sd
                 u.zscore = z.quantize(Decimal("0.0001"))

@@ -26,7 +26,7 @@ from jobs.ranks import (
     overall_order,
     top_list,
 )
-from service.rules import Rules
+from service.rules import Rules, check_group_weights
 
 ACCEPTED, SUPERSEDED, INVALID = "accepted", "superseded", "invalid"
 
@@ -238,14 +238,10 @@ def _unit_score(tally: _Tally, rules: Rules) -> Fraction | None:
     groups: dict[str, list[Fraction]] = {}
     for group, vote in tally.votes:
         groups.setdefault(group, []).append(vote)
-    weighted = [
-        (rules.group_weights.get(g, Fraction(0)), _trimmed_mean(v, rules))
-        for g, v in groups.items()
-    ]
-    weight = sum(w for w, _ in weighted)
-    if weight == 0:
-        return None
-    return sum(w * m for w, m in weighted) / weight
+    # Every group with seats has a positive weight (checked in compute_ranking), so the sum
+    # over the groups that voted is never 0.
+    weighted = [(rules.group_weights[g], _trimmed_mean(v, rules)) for g, v in groups.items()]
+    return sum(w * m for w, m in weighted) / sum(w for w, _ in weighted)
 
 
 def compute_ranking(
@@ -256,7 +252,11 @@ def compute_ranking(
     rules: Rules,
     systems: Sequence[str] = (),
 ) -> Ranking:
-    """Compute a monthly round's ranking from its accepted ballots (docs/rules.md)."""
+    """Compute a monthly round's ranking from its accepted ballots (docs/rules.md).
+
+    Refuses (``RulesError``) group weights that leave out a group holding seats.
+    """
+    check_group_weights(rules, (s.group for s in seats))
     valid, status = settle_ballots(seats, ballots, (u.code for u in units), rules)
     tallies = _tally(seats, valid, units, rules)
     vetoed = set(vetoes)

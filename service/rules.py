@@ -7,6 +7,7 @@ binary floats.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -212,10 +213,32 @@ def _parse_group_weights(raw: Any, where: str) -> dict[str, Any]:
     weights = {}
     for group, value in raw.items():
         weight = to_fraction(value, f"{where}.{group}")
-        if weight < 0:
-            raise RulesError(f"{where}.{group}: weight must not be negative")
-        weights[group] = weight
+        if weight <= 0:
+            # A weight of 0 would keep a group's votes in n and in the shares but out of the
+            # score, and a unit voted on only by such groups would have no score at all.
+            raise RulesError(
+                f"{where}.{group}: weight must be positive (a group whose votes should not "
+                "count should hold no seats)"
+            )
+        weights[_str(group, where)] = weight
     return {"group_weights": weights}
+
+
+def check_group_weights(rules: Rules, groups: Iterable[str], origin: str = "[rules]") -> None:
+    """With group weights on, every group that holds seats in the round must have one.
+
+    Checked when a round's seats are loaded for scoring: the rules file alone does not know the
+    groups. A group left out used to weigh 0 without a word (docs/rules.md, Group weights).
+    """
+    if not rules.group_weights:
+        return
+    missing = sorted(set(groups) - set(rules.group_weights))
+    if missing:
+        named = ", ".join(repr(g) for g in missing)
+        raise RulesError(
+            f"{origin}.group_weights: no weight for group {named}, which holds seats in this "
+            "round; give every group with seats a weight (or remove group_weights)"
+        )
 
 
 def _parse_cross(raw: Any, where: str) -> dict[str, Any]:

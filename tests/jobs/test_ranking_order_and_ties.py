@@ -172,3 +172,62 @@ def test_zscore_ties_across_systems_fall_to_the_tie_breaks() -> None:
     ranking = ev.rank()
     assert [u["code"] for u in ranking["units"]] == ["G1", "F1", "G3", "F3", "G2", "F2"]
     assert [u["rank_overall"] for u in ranking["units"]] == [1, 2, 3, 4, 5, 6]
+
+
+# ---- ties are judged on the published score, never on hidden decimals (issue #9, item 19) ----
+
+
+def test_units_equal_at_two_decimals_go_to_the_tie_breaks_whatever_their_exact_scores() -> None:
+    # A1: 85, 85, 85.012          -> 255.012 / 3 = 85.004 exactly, published 85.00; 满意 share 0
+    # Z1: 满意, 77.494, 77.494    -> 254.988 / 3 = 84.996 exactly, published 85.00; 满意 share 1/3
+    # Equal published scores, so the 满意 share decides: Z1 first, although its exact score is
+    # lower and its code sorts later (ranking on the exact score would put A1 first).
+    ranking = run_round({"A1": [85, 85, "85.012"], "Z1": ["满意", "77.494", "77.494"]}, rules=SMALL)
+    units = by_code(ranking)
+    assert units["A1"]["score"] == units["Z1"]["score"] == 85.0
+    assert (units["Z1"]["rank_overall"], units["A1"]["rank_overall"]) == (1, 2)
+    assert (units["Z1"]["rank_in_system"], units["A1"]["rank_in_system"]) == (1, 2)
+    assert [u["code"] for u in ranking["units"]] == ["Z1", "A1"]
+
+
+def test_units_equal_at_two_decimals_and_on_every_tie_break_share_a_rank() -> None:
+    # Seven numbers each, so the highest and the lowest are trimmed:
+    # U: 40, 60, 60, 60, 60, 60, 80        -> 300 / 5 = 60 exactly
+    # V: 40.01, 59.99, 60, 60, 60, 60, 80  -> 299.99 / 5 = 59.998 exactly
+    # Both publish 60.00; shares 0 and 0 (numbers), untrimmed mean 420 / 7 = 60, 7 votes each:
+    # one rank for both, and the next unit (W, 50.00) is third.
+    ranking = run_round(
+        {
+            "U": [40, 60, 60, 60, 60, 60, 80],
+            "V": ["40.01", "59.99", 60, 60, 60, 60, 80],
+            "W": [50] * 7,
+        },
+        rules=SMALL,
+    )
+    units = by_code(ranking)
+    assert units["U"]["score"] == units["V"]["score"] == 60.0
+    assert units["U"]["mean"] == units["V"]["mean"] == 60.0
+    assert [units[c]["rank_overall"] for c in "UVW"] == [1, 1, 3]
+    assert [units[c]["rank_in_system"] for c in "UVW"] == [1, 1, 3]
+
+
+# ---- zscore: the population is the system's ranked units, vetoed ones left out (item 18) ------
+
+
+def test_zscore_population_leaves_out_vetoed_units() -> None:
+    # 法院 A1 90, A2 80, A3 40 (vetoed); 公安局 B1 85, B2 75, B3 65 (three equal votes each).
+    # Population of 法院 = A1, A2: mean 85, SD 5 -> A1 +1, A2 −1 (A3 −9, placed last as vetoed)
+    # 公安局: mean 75, variance (100 + 0 + 100) / 3, SD 8.1650 -> B1 1.2247, B2 0, B3 −1.2247
+    # Overall: B1, A1, B2, A2, B3, then A3.
+    # (With A3 in the population, 法院 would have mean 70, SD 21.6025 and A2 z = 0.4629,
+    # which would put A2 before B2.)
+    scores = {"A1": 90, "A2": 80, "A3": 40, "B1": 85, "B2": 75, "B3": 65}
+    rows = columns({c: [s] * 3 for c, s in scores.items()})
+    systems = {c: "法院" if c.startswith("A") else "公安局" for c in scores}
+    ev = PaperRound(systems, dict.fromkeys(rows, GROUP), rules={**SMALL, "cross_system": "zscore"})
+    ev.ingest(ev.ballot(by, row) for by, row in rows.items())
+    ev.veto("A3")
+    ranking = ev.rank()
+    assert [u["code"] for u in ranking["units"]] == ["B1", "A1", "B2", "A2", "B3", "A3"]
+    assert [u["rank_overall"] for u in ranking["units"]] == [1, 2, 3, 4, 5, 6]
+    assert by_code(ranking)["A3"]["status"] == "vetoed"

@@ -7,6 +7,9 @@ and score it with the pure functions and return the ranking JSON of ``pingyi ran
 
 from __future__ import annotations
 
+import pytest
+
+from service.rules import RulesError
 from tests.jobs.paper_round import GROUP, SMALL, PaperRound, by_code, columns, run_round
 
 
@@ -178,3 +181,56 @@ def test_group_weights_renormalise_over_groups_that_voted() -> None:
     assert (units["A"]["score"], units["A"]["votes"], units["A"]["mean"]) == (76.67, 4, 70.0)
     assert (units["B"]["score"], units["B"]["votes"]) == (95.0, 2)
     assert (units["A"]["rank_overall"], units["B"]["rank_overall"]) == (2, 1)
+
+
+def test_group_weights_worked_example_of_the_docs() -> None:
+    # docs/rules.md, Group weights: 人大代表 2, 政协委员 1, 乡村干部 1.
+    # A: four 人大代表 满意 (100), four 政协委员 不满意 (30), two 乡村干部 基本满意 (70); no group
+    #    has 7 votes of its own, so none is trimmed:
+    #    (2·100 + 1·30 + 1·70) / (2 + 1 + 1) = 300 / 4 = 75.00; 10 votes; untrimmed 660/10 = 66
+    # B: the same but the 乡村干部 answer 不了解: renormalised over the groups that voted,
+    #    (2·100 + 1·30) / 3 = 230 / 3 = 76.666… -> 76.67 (8 votes: insufficient, score shown)
+    members = {
+        **{f"R{i}": "人大代表" for i in range(4)},
+        **{f"Z{i}": "政协委员" for i in range(4)},
+        **{f"X{i}": "乡村干部" for i in range(2)},
+    }
+    weights = {"人大代表": 2, "政协委员": 1, "乡村干部": 1}
+    ev = PaperRound({"A": "法院", "B": "法院"}, members, rules={"group_weights": weights})
+    answer = {"R": "满意", "Z": "不满意", "X": "基本满意"}
+    ev.ingest(
+        ev.ballot(m, {"A": answer[m[0]], "B": "不了解" if m[0] == "X" else answer[m[0]]})
+        for m in members
+    )
+    units = by_code(ev.rank())
+    assert (units["A"]["score"], units["A"]["votes"], units["A"]["mean"]) == (75.0, 10, 66.0)
+    assert units["A"]["status"] == "ranked"
+    assert (units["B"]["score"], units["B"]["votes"], units["B"]["status"]) == (
+        76.67,
+        8,
+        "insufficient",
+    )
+
+
+def test_group_weights_that_leave_out_a_group_with_seats_are_refused() -> None:
+    # 乡村干部 holds a seat but has no weight: it used to weigh 0 without a word (its votes in n
+    # but not in the score, and a unit voted on by 乡村干部 alone had no score at all).
+    members = {"P1": "人大代表", "P2": "人大代表", "P3": "乡村干部", "P4": "乡村干部"}
+    rules = {"min_votes": 2, "group_weights": {"人大代表": 1}}
+    ev = PaperRound({"A": "法院", "B": "法院"}, members, rules=rules)
+    ev.ingest(
+        [
+            ev.ballot("P1", {"A": "满意", "B": "不了解"}),
+            ev.ballot("P2", {"A": "满意", "B": "不了解"}),
+            ev.ballot("P3", {"A": "不了解", "B": "满意"}),
+            ev.ballot("P4", {"A": "不了解", "B": "满意"}),
+        ]
+    )
+    with pytest.raises(RulesError) as info:
+        ev.rank()
+    assert "[rules].group_weights: no weight for group '乡村干部', which holds seats" in str(
+        info.value
+    )
+    # Given a weight, B (voted on by 乡村干部 alone) is ranked on its own score.
+    units = by_code(ev.rank({**rules, "group_weights": {"人大代表": 1, "乡村干部": 3}}))
+    assert (units["B"]["score"], units["B"]["status"]) == (100.0, "ranked")

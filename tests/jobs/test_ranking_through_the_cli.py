@@ -204,3 +204,15 @@ def test_rejected_resend_under_same_response_id_does_not_replace_accepted_ballot
     ranking = ev.rank()
     assert ranking["participation"] == {"seats": 4, "ballots": 4, "valid_ballots": 4}
     assert by_code(ranking)["A"]["votes"] == 4
+
+
+def test_rank_refuses_group_weights_that_leave_out_a_group_with_seats(evaluation) -> None:
+    # docs/rules.md, Group weights: the round's seats are 人大代表 and 政协委员, the rules weigh
+    # only 人大代表 -> refused with the group named, nothing ranked.
+    rules = {**SMALL, "group_weights": {GROUP: 1}}
+    ev = evaluation({"A": "法院"}, {"P1": GROUP, "P2": OTHER, "P3": GROUP}, rules=rules)
+    ev.ingest(ev.ballot(p, {"A": "满意"}) for p in ("P1", "P2", "P3"))
+    out = ev.cli("rank", ev.round, ok=False)
+    assert f"group_weights: no weight for group '{OTHER}', which holds seats" in out
+    ranked = ev.rank({**SMALL, "group_weights": {GROUP: 1, OTHER: 1}})
+    assert by_code(ranked)["A"]["score"] == 100.0

@@ -56,6 +56,10 @@ def test_numbers_are_read_exactly() -> None:
         ({"trim": 4}, "[rules].trim: dropping 4 at each end needs trim_min_n above 8"),
         ({"no_vote": ["满意"]}, "label '满意' is both in scale and no_vote"),
         ({"numeric_range": [100, 0]}, "[rules].numeric_range: min 100 is above max 0"),
+        (
+            {"group_weights": {"乡村干部": 0}},
+            "[rules].group_weights.乡村干部: weight must be positive",
+        ),
     ],
 )
 def test_bad_rules_are_refused_by_name(rules: dict, message: str) -> None:
