@@ -18,7 +18,7 @@ from service.cli.draw import draw, links_cmd
 from service.cli.panel import panel
 from service.cli.results import circular, rank
 from service.cli.rounds import ingest, round_, veto
-from service.cli.service import scheduler, subscription, sweep
+from service.cli.service import scheduler, subscription, sweep, worker
 from service.cli.setup import import_, init
 from service.cli.sources import poll, source
 from service.cli.tokens import token
@@ -40,5 +40,5 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 panel.add_command(links_cmd)
 for command in (init, import_, round_, panel, draw, source, poll, ingest, veto, rank, circular,
-                token, subscription, scheduler, sweep, demo):  # fmt: skip
+                token, subscription, worker, scheduler, sweep, demo):  # fmt: skip
     main.add_command(command)

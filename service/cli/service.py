@@ -1,5 +1,6 @@
-"""``pingyi subscription``, ``pingyi scheduler`` and ``pingyi sweep``: the commands that run the
-service (staff tokens are in ``service/cli/tokens.py``)."""
+"""``pingyi subscription``, ``pingyi worker``, ``pingyi scheduler`` and ``pingyi sweep``: the
+commands that run the service (staff tokens are in ``service/cli/tokens.py``; how the worker and
+the scheduler ride out outages is in ``service/cli/processes.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import click
 
 from service.cli.base import State, common, echo_json
+from service.queue import QUEUES
 from service.store.engine import session_scope
 
 
@@ -58,14 +60,35 @@ def subscription_list(state: State, as_json: bool) -> None:
 
 
 @click.command()
+@click.argument("queues", nargs=-1, required=True, type=click.Choice(QUEUES))
+@click.option(
+    "--maintenance-interval",
+    type=int,
+    default=60,
+    show_default=True,
+    help="Seconds between RQ's registry clean-ups (and scheduler lock checks).",
+)
+@common
+def worker(state: State, queues: tuple[str, ...], maintenance_interval: int) -> None:
+    """An RQ worker on QUEUES (JSON serializer, with RQ's scheduler for delayed retries) that
+    rides out Redis outages: it backs off and starts again, and exits only on SIGTERM/SIGINT."""
+    from service.cli.processes import run_worker
+
+    if not state.config.redis_url:
+        raise click.ClickException("REDIS_URL is not set: a worker needs Redis")
+    run_worker(state.config.redis_url, queues, maintenance_interval)
+
+
+@click.command()
 @click.option("--interval", type=float, default=5.0, show_default=True)
 @click.option("--once", is_flag=True, help="One sweep, then exit.")
 def scheduler(interval: float, once: bool) -> None:
-    """The scheduler process: enqueue owed work (sweeper) and due polls. Run exactly one."""
-    from jobs.schedule import run_scheduler
+    """The scheduler process: enqueue owed work (sweeper) and due polls. Run exactly one.
+    It keeps going through Redis and database outages, logging each in one line."""
+    from service.cli.processes import run_scheduler_riding
 
     logging.getLogger().setLevel(logging.INFO)
-    run_scheduler(interval, once)
+    run_scheduler_riding(interval, once)
 
 
 @click.command()

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -70,3 +71,40 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
             os.killpg(victim, sig)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(victim, sig)
+
+
+class RedisServer:
+    """A ``redis-server`` of a test's own on a free port, which the test may stop and start
+    again (the machine's shared Redis is never stopped). No persistence: a restart comes back
+    empty, as a Redis that lost its data would."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        log = (self.directory / "redis.log").open("ab")
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+
+        def answers() -> bool:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+
+        wait_for(answers, 10, interval=0.05, what=f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        """SIGKILL: Redis goes away at once, connections and all."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
