@@ -8,13 +8,21 @@ worker killed mid-batch leaves every delivery pending (nothing half-done), and r
 again is harmless because the ballot store is idempotent on (source, response id). On
 PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets two workers drain one source without treading on
 each other.
+
+A delivery is a ballot: a seat's token and its answers. No error this job logs, stores in
+``inbox.error`` or hands to RQ carries one: the driver's own messages quote the values of a
+failing row ("Failing row contains (…)", "Key (token)=(…)"), so an exception is described by its
+class, its SQLSTATE and the constraint, table and column it names (``describe_error``), and the
+job's own failure is raised anew without the exception chain.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections import Counter
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +31,7 @@ from connectors.registry import platform
 from jobs.ingest import ingest_records
 from jobs.poll import with_seat_tokens
 from service.context import Context
-from service.metrics import JOB_SECONDS
+from service.metrics import INBOX_FAILURES, JOB_SECONDS
 from service.models.inbox import InboxDelivery
 from service.models.sources import Source
 from service.queue import NOTIFY, RANKING
@@ -45,6 +53,46 @@ logger = logging.getLogger(__name__)
 
 # A delivery that keeps failing is parked as failed (kept, with its error) after this many tries.
 MAX_ATTEMPTS = 5
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+class IngestFailed(RuntimeError):
+    """The ingest job failed; its message is ``describe_error``'s, never the driver's."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """What went wrong, in words that cannot carry a token or an answer: the exception's class,
+    for a database error its SQLSTATE and the constraint, table and column it names, and where
+    in pingyi it was raised. A configuration error (ours, about the source) keeps its message."""
+    if isinstance(exc, ConfigError):
+        return f"{exc.__class__.__name__}: {str(exc)[:300]}"
+    words = [exc.__class__.__name__]
+    driver = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's exception
+    if driver is not exc:
+        words.append(f"({driver.__class__.__name__})")
+    sqlstate = getattr(driver, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        words.append(f"SQLSTATE {sqlstate}")
+    diag = getattr(driver, "diag", None)
+    for label in ("constraint", "table", "column"):
+        name = getattr(diag, f"{label}_name", None)
+        if isinstance(name, str) and name:
+            words.append(f"{label} {name}")
+    where = _raised_at(exc)
+    if where:
+        words.append(f"at {where}")
+    return " ".join(words)
+
+
+def _raised_at(exc: BaseException) -> str | None:
+    """The innermost line of pingyi's own code the exception went through (file:line)."""
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename)
+        if path.is_relative_to(_ROOT) and ".venv" not in path.parts:
+            found = f"{path.relative_to(_ROOT)}:{frame.lineno}"
+    return found
 
 
 def _parser(ctx: Context, source: Source) -> tuple[Platform, SourceSettings]:
@@ -115,15 +163,11 @@ def _isolate_failure(ctx: Context, source_name: str, rows: list[int]) -> None:
                 if row is not None and row.status == "pending":
                     _process(session, ctx, source, [row])
         except Exception as exc:
-            logger.warning(
-                "source %s: delivery %d failed: %s",
-                source_name,
-                delivery_id,
-                exc.__class__.__name__,
-            )
+            error = describe_error(exc)
+            logger.warning("source %s: delivery %d failed: %s", source_name, delivery_id, error)
             with session_scope(ctx.engine) as session:
-                error = f"{exc.__class__.__name__}: {str(exc)[:500]}"
-                record_failure(session, delivery_id, error, MAX_ATTEMPTS)
+                parked = record_failure(session, delivery_id, error, MAX_ATTEMPTS)
+            INBOX_FAILURES.labels(outcome="failed" if parked else "retried").inc()
 
 
 # After draining, a job keeps looking for new deliveries this long (see WAKE_WINDOW in
@@ -144,7 +188,17 @@ def _more_arrive(ctx: Context, source_name: str) -> bool:
 
 
 def ingest_inbox(source_name: str) -> dict:
-    """Drain the source's pending deliveries; then ask for a ranking and send the events."""
+    """Drain the source's pending deliveries; then ask for a ranking and send the events.
+
+    Any failure leaves as ``IngestFailed`` with a described cause and no exception chain, since
+    RQ logs and keeps the whole traceback text of a failed job."""
+    try:
+        return _ingest_inbox(source_name)
+    except Exception as exc:
+        raise IngestFailed(f"ingest of source {source_name}: {describe_error(exc)}") from None
+
+
+def _ingest_inbox(source_name: str) -> dict:
     started = time.perf_counter()
     ctx = Context.for_job()
     ctx.queue.clear_pending(f"ingest:{source_name}")
@@ -164,10 +218,15 @@ def ingest_inbox(source_name: str) -> dict:
                 if not rows:
                     break
                 result = _process(session, ctx, source, rows)
-        except Exception:
+        except Exception as exc:
             if not ids:
                 raise
-            logger.exception("source %s: batch of %d failed; isolating", source_name, len(ids))
+            logger.warning(
+                "source %s: batch of %d failed (%s); one by one now",
+                source_name,
+                len(ids),
+                describe_error(exc),
+            )
             _isolate_failure(ctx, source_name, ids)
             continue
         for event_id in result.pop("outbox"):

@@ -47,7 +47,8 @@ class Context:
         if url.startswith("sqlite"):
             engine = make_engine(url)
         else:
-            engine = create_engine(make_engine(url).url, poolclass=NullPool)
+            # hide_parameters as make_engine's: a failed statement's message names no value.
+            engine = create_engine(make_engine(url).url, poolclass=NullPool, hide_parameters=True)
         return cls(config, engine, _queue(config))
 
     @property

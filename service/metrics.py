@@ -27,6 +27,11 @@ DELIVERIES = Counter(
     "Webhook deliveries by outcome (stored, duplicate, rejected, malformed, ignored, unknown_source)",
     ["outcome"],
 )
+INBOX_FAILURES = Counter(
+    "pingyi_inbox_failures_total",
+    "Failed ingest attempts of inbox deliveries, by outcome: retried later, or failed (parked)",
+    ["outcome"],
+)
 JOB_SECONDS = Histogram(
     "pingyi_job_duration_seconds",
     "Duration of background jobs",

@@ -144,10 +144,13 @@ def mark_done(rows: list[InboxDelivery]) -> None:
         row.status, row.processed_at, row.error = "done", now, None
 
 
-def record_failure(session: Session, delivery_id: int, error: str, max_attempts: int) -> None:
-    """One more failed attempt, with its error; parked as failed (kept) after ``max_attempts``."""
+def record_failure(session: Session, delivery_id: int, error: str, max_attempts: int) -> bool:
+    """One more failed attempt, with its error; parked as failed (kept) after ``max_attempts``.
+    True when this parked it. ``error`` must describe, never quote: it is shown to staff."""
     row = session.get(InboxDelivery, delivery_id)
     row.attempts += 1
     row.error = error
     if row.attempts >= max_attempts:
         row.status = "failed"
+        return True
+    return False
