@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from service.rules import Rules, RulesError, parse_rules
 
@@ -68,6 +69,61 @@ def _parse_draw(data: Any, origin: str) -> DrawSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Staff access (docs/service.md, "Staff access and tokens"): sessions, cookies, origins,
+    the login throttle and token lifetimes. Read from ``PINGYI_*`` environment variables."""
+
+    # A page session ends after this long without a request, and at most this long after login.
+    session_idle_minutes: int = 60
+    session_max_hours: int = 8
+    # "auto": the cookie is Secure when the request came over https (as the proxy says, with
+    # trusted_proxies); "always" or "never" force it.
+    cookie_secure: str = "auto"
+    # Origins a state-changing cookie request may come from, e.g. "https://pingyi.example.gov.cn";
+    # empty means the service's own origin as the request names it.
+    allowed_origins: tuple[str, ...] = ()
+    # How many reverse proxies in front of gunicorn set X-Forwarded-For/-Proto/-Host/-Port.
+    trusted_proxies: int = 0
+    # At most login_limit refused logins per client address within login_window_seconds.
+    login_limit: int = 10
+    login_window_seconds: int = 300
+    # The lifetime of a new token when `pingyi token create` is given none.
+    token_days: int = 90
+
+
+def _origin(value: str) -> str:
+    """``scheme://host[:port]``, lowercased, or a RulesError naming the variable."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise RulesError(
+            f"PINGYI_ALLOWED_ORIGINS: {value.strip()!r} is not an origin like https://host[:port]"
+        )
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _parse_auth(environ: Mapping[str, str]) -> AuthSettings:
+    secure = (environ.get("PINGYI_COOKIE_SECURE") or "auto").strip().lower()
+    if secure not in ("auto", "always", "never"):
+        raise RulesError(
+            f'PINGYI_COOKIE_SECURE must be "auto", "always" or "never", got {secure!r}'
+        )
+    origins = environ.get("PINGYI_ALLOWED_ORIGINS") or ""
+    proxies = (environ.get("PINGYI_TRUSTED_PROXIES") or "0").strip()
+    if not proxies.isdigit():
+        raise RulesError(f"PINGYI_TRUSTED_PROXIES must be a whole number, got {proxies!r}")
+    return AuthSettings(
+        session_idle_minutes=_positive_int(environ, "PINGYI_SESSION_IDLE_MINUTES", 60),
+        session_max_hours=_positive_int(environ, "PINGYI_SESSION_MAX_HOURS", 8),
+        cookie_secure=secure,
+        allowed_origins=tuple(_origin(o) for o in origins.split(",") if o.strip()),
+        trusted_proxies=int(proxies),
+        login_limit=_positive_int(environ, "PINGYI_LOGIN_LIMIT", 10),
+        login_window_seconds=_positive_int(environ, "PINGYI_LOGIN_WINDOW_SECONDS", 300),
+        token_days=_positive_int(environ, "PINGYI_TOKEN_DAYS", 90),
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a process needs to know, frozen after loading."""
 
@@ -80,6 +136,7 @@ class Config:
     # Inbox deliveries per ingest transaction (PINGYI_INGEST_BATCH): bigger amortises settling
     # the round, smaller commits sooner.
     ingest_batch: int = 1000
+    auth: AuthSettings = field(default_factory=AuthSettings)
     # The environment the config was loaded from, for secrets only (see the module docstring);
     # kept out of repr and comparisons so it is never printed with the config.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -153,5 +210,6 @@ def load_config(
         draw=draw,
         config_path=path,
         ingest_batch=_positive_int(environ, "PINGYI_INGEST_BATCH", 1000),
+        auth=_parse_auth(environ),
         environ=MappingProxyType(dict(environ)),
     )

@@ -1,4 +1,5 @@
-"""Tables of the running service: API tokens, subscriptions and their outbox, and each round's outstanding work."""
+"""Tables of the running service: API tokens and the staff page's sessions, login failures,
+subscriptions and their outbox, and each round's outstanding work."""
 
 from __future__ import annotations
 
@@ -21,6 +22,37 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # None only for tokens made before expiry existed (migration 0006); new ones always expire.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A staff page login: the browser's cookie holds a random session id, never the token.
+
+    Only the id's SHA-256 is stored, so a copy of the database opens no session. A session dies
+    with its token (revoked or expired), when idle too long, at its absolute limit, or at logout
+    (which deletes the row).
+    """
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginFailure(Base):
+    """One refused login, kept for the throttle's window to slow down the address it came from
+    when Redis is not there to count (``service/store/sessions.py``); ``key`` is e.g.
+    ``addr:203.0.113.7``."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Subscription(Base):
