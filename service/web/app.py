@@ -1,10 +1,10 @@
 """The web process: ``create_app(config=None)`` builds the Flask app; nothing runs at import.
 
 The webhook receiver sits in front of Flask; blueprints: api (status, rounds, rankings, circulars,
-jobs), sources (source kinds, adding a source), web (the staff status page) and health. Every
-error is JSON with a message, including the ones Flask raises itself (404, 405, 413), and a
-database that cannot be reached answers 503 so that platforms retry instead of dropping a
-delivery.
+jobs), sources (source kinds, adding a source), tokens (listing and revoking staff tokens), web
+(the staff status page, login and logout) and health. Every error is JSON with a message,
+including the ones Flask raises itself (404, 405, 413), and a database that cannot be reached
+answers 503 so that platforms retry instead of dropping a delivery.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import Config, load_config
 from service.context import Context
@@ -34,8 +35,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app = Flask("pingyi", template_folder=_templates())
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY,
-        # No SECRET_KEY: pingyi uses no Flask session (the status page's cookie is the staff
-        # token itself, checked like a bearer token), and a session costs every request.
+        # No SECRET_KEY: pingyi uses no Flask session. The status page's cookie is a
+        # server-side session id (service/store/sessions.py) and its CSRF token is derived
+        # from that id (service/web/auth.py), so there is no signing key to keep or rotate.
         JSON_AS_ASCII=False,
         **overrides,
     )
@@ -46,10 +48,19 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from service.web.pages import web
     from service.web.receiver import install
     from service.web.sources import sources
+    from service.web.tokens import tokens
 
     install(app, app.extensions["pingyi"], MAX_BODY)
+    proxies = config.auth.trusted_proxies
+    if proxies:
+        # The client's address (login throttle), scheme (Secure cookie) and host (the origin a
+        # cookie request must come from) as the reverse proxies in front report them.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     app.register_blueprint(api)
     app.register_blueprint(sources)
+    app.register_blueprint(tokens)
     app.register_blueprint(web)
     _register_errors(app)
     return app

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from connectors.canonical import CanonicalBallotSchema
 from service.web import schemas as s
 from service.web import sources as src
+from service.web import tokens as tok
 
 _SIMPLE = {
     fields.String: {"type": "string"},
@@ -75,7 +76,11 @@ def _json(schema: type[Schema], description: str) -> dict:
 
 ERRORS = {
     "401": _json(s.ErrorSchema, "no valid token"),
-    "403": _json(s.ErrorSchema, "the token's role is too low"),
+    "403": _json(
+        s.ErrorSchema,
+        "the token's role is too low; or, authenticated by the page's cookie, a state-changing "
+        "request from another origin or without the session's CSRF token",
+    ),
     "404": _json(s.ErrorSchema, "not found"),
 }
 
@@ -99,7 +104,7 @@ def document() -> dict:
         s.ErrorSchema, s.ParticipationSchema, s.RankedUnitSchema, s.RankingSchema, s.ProgressSchema,
         s.RoundLinksSchema, s.RoundSchema, s.RoundListSchema, s.SourceStatusSchema, s.StatusRoundSchema,
         s.StatusSchema, s.AcceptedSchema, s.JobSchema, s.VetoSchema, s.VetoRecordSchema, s.HealthSchema,
-        s.DrawRequestSchema, s.SeatSchema, s.PanelSchema, CanonicalBallotSchema, *src.SCHEMAS,
+        s.DrawRequestSchema, s.SeatSchema, s.PanelSchema, CanonicalBallotSchema, *src.SCHEMAS, *tok.SCHEMAS,
     ]  # fmt: skip
     return {
         "openapi": "3.1.0",
@@ -136,6 +141,8 @@ def document() -> dict:
             "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}, role=None)},
             "/api/v1/source-kinds": {"get": _op("Kinds of source and their source add options", {"200": _json(src.SourceKindsSchema, "kinds")})},
             "/api/v1/sources": {"post": _op("Add a source (as pingyi source add): read the survey, build the mapping", {"201": _json(src.SourceAddedSchema, "added"), "200": _json(src.SourceAddedSchema, "replaced"), "400": _json(s.ErrorSchema, "refused options or survey"), "502": _json(s.ErrorSchema, "the platform failed")}, role="admin", requestBody={"required": True, "content": {"application/json": {"schema": _ref(src.SourceAddSchema)}}})},
+            "/api/v1/tokens": {"get": _op("Staff tokens (never their values), as pingyi token list", {"200": _json(tok.TokenListSchema, "tokens")}, role="admin")},
+            "/api/v1/tokens/{token_id}": {"delete": _op("Revoke a token and end its page sessions (idempotent), as pingyi token revoke", {"200": _json(tok.TokenSchema, "revoked")}, role="admin", parameters=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
             "/api/v1/jobs/{job_id}": {"get": _op("A job's progress", {"200": _json(s.JobSchema, "job")}, parameters=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         },
     }  # fmt: skip

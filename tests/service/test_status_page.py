@@ -168,7 +168,10 @@ def test_status_page_shows_deadlines_in_local_time(service) -> None:
     service.setup_round("2026-11", seats=2)
     app = create_app(Config(database_url=service.db_url, redis_url=service.redis_url))
     client = app.test_client()
-    client.set_cookie("pingyi_token", service.token("viewer"))
+    login = {"token": service.token("viewer")}
+    assert (
+        client.post("/login", data=login, headers={"Origin": "http://localhost"}).status_code == 302
+    )
     page = client.get("/").get_data(as_text=True)
     app.extensions["pingyi"].engine.dispose()
     assert "2026-11-30T15:59" not in page
