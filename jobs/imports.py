@@ -173,10 +173,27 @@ def _workbook_rows(path: Path) -> list[list[str]]:
         workbook.close()
 
 
-def _load(path: Path) -> _Table:
+# An import is reference data typed by staff: a county has ~100 units and a few hundred pool
+# members, a province some thousands. Files far beyond that are a wrong file or an attack, and
+# are refused before they cost memory (a 50 MB file of unit rows once made 382,692 units).
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_IMPORT_ROWS = 50_000
+
+
+def _load(path: Path, max_rows: int = MAX_IMPORT_ROWS) -> _Table:
     """Read any supported file into a table; checks only what every import shares."""
     path = Path(path)
     suffix = path.suffix.lower()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImportFileError(path.name, f"cannot read file ({exc.strerror or exc})") from exc
+    if size > MAX_IMPORT_BYTES:
+        raise ImportFileError(
+            path.name,
+            f"{size / 2**20:.1f} MB is over the {MAX_IMPORT_BYTES // 2**20} MB an import file may "
+            "have (is it the right file?)",
+        )
     try:
         if suffix in TEXT_SUFFIXES:
             records = _text_rows(path)
@@ -209,6 +226,10 @@ def _load(path: Path) -> _Table:
                 number,
             )
         rows.append((number, cells))
+        if len(rows) > max_rows:
+            raise ImportFileError(
+                path.name, f"more than {max_rows:,} rows (is it the right file?)", number
+            )
     if header is None or not rows:
         raise ImportFileError(path.name, "no rows")
     return _Table(path.name, header, rows)

@@ -30,7 +30,7 @@ from service.store.ballots import (
     status_counts,
     voted_units,
 )
-from service.store.engine import as_utc, utcnow
+from service.store.engine import StoreError, as_utc, utcnow
 from service.store.round_units import round_unit_codes
 from service.store.rounds import get_round, seat_tokens
 from service.store.work import closed_at
@@ -115,6 +115,13 @@ def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
     set_statuses(session, round_id, {ids[k]: v for k, v in status.items()})
 
 
+# One file is one platform export of one round: a county's month is a few hundred records, a
+# province's some tens of thousands. Far beyond that it is a wrong file or an attack, refused
+# whole before it costs memory and time (200,000 lines of garbage once took 1 GB).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FILE_RECORDS = 100_000
+
+
 def ingest_file(
     session: Session, round_id: str, path: Path, fmt: str, rules: Rules
 ) -> tuple[IngestCounts, Counter]:
@@ -122,5 +129,19 @@ def ingest_file(
     file's records are keyed under the source ``file:<round>``."""
     reader = export_reader(fmt)  # an unknown format is refused with the known ones
     get_round(session, round_id)  # an unknown round is the first thing to say, before the file
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise StoreError(f"{path}: {exc.strerror or exc}") from None
+    if size > MAX_FILE_BYTES:
+        raise StoreError(
+            f"{path.name}: {size / 2**20:.1f} MB is over the {MAX_FILE_BYTES // 2**20} MB a ballot "
+            "file may have; split the export"
+        )
     records = reader.export(path, None)
+    if len(records) > MAX_FILE_RECORDS:
+        raise StoreError(
+            f"{path.name}: {len(records):,} records, over the {MAX_FILE_RECORDS:,} one file may "
+            "hold; nothing was stored (split the export)"
+        )
     return ingest_records(session, round_id, f"file:{round_id}", records, rules)

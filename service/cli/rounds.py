@@ -145,11 +145,12 @@ def round_close(state: State, round_id: str) -> None:
 def ingest(state: State, round_id: str, file: Path, fmt: str, as_json: bool) -> None:
     """Ingest a ballot file; the same file twice changes nothing."""
     from jobs.ingest import ingest_file
-    from service.store.ballots import rejected_ballots
+    from service.store.ballot_counts import rejected_ballots
 
     with session_scope(state.engine) as session:
         counts, statuses = ingest_file(session, round_id, file, fmt, state.config.rules)
-        rejected = [r for r in rejected_ballots(session, round_id) if r[0] == f"file:{round_id}"]
+        # This file's rejections only, not the round's so far.
+        rejected = rejected_ballots(session, round_id, counts.ballot_ids, limit=21)
     summary = {
         "records": counts.new + counts.updated + counts.unchanged,
         "new": counts.new,
@@ -157,8 +158,11 @@ def ingest(state: State, round_id: str, file: Path, fmt: str, as_json: bool) -> 
         "unchanged": counts.unchanged,
         **{s: statuses.get(s, 0) for s in ("accepted", "superseded", "rejected", "invalid")},
     }
+    nothing_counts = summary["records"] > 0 and summary["rejected"] == summary["records"]
     if as_json:
         echo_json(summary)
+        if nothing_counts:
+            raise SystemExit(1)
         return
     click.echo(
         f"{file.name}: {summary['records']} records ({counts.new} new, {counts.updated} updated, "
@@ -171,8 +175,11 @@ def ingest(state: State, round_id: str, file: Path, fmt: str, as_json: bool) -> 
     )
     for _source, response_id, reason in rejected[:20]:
         click.echo(f"  rejected {response_id}: {reason}")
-    if len(rejected) > 20:
-        click.echo(f"  … and {len(rejected) - 20} more rejected ballots")
+    if summary["rejected"] > 20:
+        click.echo(f"  … and {summary['rejected'] - 20} more rejected ballots")
+    if nothing_counts:
+        # Kept, with their reasons, but a file none of whose records counts is an error to act on.
+        raise click.ClickException(f"every record of {file.name} was rejected: none counts")
 
 
 @click.group()

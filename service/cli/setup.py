@@ -23,7 +23,7 @@ def import_() -> None:
     """Import units or pool members from CSV (UTF-8, UTF-8 BOM, GB18030) or XLSX."""
 
 
-def _import(state: State, file: Path, what: str) -> None:
+def _import(state: State, file: Path, what: str, **options: object) -> None:
     """Parse the whole file first (refused whole on any error), then upsert in one transaction."""
     from jobs.imports import parse_pool, parse_units
     from service.store.reference import upsert_pool, upsert_units
@@ -34,16 +34,24 @@ def _import(state: State, file: Path, what: str) -> None:
     }[what]
     rows = parse(file)
     with session_scope(state.engine) as session:
-        new, updated = upsert(session, rows, file.name)
+        new, updated = upsert(session, rows, file.name, **options)
     click.echo(f"{file.name}: {len(rows)} {noun} ({new} new, {updated} updated)")
 
 
 @import_.command("units")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--new-system",
+    "new_systems",
+    multiple=True,
+    metavar="NAME",
+    help="Declare a system the file introduces (the first import declares its systems itself).",
+)
 @common
-def import_units(state: State, file: Path) -> None:
-    """Units: code,name,system[,kind]. Importing again updates rows by code."""
-    _import(state, file, "units")
+def import_units(state: State, file: Path, new_systems: tuple[str, ...]) -> None:
+    """Units: code,name,system[,kind][,active]. Importing again updates rows by code; active
+    0/否/停用 retires a unit from rounds created later."""
+    _import(state, file, "units", new_systems=new_systems)
 
 
 @import_.command("pool")

@@ -362,30 +362,23 @@ def status_counts(
     query = select(Ballot.status, func.count()).group_by(Ballot.status)
     if round_id is not None:
         query = query.where(Ballot.round_id == round_id)
-    if ids is not None:
-        query = query.where(Ballot.id.in_(list(ids)))
-    return Counter(dict(db.execute(query).all()))
+    if ids is None:
+        return Counter(dict(db.execute(query).all()))
+    total: Counter = Counter()
+    for part in slices(list(ids)):
+        total.update(dict(db.execute(query.where(Ballot.id.in_(part))).all()))
+    return total
 
 
-def rejected_ballots(session: Session, round_id: str) -> list[tuple[str, str, str]]:
-    """(source, response id, reason) of every rejected ballot, for staff to follow up."""
-    return [
-        (b.source, b.response_id, b.reason or "")
-        for b in session.scalars(
-            select(Ballot)
-            .where(Ballot.round_id == round_id, Ballot.status == REJECTED)
-            .order_by(Ballot.id)
-        )
-    ]
+def slices(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
+    """Ids in slices: a statement takes only so many parameters (SQLite 32,766, PostgreSQL
+    65,535), and one file can hold more records than that."""
+    return (ids[i : i + size] for i in range(0, len(ids), size))
 
 
 def accepted_responses(session: Session, ballot_ids: list[int]) -> list[tuple[str, int]]:
     """(response id, version) of those ballots that are accepted: what ``ballot.accepted`` names."""
+    query = select(Ballot.response_id, Ballot.version).where(Ballot.status == "accepted")
     return [
-        (rid, version)
-        for rid, version in session.execute(
-            select(Ballot.response_id, Ballot.version).where(
-                Ballot.id.in_(ballot_ids), Ballot.status == "accepted"
-            )
-        )
+        tuple(r) for p in slices(ballot_ids) for r in session.execute(query.where(Ballot.id.in_(p)))
     ]

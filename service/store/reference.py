@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+import unicodedata
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,11 +26,53 @@ def _system_id(session: Session, name: str, cache: dict[str, int]) -> int:
     return cache[name]
 
 
-def upsert_units(session: Session, rows: Iterable, source: str) -> tuple[int, int]:
+def _spelling(name: str) -> str:
+    """A system name with spaces, full-width forms and case ironed out: '法 院' and '法院' are
+    the same system typed differently, never two systems."""
+    return unicodedata.normalize("NFKC", "".join(name.split())).casefold()
+
+
+def check_systems(
+    session: Session, rows: Iterable, source: str, new_systems: Collection[str] = ()
+) -> None:
+    """Refuse a unit whose system is not declared, naming the close match.
+
+    Systems are data (docs/rules.md), declared by the first units import or, later, by name
+    (``--new-system``): a typo must not silently open a fifth ranking table. The same name
+    written differently is refused even when declared, because it can only be a typo.
+    """
+    declared = set(session.scalars(select(System.name)))
+    first = not declared
+    for row in rows:
+        name = row.system
+        if name in declared:
+            continue
+        where = f"{source}, row {row.row}, column system"
+        twin = next((d for d in sorted(declared) if _spelling(d) == _spelling(name)), None)
+        if twin is not None:
+            raise StoreError(f"{where}: '{name}' is the system '{twin}' written differently")
+        if first or name in new_systems:
+            declared.add(name)
+            continue
+        close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.5)
+        hint = (
+            f"did you mean '{close[0]}'?" if close else f"declared: {'、'.join(sorted(declared))}"
+        )
+        raise StoreError(
+            f"{where}: '{name}' is not a declared system ({hint}); a new system is declared "
+            f"with --new-system {name}"
+        )
+
+
+def upsert_units(
+    session: Session, rows: Iterable, source: str, new_systems: Collection[str] = ()
+) -> tuple[int, int]:
     """Insert or update units by code (importing again never duplicates); returns (new, updated).
 
     This changes what later rounds are created with, never a round that exists: each round has
-    its own copy (``service.store.round_units``)."""
+    its own copy (``service.store.round_units``). Systems must be declared (``check_systems``)."""
+    rows = list(rows)
+    check_systems(session, rows, source, new_systems)
     cache: dict[str, int] = {}
     existing = {u.code: u for u in session.scalars(select(Unit))}
     new = updated = 0

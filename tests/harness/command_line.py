@@ -18,9 +18,10 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(
-        self, *args: str, ok: bool = True, env: Mapping[str, str | None] | None = None
+        self, *args: str, ok: bool | None = True, env: Mapping[str, str | None] | None = None
     ) -> str:
-        """Run ``pingyi --db … [--config …] *args``; ``env`` is set (None: unset) meanwhile."""
+        """Run ``pingyi --db … [--config …] *args``; ``env`` is set (None: unset) meanwhile.
+        ``ok``: it must succeed (True), must fail (False), or either (None: see ``exit_code``)."""
         # Imported here, not at the top: a test module that never runs the CLI must still be
         # collected when the CLI is broken.
         from service.cli import main
@@ -29,9 +30,10 @@ class Cli:
         if self.config is not None:
             argv += ["--config", str(self.config)]
         result = self.runner.invoke(main, [*argv, *args], env=env, catch_exceptions=False)
-        if ok and result.exit_code != 0:
+        self.exit_code = result.exit_code
+        if ok is True and result.exit_code != 0:
             raise AssertionError(f"pingyi {' '.join(args)} failed:\n{result.output}")
-        if not ok and result.exit_code == 0:
+        if ok is False and result.exit_code == 0:
             raise AssertionError(
                 f"pingyi {' '.join(args)} succeeded but should not:\n{result.output}"
             )

@@ -106,7 +106,11 @@ class Evaluation:
         return path
 
     def ingest(self, ballots: Iterable[dict[str, Any]]) -> dict[str, int]:
-        return self.cli.json("ingest", self.round, str(self.write_ballots(ballots)))
+        """Ingest through the CLI; it exits 1 exactly when every record was rejected."""
+        path = str(self.write_ballots(ballots))
+        counts = json.loads(self.cli("ingest", self.round, path, "--json", ok=None))
+        assert (self.cli.exit_code != 0) == (counts["rejected"] == counts["records"]), counts
+        return counts
 
     def veto(self, unit: str, reason: str = "重大失误") -> None:
         self.cli("veto", "add", self.round, unit, "--reason", reason)

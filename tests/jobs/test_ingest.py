@@ -131,7 +131,8 @@ def test_rejected_records_are_kept_with_their_reason(cli, tmp_path: Path) -> Non
 def test_a_changed_record_is_judged_again(cli, tmp_path: Path) -> None:
     t = setup_round(cli, tmp_path)
     write_jsonl(tmp_path / "a.jsonl", [ballot("r1", t[0], U1="很满意")])
-    assert cli.json("ingest", "2026-10", str(tmp_path / "a.jsonl"))["rejected"] == 1
+    out = cli("ingest", "2026-10", str(tmp_path / "a.jsonl"), "--json", ok=False)  # none counts
+    assert json.loads(out)["rejected"] == 1
     write_jsonl(tmp_path / "b.jsonl", [ballot("r1", t[0], U1="满意", U2="满意", U3="满意")])
     again = cli.json("ingest", "2026-10", str(tmp_path / "b.jsonl"))
     assert again["updated"] == 1 and again["accepted"] == 1 and again["rejected"] == 0

@@ -66,7 +66,7 @@ def test_importing_next_months_units_changes_nothing_published(october, tmp_path
     assert [v for v, _, _ in published] == [1]
     assert before["valid"] and before["participation"]["valid_ballots"] == 5
 
-    ev.cli("import", "units", next_months_units(tmp_path))
+    ev.cli("import", "units", next_months_units(tmp_path), "--new-system", "司法局")
 
     after = ev.rank()
     assert after == before  # names, systems, scores, validity: all as published

@@ -88,12 +88,12 @@ def test_token_of_another_round_or_unknown_token_is_rejected(evaluation) -> None
 
 def test_veto_refuses_unknown_unit_duplicate_and_empty_reason(evaluation) -> None:
     ev = evaluation({"A": "法院", "B": "法院"}, {"P1": GROUP}, rules=SMALL)
-    assert "NOPE" in ev.cli("veto", "add", ROUND, "NOPE", "--reason", "x", ok=False)
+    assert "not one of round" in ev.cli("veto", "add", ROUND, "NOPE", "--reason", "x", ok=False)
     assert "reason" in ev.cli("veto", "add", ROUND, "A", "--reason", "  ", ok=False)
     assert "unknown round" in ev.cli("veto", "add", "2099-01", "A", "--reason", "x", ok=False)
     ev.veto("A")
     assert "already vetoed" in ev.cli("veto", "add", ROUND, "A", "--reason", "again", ok=False)
-    assert ev.rank()["vetoed"] == ["A"]
+    assert ev.cli.json("rank", ROUND, "--force")["vetoed"] == ["A"]  # no ballots: forced
 
 
 def test_rank_of_unknown_round_is_a_clear_error(evaluation) -> None:
