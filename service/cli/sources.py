@@ -170,6 +170,21 @@ def source_list(state: State, as_json: bool) -> None:
             click.echo(f"  last error: {r['last_error']}")
 
 
+@source.command("remove")
+@click.argument("name")
+@common
+def source_remove(state: State, name: str) -> None:
+    """Stop source NAME (no more webhooks or polls); its ballots and deliveries are kept."""
+    from service.store.sources import remove_source
+
+    with session_scope(state.engine) as session:
+        removed = remove_source(session, name)
+    click.echo(
+        f"source {name} removed; its {removed['ballots']} ballot(s) are kept and still count "
+        f"(the name {name} is not reused)"
+    )
+
+
 @source.command("push-panel")
 @click.argument("name")
 @click.option("--with-group", is_flag=True, help="Also send each seat's group (as first name).")

@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from service.models.ballots import Ballot
+from service.models.inbox import InboxDelivery
 from service.models.reference import Member
 from service.models.rounds import Seat, SeatHolder
 from service.models.sources import Source
@@ -83,6 +85,13 @@ def add_source(
             f"source {name!r} is a {source.kind} source of round {source.round_id}; "
             "--replace keeps both, so add a new source instead"
         )
+    if source is None and (kept := _kept_under(session, name)):
+        # Ballots are keyed by (source, response id): a new survey under an old name could
+        # collide with the old one's response ids and be taken for their later versions.
+        raise StoreError(
+            f"source name {name!r} belonged to a removed source whose {kept} ballot(s) and "
+            "deliveries are kept under it; choose another name"
+        )
     if source is None:
         source = Source(name=name, kind=kind, round_id=round_id, created_at=utcnow())
         session.add(source)
@@ -147,3 +156,34 @@ def seat_holders(session: Session, round_id: str) -> dict[int, tuple[str, str]]:
             .where(Seat.round_id == round_id)
         )
     }
+
+
+def _kept_under(session: Session, name: str) -> int:
+    """Ballots and inbox deliveries stored under a source name."""
+    ballots = session.scalar(select(func.count(Ballot.id)).where(Ballot.source == name)) or 0
+    inbox = session.scalar(select(func.count(InboxDelivery.id)).where(InboxDelivery.source == name))
+    return ballots + (inbox or 0)
+
+
+def remove_source(session: Session, name: str, actor: str = "cli") -> dict[str, Any]:
+    """Stop a source: no more webhooks or polls for it. Everything it brought stays: its
+    ballots count as before, its deliveries are kept, and its name is never reused.
+
+    Refused while deliveries of it wait in the inbox: they would have no parser left.
+    """
+    source = get_source(session, name)
+    pending = session.scalar(
+        select(func.count(InboxDelivery.id)).where(
+            InboxDelivery.source == name, InboxDelivery.status == "pending"
+        )
+    )
+    if pending:
+        raise StoreError(
+            f"source {name!r} has {pending} delivery(ies) waiting in the inbox; let the worker "
+            "take them in (pingyi inbox list) and remove it then"
+        )
+    ballots = session.scalar(select(func.count(Ballot.id)).where(Ballot.source == name)) or 0
+    detail = {"source": name, "kind": source.kind, "config": source.config, "ballots": ballots}
+    append_audit(session, "source.remove", detail, source.round_id, actor)
+    session.delete(source)
+    return detail

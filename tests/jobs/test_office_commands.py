@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from connectors.canonical import RawRecord
 from jobs.imports import MAX_IMPORT_ROWS
-from jobs.ingest import MAX_FILE_RECORDS
+from jobs.ingest import MAX_FILE_RECORDS, ingest_records
+from service.models.audit import AuditEntry
 from service.models.ballots import Ballot
+from service.models.inbox import InboxDelivery
 from service.models.reference import System, Unit
-from service.store.engine import make_engine, session_scope
+from service.rules import Rules
+from service.store.engine import make_engine, session_scope, utcnow
 from tests.harness.command_line import Cli
 
 WINDOW = ("--opens", "2026-10-01", "--closes", "2026-10-31")
@@ -115,3 +119,32 @@ def test_a_ballot_file_far_beyond_any_round_is_refused_with_nothing_stored(
     out = cli("ingest", "2026-10", write(tmp_path, "huge.jsonl", lines), ok=False)
     assert f"over the {MAX_FILE_RECORDS:,} one file may hold; nothing was stored" in out
     assert count(cli, Ballot) == 0
+
+
+def test_removing_a_source_keeps_its_ballots_and_never_reuses_its_name(
+    cli: Cli, tmp_path: Path
+) -> None:
+    a_round(cli, tmp_path)
+    add = ("source", "add", "hooks", "--kind", "standard-webhooks", "--round", "2026-10")
+    cli(*add, "--secret-env", "HOOKS_SECRET")
+    engine = make_engine(cli.db)
+    with session_scope(engine) as s:  # a delivery waiting in the inbox, as the receiver stores it
+        s.add(InboxDelivery(source="hooks", delivery_id="d1", received_at=utcnow(), body=b"{}"))
+    out = cli("source", "remove", "hooks", ok=False)
+    assert "1 delivery(ies) waiting in the inbox" in out
+    with session_scope(engine) as s:  # taken in: one rejected ballot under the source's name
+        s.execute(update(InboxDelivery).values(status="done"))
+        record = RawRecord("hooks, delivery d1", "{}", error="not a ballot")
+        ingest_records(s, "2026-10", "hooks", [record], Rules())
+
+    assert "1 ballot(s) are kept" in cli("source", "remove", "hooks")
+    assert "unknown source 'hooks'" in cli("source", "remove", "hooks", ok=False)
+    assert count(cli, Ballot) == 1 and count(cli, InboxDelivery) == 1
+    out = cli(*add, "--secret-env", "HOOKS_SECRET", ok=False)
+    assert "belonged to a removed source" in out and "choose another name" in out
+    with session_scope(engine) as s:
+        detail = s.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "source.remove")
+        ).one()
+    detail = json.loads(detail) if isinstance(detail, str) else detail
+    assert detail["ballots"] == 1 and detail["kind"] == "standard-webhooks"
