@@ -176,17 +176,31 @@ def test_store_refuses_naive_datetimes(sqlite_url: str, naive: datetime) -> None
     with pytest.raises(Exception, match="time zone"), session_scope(engine) as s:
         s.add(Round(id="r", kind="monthly", parts=[], status="open", created_at=naive))
         s.flush()
-    assert datetime.now(UTC).tzinfo is UTC
+    with session_scope(engine) as s:
+        assert s.get(Round, "r") is None  # nothing was stored
+        # The same wall-clock time with a zone is stored, as the instant it names.
+        s.add(
+            Round(
+                id="r",
+                kind="monthly",
+                parts=[],
+                status="open",
+                created_at=naive.replace(tzinfo=timezone(timedelta(hours=8))),
+            )
+        )
+    with session_scope(engine) as s:
+        stored = s.get(Round, "r").created_at
+        assert stored == datetime(
+            2026, 9, 30, 16, 0, tzinfo=UTC
+        ) and stored.utcoffset() == timedelta(0)
 
 
-def test_concurrent_appends_never_fork_the_audit_chain(db_url: str) -> None:
-    """Workers append from separate transactions at once; the chain must stay one line."""
+def test_concurrent_appends_never_fork_the_audit_chain(pg_url: str) -> None:
+    """Workers append from separate transactions at once; the chain must stay one line.
+    PostgreSQL only: SQLite serialises writers itself, the advisory lock is PostgreSQL's."""
     from concurrent.futures import ThreadPoolExecutor
 
-    if db_url.startswith("sqlite"):
-        pytest.skip("SQLite serialises writers itself; the lock is PostgreSQL's")
-    engine = make_engine(db_url)
-    migrate(engine)
+    engine = make_engine(pg_url)
 
     def append(worker: int) -> None:
         for i in range(15):
