@@ -1,10 +1,11 @@
-"""Prometheus metrics: deliveries, ballots by status, job durations, queue depths.
+"""Prometheus metrics: deliveries, ballots by status, job durations, queue depths, and what
+did not become a counted ballot (deliveries pending or failed, rejected ballots by reason).
 
 Counters and histograms are written by whichever process does the work (gunicorn workers, RQ
 work horses). With ``PROMETHEUS_MULTIPROC_DIR`` set for every process (``make serve`` sets it
 before honcho starts the Procfile), they are shared through that directory; without it each
-process reports only its own; ballots by status and queue depths are read from the
-database and Redis when ``/metrics`` is scraped, since those are the truth.
+process reports only its own; ballots by status, queue depths and the failure gauges are read
+from the database and Redis when ``/metrics`` is scraped, since those are the truth.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+
+from service.store.status import OTHER, REASON_KINDS
 
 DELIVERIES = Counter(
     "pingyi_webhook_deliveries_total",
@@ -43,9 +46,15 @@ JOB_SECONDS = Histogram(
 class _ScrapeCollector:
     """Reads current values from the database and Redis at scrape time."""
 
-    def __init__(self, ballots: Callable[[], dict[str, int]], depths: Callable[[], dict[str, int]]):
+    def __init__(
+        self,
+        ballots: Callable[[], dict[str, int]],
+        depths: Callable[[], dict[str, int]],
+        failures: Callable[[], dict | None] | None = None,
+    ):
         self.ballots = ballots
         self.depths = depths
+        self.failures = failures
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         ballots = GaugeMetricFamily("pingyi_ballots", "Stored ballots by status", labels=["status"])
@@ -56,12 +65,54 @@ class _ScrapeCollector:
         for name, count in sorted(self.depths().items()):
             queues.add_metric([name], count)
         yield queues
+        found = self.failures() if self.failures is not None else None
+        if found is not None:
+            yield from _failure_metrics(found)
+
+
+def _failure_metrics(found: dict) -> Iterator[GaugeMetricFamily]:
+    """What did not become a counted ballot (``service.store.status.failure_counts``): every
+    label overall, zeros included, so an alert can compare with 0; per round where non-zero."""
+    inbox = GaugeMetricFamily(
+        "pingyi_inbox_deliveries",
+        "Webhook deliveries not ingested: pending, or failed (parked, see `pingyi inbox list`)",
+        labels=["status"],
+    )
+    for status in ("pending", "failed"):
+        inbox.add_metric([status], found["inbox"].get(status, 0))
+    yield inbox
+    rejected = GaugeMetricFamily(
+        "pingyi_rejected_ballots", "Rejected ballots by kind of reason", labels=["reason"]
+    )
+    for kind in [k for k, _ in REASON_KINDS] + [OTHER]:
+        rejected.add_metric([kind], found["rejected"].get(kind, 0))
+    yield rejected
+    round_inbox = GaugeMetricFamily(
+        "pingyi_round_inbox_deliveries",
+        "Webhook deliveries not ingested, per round",
+        labels=["round", "status"],
+    )
+    round_rejected = GaugeMetricFamily(
+        "pingyi_round_rejected_ballots",
+        "Rejected ballots by kind of reason, per round",
+        labels=["round", "reason"],
+    )
+    for entry in found["rounds"]:
+        for status, count in sorted(entry["inbox"].items()):
+            round_inbox.add_metric([entry["round"], status], count)
+        for kind, count in sorted(entry["rejected"].items()):
+            round_rejected.add_metric([entry["round"], kind], count)
+    yield round_inbox
+    yield round_rejected
 
 
 def render(
-    ballots: Callable[[], dict[str, int]], depths: Callable[[], dict[str, int]]
+    ballots: Callable[[], dict[str, int]],
+    depths: Callable[[], dict[str, int]],
+    failures: Callable[[], dict | None] | None = None,
 ) -> tuple[bytes, str]:
-    """The exposition text for one scrape."""
+    """The exposition text for one scrape. ``failures`` returns ``failure_counts`` (or None
+    when the database cannot be read: the gauges are left out rather than reported as 0)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -70,5 +121,5 @@ def render(
     else:
         base = REGISTRY  # this process's own counters (tests, single-process runs)
     scrape = CollectorRegistry()
-    scrape.register(_ScrapeCollector(ballots, depths))
+    scrape.register(_ScrapeCollector(ballots, depths, failures))
     return generate_latest(base) + generate_latest(scrape), CONTENT_TYPE_LATEST

@@ -19,7 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.models.inbox import InboxDelivery
-from service.store.engine import utcnow
+from service.models.sources import Source
+from service.store.audit import append_audit
+from service.store.engine import StoreError, as_utc, utcnow
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -154,3 +156,61 @@ def record_failure(session: Session, delivery_id: int, error: str, max_attempts:
         row.status = "failed"
         return True
     return False
+
+
+def list_deliveries(
+    session: Session, status: str | None = None, source: str | None = None, limit: int = 100
+) -> list[dict]:
+    """Deliveries for staff (``pingyi inbox list``), newest first: where they came from, when,
+    how often they were tried and the error. Never the body or its headers: a body is a ballot,
+    a seat's token and its answers."""
+    query = select(InboxDelivery, Source.round_id).outerjoin(
+        Source, Source.name == InboxDelivery.source
+    )
+    if status is not None:
+        query = query.where(InboxDelivery.status == status)
+    if source is not None:
+        query = query.where(InboxDelivery.source == source)
+    rows = session.execute(query.order_by(InboxDelivery.id.desc()).limit(limit)).all()
+    return [
+        {
+            "id": d.id,
+            "source": d.source,
+            "round": round_id,
+            "delivery_id": d.delivery_id,
+            "received_at": as_utc(d.received_at).isoformat(),
+            "status": d.status,
+            "attempts": d.attempts,
+            "error": d.error,
+        }
+        for d, round_id in rows
+    ]
+
+
+def retry_failed(
+    session: Session, ids: list[int] | None = None, source: str | None = None
+) -> list[tuple[int, str]]:
+    """Put failed deliveries back in the inbox, pending with their attempts reset (``ids``, or
+    every failed one, of ``source`` if given); returns (id, source) of those moved, and records
+    the retry in the audit log. A delivery that is not failed is refused by id."""
+    query = select(InboxDelivery).where(InboxDelivery.status == "failed")
+    if ids is not None:
+        found = {
+            d.id: d for d in session.scalars(select(InboxDelivery).where(InboxDelivery.id.in_(ids)))
+        }
+        for delivery_id in ids:
+            row = found.get(delivery_id)
+            if row is None:
+                raise StoreError(f"inbox delivery {delivery_id} does not exist")
+            if row.status != "failed":
+                raise StoreError(f"inbox delivery {delivery_id} is {row.status}, not failed")
+        query = query.where(InboxDelivery.id.in_(ids))
+    if source is not None:
+        query = query.where(InboxDelivery.source == source)
+    moved = []
+    for row in session.scalars(query.order_by(InboxDelivery.id)):
+        row.status, row.attempts = "pending", 0
+        moved.append((row.id, row.source))
+    if moved:
+        append_audit(session, "inbox.retry", {"deliveries": [i for i, _ in moved]})
+    return moved

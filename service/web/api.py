@@ -27,7 +27,7 @@ from service.store.results import (
     latest_snapshot,
 )
 from service.store.rounds import add_veto, find_round, list_rounds
-from service.store.status import round_progress
+from service.store.status import failure_counts, round_progress
 from service.store.work import close_round, get_work, request_ranking
 from service.web.auth import require
 from service.web.schemas import DrawRequestSchema, VetoSchema
@@ -84,7 +84,14 @@ def metrics():
         except Exception:
             return {}
 
-    body, content_type = render_metrics(ballots, depths)
+    def failures() -> dict | None:
+        try:
+            with context().engine.connect() as conn:
+                return failure_counts(conn)
+        except Exception:
+            return None
+
+    body, content_type = render_metrics(ballots, depths, failures)
     return Response(body, content_type=content_type)
 
 

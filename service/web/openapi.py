@@ -105,6 +105,7 @@ def document() -> dict:
         s.RoundLinksSchema, s.RoundSchema, s.RoundListSchema, s.SourceStatusSchema, s.StatusRoundSchema,
         s.StatusSchema, s.AcceptedSchema, s.JobSchema, s.VetoSchema, s.VetoRecordSchema, s.HealthSchema,
         s.DrawRequestSchema, s.SeatSchema, s.PanelSchema, CanonicalBallotSchema, *src.SCHEMAS, *tok.SCHEMAS,
+        s.InboxCountsSchema, s.RoundFailuresSchema, s.FailuresSchema,
     ]  # fmt: skip
     return {
         "openapi": "3.1.0",
@@ -127,7 +128,7 @@ def document() -> dict:
                 parameters=[{"name": "source", "in": "path", "required": True, "schema": {"type": "string"}}],
                 requestBody={"content": {"application/json": {"schema": {"oneOf": [_ref(CanonicalBallotSchema), {"type": "array", "items": _ref(CanonicalBallotSchema)}]}}}},
             )},
-            "/api/v1/status": {"get": _op("Queues, workers, sources, open rounds' progress", {"200": _json(s.StatusSchema, "status")})},
+            "/api/v1/status": {"get": _op("Queues, workers, sources, open rounds' progress, what did not count", {"200": _json(s.StatusSchema, "status")})},
             "/api/v1/rounds": {"get": _op("Rounds", {"200": _json(s.RoundListSchema, "rounds")})},
             "/api/v1/rounds/{round_id}": {"get": _op("One round", {"200": _json(s.RoundSchema, "round")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/ranking": {"get": _op("The latest ranking (the ranking JSON of docs/rules.md)", {"200": _json(s.RankingSchema, "ranking"), "202": _json(s.AcceptedSchema, "being computed")}, parameters=round_param)},

@@ -85,6 +85,9 @@ class SourceStatusSchema(Schema):
     last_poll_at = fields.DateTime(allow_none=True)
     last_webhook_at = fields.DateTime(allow_none=True)
     pending_deliveries = fields.Integer()
+    failed_deliveries = fields.Integer(
+        metadata={"description": "parked after repeated failures: `pingyi inbox list --failed`"}
+    )
     last_error = fields.String(allow_none=True)
 
 
@@ -97,12 +100,40 @@ class StatusRoundSchema(Schema):
     circular_version = fields.Integer(allow_none=True)
 
 
+class InboxCountsSchema(Schema):
+    pending = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+
+
+def _rejected() -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "rejected ballots by kind of reason: round_closed, unknown_token, …"
+        },
+    )
+
+
+class RoundFailuresSchema(Schema):
+    round = fields.String(required=True)
+    inbox = fields.Nested(InboxCountsSchema, required=True)
+    rejected = _rejected()
+
+
+class FailuresSchema(Schema):
+    inbox = fields.Nested(InboxCountsSchema, required=True)
+    rejected = _rejected()
+    rounds = fields.List(fields.Nested(RoundFailuresSchema), required=True)
+
+
 class StatusSchema(Schema):
     queues = fields.Dict(keys=fields.String(), values=fields.Integer(), allow_none=True)
     workers = fields.Integer(allow_none=True)
     redis = fields.Boolean()
     sources = fields.List(fields.Nested(SourceStatusSchema))
     rounds = fields.List(fields.Nested(StatusRoundSchema))
+    failures = fields.Nested(FailuresSchema)
 
 
 class AcceptedSchema(Schema):

@@ -1,4 +1,6 @@
-"""What staff see of a running service: queues, workers, sources, open rounds' progress.
+"""What staff see of a running service: queues, workers, sources, open rounds' progress, and
+what did not become a counted ballot (``failures``: deliveries pending or failed, rejected
+ballots by kind of reason, overall and per round).
 
 Counts only — seats, ballots, valid ballots — never who voted. The counts are the store's
 (``service.store.status``); the queues and workers are asked here.
@@ -12,7 +14,7 @@ from service.queue import JobQueue
 from service.store.engine import as_utc
 from service.store.results import latest_circular_versions
 from service.store.rounds import list_rounds
-from service.store.status import round_progress, sources_status
+from service.store.status import failure_counts, round_progress, sources_status
 
 
 def _workers(queue: JobQueue) -> int | None:
@@ -48,4 +50,5 @@ def service_status(session: Session, queue: JobQueue) -> dict:
             }
             for r in list_rounds(session, status="open")
         ],
+        "failures": failure_counts(session),
     }
