@@ -9,7 +9,6 @@ database of its own (``tests/harness/redis_claim.py``), flushed around each test
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,30 +20,29 @@ from tests.harness.databases import (
     PostgresSchemas,
     SqliteTemplate,
     fresh_pg_schema,
-    pg_available,
+    pg_unavailable,
 )
+from tests.harness.needed import missing
 
 __all__ = ["PG_URL", "Cli", "fresh_pg_schema"]  # imported from here by tests
 
 
-def _need_pg(available: bool) -> None:
-    """Skip a PostgreSQL test when there is none (fail instead in CI, where there must be)."""
-    if available:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
-    pytest.skip("PostgreSQL is not reachable")
+def _need_pg(unavailable: str | None) -> None:
+    """A PostgreSQL test without PostgreSQL fails, with the reason (tests/harness/needed.py)."""
+    if unavailable is not None:
+        missing("PostgreSQL", unavailable)
 
 
 @pytest.fixture(scope="session")
-def pg_is_available() -> bool:
-    return pg_available()
+def pg_unavailable_reason() -> str | None:
+    """Why the test PostgreSQL cannot be used, or None; asked once per test process."""
+    return pg_unavailable()
 
 
 @pytest.fixture(scope="session")
-def pg_schemas(pg_is_available: bool) -> Iterator[PostgresSchemas]:
+def pg_schemas(pg_unavailable_reason: str | None) -> Iterator[PostgresSchemas]:
     """This session's pool of migrated PostgreSQL schemas, one test at a time each."""
-    _need_pg(pg_is_available)
+    _need_pg(pg_unavailable_reason)
     schemas = PostgresSchemas()
     try:
         yield schemas
@@ -65,7 +63,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'pingyi.sqlite'}"
         return
-    _need_pg(request.getfixturevalue("pg_is_available"))
+    _need_pg(request.getfixturevalue("pg_unavailable_reason"))
     with fresh_pg_schema() as url:
         yield url
 
@@ -107,15 +105,9 @@ def pg_url(pg_schemas: PostgresSchemas) -> Iterator[str]:
 def redis_claim():
     """This test process's Redis database: ``PINGYI_TEST_REDIS``, or one claimed among the spare
     databases, so that concurrent test runs on one machine never flush each other's queues."""
-    from tests.harness.redis_claim import RedisClaim
+    from tests.harness.redis_claim import claim_redis
 
-    try:
-        claim = RedisClaim()
-        claim.refresh()
-    except Exception as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is not usable for the service tests: {exc}")
-        pytest.skip(f"Redis is not usable for the service tests: {exc}")
+    claim = claim_redis()
     try:
         yield claim
     finally:
@@ -131,6 +123,14 @@ def redis_url(redis_claim) -> Iterator[str]:
         yield redis_claim.url
     finally:
         redis_claim.flush()
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium for the browser tests (tests/harness/browser.py)."""
+    from tests.harness.browser import require_chromium
+
+    return require_chromium()
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ import base64
 import contextlib
 import hashlib
 import json
+import os
 import secrets
+import shutil
 import socket
 import struct
 from typing import TYPE_CHECKING, Any
@@ -14,10 +16,21 @@ from urllib.parse import urlsplit
 
 import requests
 
+from tests.harness.needed import missing
 from tests.harness.processes import wait_for
 
 if TYPE_CHECKING:
     from tests.harness.service import ServiceHarness
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require_chromium(executable: str = CHROMIUM) -> str:
+    """Debian's Chromium, or the test fails saying it is missing (tests/harness/needed.py)."""
+    if not (shutil.which(executable) and os.access(executable, os.X_OK)):
+        missing("Chromium", f"{executable} is not installed (make system-deps installs it)")
+    return executable
 
 
 class WebSocket:
@@ -116,7 +129,7 @@ class Browser:
         "--window-size=1280,1000",
     )
 
-    def __init__(self, harness: ServiceHarness, executable: str = "/usr/bin/chromium") -> None:
+    def __init__(self, harness: ServiceHarness, executable: str = CHROMIUM) -> None:
         profile = harness.tmp / "chromium-profile"
         profile.mkdir()
         args = [executable, *self.FLAGS, f"--user-data-dir={profile}"]

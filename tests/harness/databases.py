@@ -34,13 +34,18 @@ PREFIX = "pingyi_test_"
 _OURS = re.compile(rf"^{PREFIX}(\d+)_[0-9a-f]+$")
 
 
-def pg_available(url: str = PG_URL) -> bool:
+def pg_unavailable(url: str = PG_URL) -> str | None:
+    """Why PostgreSQL at ``url`` cannot be used (the driver's first line), or None."""
+    engine = create_engine(url)
     try:
-        with create_engine(url).connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("select 1"))
-        return True
-    except Exception:
-        return False
+        return None
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"{make_url(url).render_as_string(hide_password=True)}: {first}"
+    finally:
+        engine.dispose()
 
 
 def migrate_url(url: str) -> None:

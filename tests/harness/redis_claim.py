@@ -14,6 +14,8 @@ import secrets
 
 from redis import Redis
 
+from tests.harness.needed import missing
+
 # Databases given by hand, comma-separated, one per test process (pytest-xdist's gw0, gw1, …).
 FIXED_URLS = [u.strip() for u in os.environ.get("PINGYI_TEST_REDIS", "").split(",") if u.strip()]
 SERVER = os.environ.get("PINGYI_TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
@@ -96,3 +98,15 @@ class RedisClaim:
             client.close()
             if self.claims is not None:
                 self.claims.close()
+
+
+def claim_redis() -> RedisClaim:
+    """This test process's claim, or the test fails naming the server and why
+    (tests/harness/needed.py): a run without Redis must not pass by skipping."""
+    try:
+        claim = RedisClaim()
+        claim.refresh()
+    except Exception as exc:
+        where = ", ".join(FIXED_URLS) or SERVER
+        missing("Redis", f"{where}: {exc}")
+    return claim

@@ -5,30 +5,15 @@ Debian's Chromium logs in and out with the page's own forms."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 from collections import Counter
 
-import pytest
 import requests
 
 from tests.harness.browser import Browser
 from tests.harness.processes import wait_for
 from tests.service.auth_setup import ROUND, new_token
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def chromium() -> str:
-    """Debian's Chromium, as ``test_status_page.py`` uses it (a failure in CI when missing)."""
-    if not (shutil.which(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (make system-deps installs it)")
-        pytest.skip(f"{CHROMIUM} is missing")
-    return CHROMIUM
 
 
 def test_fifty_wrong_logins_to_two_workers_are_mostly_refused_429(service) -> None:

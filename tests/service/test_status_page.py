@@ -10,27 +10,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
 
 from tests.harness.browser import Browser
 from tests.harness.deliveries import ballot
 from tests.harness.processes import wait_for
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def chromium() -> str:
-    if not (shutil.which(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (make system-deps installs it)")
-        pytest.skip(f"{CHROMIUM} is missing")
-    return CHROMIUM
 
 
 def _js(value: object) -> str:
