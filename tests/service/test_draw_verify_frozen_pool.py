@@ -189,3 +189,21 @@ def test_a_record_from_before_the_frozen_pool_still_verifies(cli: Cli, tmp_path:
     assert data["match"] is True and data["differences"] == []
     assert "taken as recorded" in data["notes"][0]
     assert "note: this draw was recorded before" in verify(cli, ok=True)
+
+
+def test_a_forced_redraw_verifies_against_the_log_as_it_stood_at_the_freeze(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # 2026-10 is announced and drawn, then 2026-11 is drawn (its seats enter the log), then
+    # 2026-10 is redrawn with --force: the same frozen pool, whose history predates 2026-11.
+    setup_pool(cli, tmp_path, rounds=(ROUND, NEXT))
+    cli("draw", "announce", ROUND, "--seats", "5", "--sources", SOURCES)
+    cli("draw", ROUND, "--seed", SEED)
+    cli("draw", NEXT, "--seed", "7./", "--seats", "4")
+    cli("draw", ROUND, "--seed", "1./2./", "--force")
+    with db(cli) as s:
+        pools = [d.pool for d in s.scalars(select(Draw).where(Draw.round_id == ROUND))]
+    assert len(pools) == 2 and pools[0] == pools[1]  # the re-issued announcement
+    assert pools[1]["rotation"]["groups"][RD] == {"cycle": 0, "served": []}
+    for rid in (ROUND, NEXT):
+        assert "match" in cli("draw", "verify", rid)
