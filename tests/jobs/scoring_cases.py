@@ -7,7 +7,7 @@ with ``Fraction`` and rounds half up through ``Decimal.quantize``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
@@ -136,6 +136,19 @@ def cases(draw: st.DrawFn, distinct_times: bool = False) -> Case:
         criteria=Rules().criteria,
     )
     vetoes = draw(st.lists(st.sampled_from(codes), unique=True, max_size=2))
+    # Half the time, put a list's cut-off inside a group of units sharing a rank, if there is
+    # one, so that ties straddling the cut-offs are common rather than rare. The ranks are
+    # looked up with the function under test; that only chooses the data, and the properties
+    # check the lists on their own terms.
+    provisional = compute_ranking(units, seats, ballots, vetoes, rules, SYSTEMS)
+    ranks = sorted(u.rank_overall for u in provisional.units if u.rank_overall is not None)
+    eligible = sorted(u.rank_overall for u in provisional.units if u.status == "ranked")
+    top_cuts = [i for i in range(1, len(eligible)) if eligible[i - 1] == eligible[i]]
+    bottom_cuts = [len(ranks) - i for i in range(1, len(ranks)) if ranks[i - 1] == ranks[i]]
+    if top_cuts and draw(st.booleans()):
+        rules = replace(rules, top=draw(st.sampled_from(top_cuts)))
+    if bottom_cuts and draw(st.booleans()):
+        rules = replace(rules, bottom=draw(st.sampled_from(bottom_cuts)))
     return Case(units, seats, ballots, vetoes, rules)
 
 
