@@ -17,11 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connectors.base import ConfigError, ConnectorError
 from connectors.canonical import RawRecord
 from connectors.registry import platform, polled_kinds
+from jobs.errors import describe_error
 from jobs.ingest import ingest_records
 from service.rules import Rules
 from service.store.ballots import status_counts
@@ -38,7 +40,14 @@ logger = logging.getLogger(__name__)
 
 # Errors a poll reports and records on the source; anything else is a bug and propagates.
 EXPECTED = (ConnectorError, StoreError, ValueError, OSError)
-MAX_PAGES = 1000  # a connector that never says "done" must not loop for ever
+MAX_PAGES = 1000
+
+
+class PollFailed(RuntimeError):
+    """A poll the database stopped; its message is ``describe_error``'s, never the driver's."""
+
+
+# a connector that never says "done" must not loop for ever
 
 
 @dataclass
@@ -140,6 +149,18 @@ def poll_source(
         logger.warning("poll of source %s (round %s) failed: %s", name, round_id, result.error)
         with session_scope(engine) as session:
             record_poll_error(session, name, result.error)
+    except SQLAlchemyError as exc:
+        # The database refused or went away mid-poll: the cursor did not move, so the next poll
+        # reads the same page again. The driver's text may quote a ballot, so only its
+        # description is logged, kept and passed on (RQ keeps what a job raises).
+        result.error = describe_error(exc)
+        logger.warning("poll of source %s (round %s) failed: %s", name, round_id, result.error)
+        try:
+            with session_scope(engine) as session:
+                record_poll_error(session, name, result.error)
+        except SQLAlchemyError:
+            pass  # still down: the log line above is the record
+        raise PollFailed(f"poll of source {name!r} failed: {result.error}") from None
     finally:
         if poller is not None:
             poller.close()

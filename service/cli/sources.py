@@ -245,7 +245,7 @@ def write_links(path: Path, rows: list) -> None:
 @common
 def poll(state: State, name: str | None, full: bool, as_json: bool) -> None:
     """Poll one source, or all: new ballots in, cursor moved; exit 1 if any source failed."""
-    from jobs.poll import poll_source
+    from jobs.poll import PollFailed, poll_source
     from service.store.sources import get_source, list_sources
 
     with session_scope(state.engine) as session:
@@ -255,9 +255,13 @@ def poll(state: State, name: str | None, full: bool, as_json: bool) -> None:
                 f"source {name!r} is a {sources[0].kind} source: it is pushed, not polled"
             )
         todo = [s.name for s in sources if s.kind in polled_kinds()]
-    results = [
-        poll_source(state.engine, n, state.config.rules, state.config.environ, full) for n in todo
-    ]
+    try:
+        results = [
+            poll_source(state.engine, n, state.config.rules, state.config.environ, full)
+            for n in todo
+        ]
+    except PollFailed as exc:  # the database failed: its description, never the driver's text
+        raise click.ClickException(str(exc)) from None
     if as_json:
         echo_json([r.as_dict() for r in results])
     elif not results:

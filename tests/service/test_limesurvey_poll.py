@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from connectors.http import RetryPolicy
-from jobs.poll import poll_source
+from jobs.poll import PollFailed, poll_source
 from service.config import load_config
 from service.models.ballots import Ballot
 from service.models.sources import Source
@@ -185,3 +185,48 @@ def test_a_source_without_its_password_fails_alone(cli, fake, source, monkeypatc
     out = cli("poll", ok=False)
     assert "FAILED: environment variable LS_PASSWORD is not set" in out
     assert fake.calls == []
+
+
+def test_a_database_refusal_mid_poll_leaks_no_token_and_keeps_the_cursor(
+    cli, fake, source, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The driver's message quotes the row it refused (a seat token in it); what the poll logs,
+    keeps as the source's last error and raises must not (issue #9 item 10)."""
+    token = source[0]
+    engine = make_engine(cli.db)
+    with engine.begin() as conn:  # a real refusal of the rows carrying that token
+        if engine.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    "create trigger refuse_it before insert on ballots when new.raw like "
+                    f"'%{token}%' begin select raise(abort, 'refused'); end"
+                )
+            )
+        else:
+            conn.execute(
+                text(
+                    f"alter table ballots add constraint refuse_it check (raw not like '%{token}%')"
+                )
+            )
+    caplog.set_level("DEBUG")
+    try:
+        with pytest.raises(PollFailed) as failed:
+            poll_source(engine, "ls", load_config({}).rules, {"LS_PASSWORD": PASSWORD})
+        out = cli("poll", ok=False)
+    finally:
+        with engine.begin() as conn:
+            drop = (
+                "drop trigger refuse_it"
+                if engine.dialect.name == "sqlite"
+                else ("alter table ballots drop constraint refuse_it")
+            )
+            conn.execute(text(drop))
+    assert "IntegrityError" in str(failed.value) and failed.value.__cause__ is None
+    assert "poll of source 'ls' failed" in out
+    with session_scope(engine) as s:
+        last_error = s.scalars(select(Source.last_error)).one()
+    assert "IntegrityError" in last_error
+    for seen in (str(failed.value), out, last_error, caplog.text):
+        assert token not in seen
+    assert cursor(cli) is None  # nothing stored, nothing skipped: the next poll reads it all
+    assert poll(cli)["new"] == 3  # as a first poll of this fake takes in
