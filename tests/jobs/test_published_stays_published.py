@@ -109,12 +109,16 @@ def test_a_published_circular_is_replaced_only_by_a_reissue_with_a_reason(
     why = "补充一票否决决定"
     ev.cli("circular", ev.round, "--reissue", why, "-o", str(tmp_path / "v2.pdf"))
     assert [(v, r) for v, _, r in circulars(ev)] == [(1, None), (2, why)]
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(tmp_path / "v2.pdf"), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.replace(" ", "").replace("\n", "")
+    text = (
+        subprocess.run(
+            ["pdftotext", "-layout", str(tmp_path / "v2.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.replace(" ", "")
+        .replace("\n", "")
+    )
     assert "本通报为第2版" in text and "代替" in text and "第1版" in text and why in text
     with session_scope(make_engine(ev.db_url)) as s:
         details = [
