@@ -7,12 +7,13 @@ is written to the inbox in one short transaction *before* it is acknowledged, an
 is enqueued only after that commit. So a 202 means the delivery is in the database; if Redis or
 a worker loses the job, the sweeper finds the pending row. Answers: 202 stored · 200 duplicate or
 an event the source ignores · 400 malformed · 401 forged or stale · 404 unknown source, or one
-that takes no webhooks · 413 body over 1 MiB · 500 the source's secret is not set in this web
-process's environment · 503 database down (the platform retries).
+that takes no webhooks · 408 body not in within 10 s · 413 body over 1 MiB · 500 the source's
+secret is not set in this web process's environment · 503 database down (the platform retries).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -41,6 +42,7 @@ from service.metrics import DELIVERIES
 from service.queue import INBOX
 from service.store.inbox import DatabaseUnavailable
 from service.store.sources import source_settings
+from service.web.slow_bodies import WATCHDOG
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,10 @@ SOURCE_CACHE_SIZE = 256
 # looking for new deliveries for INGEST_LINGER seconds after the last ones (jobs/inbox.py),
 # which is longer than this window. Under load this saves one Redis call per delivery.
 WAKE_WINDOW = 0.2
+# A delivery's body must be in within this many seconds of its headers (1 MiB at most, which a
+# platform sends at once). A client trickling it would hold a serving thread for as long as it
+# liked; it is answered 408 instead (service/web/slow_bodies.py).
+BODY_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,14 @@ class Receiver:
         self.sources = SourceCache()
         # Keyed by stored deliveries' sources only, so by real sources: bounded like them.
         self._woken: dict[str, float] = {}
+
+    def warm_up(self) -> None:
+        """Look a source up once, so that the first deliveries under load do not pay for the
+        first query (its SQL compiled, a pooled connection opened). Called by each serving
+        thread as a web worker starts (service/web/gunicorn_conf.py); the database may well be
+        down then, which is no error here."""
+        with contextlib.suppress(Exception):
+            source_settings(self.context.engine, "")
 
     def _hook(self, name: str) -> Hook | None:
         cached = self.sources.get(name)
@@ -242,9 +256,23 @@ class EnvironHeaders(Mapping[str, str]):
         return sum(1 for _ in self)
 
 
-def read_body(environ: dict, limit: int) -> bytes | None:
-    """The raw body, or None when it is over ``limit``. A chunked body has no Content-Length:
-    read one byte more than the limit and refuse it whole rather than cut it."""
+class BodyTooSlow(Exception):
+    """The body did not arrive within ``BODY_SECONDS`` (HTTP 408)."""
+
+
+def read_body(environ: dict, limit: int, seconds: float = BODY_SECONDS) -> bytes | None:
+    """The raw body, or None when it is over ``limit``; BodyTooSlow when it takes longer than
+    ``seconds`` to arrive (under gunicorn, whose environ carries the socket)."""
+    with WATCHDOG.guard(environ.get("gunicorn.socket"), seconds) as guard:
+        body, complete = _read_body(environ, limit)
+    if guard is not None and guard.expired and not complete:
+        raise BodyTooSlow
+    return body
+
+
+def _read_body(environ: dict, limit: int) -> tuple[bytes | None, bool]:
+    """(body or None when over ``limit``, whether it is known to be whole). A chunked body has no
+    Content-Length: read one byte more than the limit and refuse it whole rather than cut it."""
     stream = environ.get("wsgi.input")
     length = environ.get("CONTENT_LENGTH")
     if length:
@@ -253,15 +281,16 @@ def read_body(environ: dict, limit: int) -> bytes | None:
         except ValueError:
             size = limit + 1
         if size > limit:
-            return None
-        return stream.read(size) if stream is not None and size else b""
+            return None, True
+        data = stream.read(size) if stream is not None and size else b""
+        return data, len(data) == size
     data = b""
     while stream is not None and len(data) <= limit:
         chunk = stream.read(min(65536, limit + 1 - len(data)))
         if not chunk:
             break
         data += chunk
-    return None if len(data) > limit else data
+    return (None if len(data) > limit else data), False
 
 
 class ReceiverMiddleware:
@@ -278,7 +307,22 @@ class ReceiverMiddleware:
         source, slash, key = path[len("/hooks/") :].partition("/")
         if not source or "/" in key or (slash and not key):
             return self.wsgi_app(environ, start_response)
-        body = read_body(environ, self.receiver.max_body)
+        try:
+            body = read_body(environ, self.receiver.max_body)
+        except BodyTooSlow:
+            DELIVERIES.labels(outcome="too_slow").inc()
+            payload = json.dumps(
+                _error("Request Timeout", f"the body took over {BODY_SECONDS:.0f} s to arrive")
+            ).encode("utf-8")
+            start_response(
+                "408 Request Timeout",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(payload))),
+                    ("Connection", "close"),
+                ],
+            )
+            return [payload]
         if body is None:
             limit = self.receiver.max_body
             status, answer = (

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import gc
 import secrets
+import socket
+import threading
+import time
 import tracemalloc
+from urllib.parse import urlsplit
 
 from service.config import Config
 from service.web.app import create_app
+from service.web.receiver import BODY_SECONDS
 from tests.harness.deliveries import UNITS, ballot, body_of, new_secret, pool_csv, signed
 
 ROUND = "2026-10"
@@ -90,3 +95,53 @@ def test_the_source_cache_keeps_a_bounded_number_of_known_sources(cli, tmp_path)
     assert client.post("/hooks/s0", data=body, headers=headers).status_code == 202
     assert len(receiver.sources) == 3
     app.extensions["pingyi"].engine.dispose()
+
+
+def _trickle(port: int, answers: list, size: int = 200, gap: float = 0.5) -> None:
+    """POST a body one byte every ``gap`` seconds; append (status line, seconds to answer)."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(
+            f"POST /hooks/slow HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode()
+        )
+        s.setblocking(False)
+        answer = b""
+        for _ in range(size):
+            try:
+                s.sendall(b" ")
+                answer = s.recv(200)
+            except BlockingIOError:
+                pass
+            except OSError:
+                break
+            if answer:
+                break
+            time.sleep(gap)
+        if not answer:
+            s.settimeout(60)
+            answer = s.recv(200)
+    answers.append((answer.split(b"\r\n")[0].decode(), time.monotonic() - started))
+
+
+def test_slow_bodies_neither_stall_healthz_nor_outlast_the_bound(service) -> None:
+    # The Procfile's web settings, one process: with sync workers the first slow client held it
+    # and /healthz waited ~30 s (until gunicorn killed the worker).
+    web = service.start_web(workers=1)
+    port = urlsplit(web.base).port
+    answers: list = []
+    clients = [threading.Thread(target=_trickle, args=(port, answers)) for _ in range(6)]
+    for client in clients:
+        client.start()
+    time.sleep(1)
+    for _ in range(10):
+        started = time.monotonic()
+        assert web.get("/healthz", timeout=5).status_code == 200
+        assert time.monotonic() - started < 1
+        time.sleep(0.3)
+    for client in clients:
+        client.join(timeout=BODY_SECONDS + 20)
+    # Each trickle would take 100 s; each is cut off at the bound and told so.
+    assert [status for status, _ in answers] == ["HTTP/1.1 408 Request Timeout"] * 6
+    assert all(BODY_SECONDS - 1 < took < BODY_SECONDS + 5 for _, took in answers), answers
+    metrics = web.get("/metrics").text
+    assert 'pingyi_webhook_deliveries_total{outcome="too_slow"} 6.0' in metrics
