@@ -23,7 +23,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import Worker
+from rq import Worker, worker_registration
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 logger = logging.getLogger("pingyi.processes")
@@ -101,13 +101,30 @@ class StopSignals:
 
 class RidingWorker(Worker):
     """RQ's forking worker that remembers it was asked to stop, so that the end of its loop
-    tells a shutdown (exit) from a failure (start again)."""
+    tells a shutdown (exit) from a failure (start again), and that registers itself again when
+    Redis comes back without its data."""
 
     stop_asked = False
+    # RQ's own wait between reconnections while idle doubles up to 60 s; ours stops at 30 s.
+    max_connection_wait_time = 30.0
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_asked = True
         super().request_stop(signum, frame)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """RQ's heartbeat; then, if Redis has forgotten this worker (it restarted empty while
+        the worker waited for a job, reconnecting), register it again: otherwise it works on
+        but is missing from ``/api/v1/status`` and from RQ's own list of workers."""
+        super().heartbeat(timeout, pipeline)
+        if pipeline is not None or self.connection.sismember(self.redis_workers_keys, self.key):
+            return
+        with self.connection.pipeline() as again:
+            again.hset(self.key, mapping=self.serialize())
+            worker_registration.register(self, again)
+            again.expire(self.key, timeout or self.worker_ttl + 60)
+            again.execute()
+        self.log.info("Worker %s: registered again (Redis had lost it)", self.name)
 
 
 def _tidy(worker: RidingWorker) -> None:

@@ -89,6 +89,28 @@ def test_a_worker_busy_when_redis_stops_starts_again_and_works_on(tmp_path) -> N
         redis.stop()
 
 
+def test_an_idle_worker_registers_again_when_redis_comes_back_empty(tmp_path) -> None:
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    log = tmp_path / "worker.log"
+    worker = _start([str(BIN / "pingyi"), "worker", "inbox"], log, REDIS_URL=redis.url)
+    try:
+        client = Redis.from_url(redis.url)
+        wait_for(lambda: client.scard("rq:workers") == 1, 30, what=f"the worker\n{log}")
+        redis.stop()  # idle: RQ reconnects by itself, but Redis comes back without its data
+        time.sleep(2)
+        redis.start()
+        wait_for(lambda: client.scard("rq:workers") == 1, 30, what=f"registered again\n{log}")
+        queue = Queue("inbox", connection=client, serializer="json")
+        marker = tmp_path / "done"
+        queue.enqueue("os.mkdir", str(marker))
+        wait_for(marker.exists, 30, interval=0.1, what=f"a job after the outage\n{log}")
+        assert worker.poll() is None
+    finally:
+        _stop(worker)
+        redis.stop()
+
+
 def test_the_scheduler_sweeps_on_through_redis_and_database_outages(pg_url, tmp_path) -> None:
     engine = make_engine(pg_url)
     with session_scope(engine) as session:
