@@ -282,7 +282,11 @@ def write_results(results: dict[str, dict], args: argparse.Namespace) -> None:
             f"nothing new: {r['idle_poll_calls']} RPC calls in {r['idle_poll_seconds'] * 1000:.0f} ms |"
         )
     lines += ["", f"Benchmark driver peak RSS: {rss_self:.0f} MB.", ""]
-    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
+    # Sections measured by other scripts (## headings, e.g. benchmarks/slow_clients.py) stay.
+    path = ROOT / "benchmarks" / "RESULTS.md"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept = old[old.index("\n## ") :] if "\n## " in old else ""
+    path.write_text("\n".join(lines) + kept, encoding="utf-8")
 
 
 def _cores() -> int:
