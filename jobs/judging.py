@@ -125,6 +125,10 @@ def judge(ballot: CanonicalBallot, ctx: RoundContext) -> Verdict:
             f"submitted at {at.isoformat()}, after the round closed ({ctx.closes_at.astimezone(at.tzinfo).isoformat()})"
         )
     criteria = [c.name for c in ctx.rules.criteria]
+    # A ballot answers ~100 units with a handful of distinct labels (满意, 基本满意, …): each
+    # label is mapped to points once. Numbers are mapped each time (they rarely repeat, and a
+    # signalling-NaN Decimal cannot even be hashed).
+    mapped_once: dict[str, tuple[str | None, str | None]] = {}
     for unit, value in ballot.answers.items():
         if unit not in ctx.units:
             verdict.reasons.append(f"unknown unit {unit!r}")
@@ -140,14 +144,17 @@ def judge(ballot: CanonicalBallot, ctx: RoundContext) -> Verdict:
             if criterion not in criteria:
                 verdict.reasons.append(f"{unit}: unknown criterion {criterion!r}")
                 continue
-            mapped = _points(answer, ctx.rules, f"{unit}.{criterion}")
-            if isinstance(mapped, str):
-                verdict.reasons.append(mapped)
-                continue
-            label, points = mapped
-            verdict.votes.append(
-                VoteRow(unit, criterion, label, None if points is None else _exact(points))
-            )
+            known = mapped_once.get(answer) if isinstance(answer, str) else None
+            if known is None:
+                mapped = _points(answer, ctx.rules, f"{unit}.{criterion}")
+                if isinstance(mapped, str):
+                    verdict.reasons.append(mapped)
+                    continue
+                label, points = mapped
+                known = (label, None if points is None else _exact(points))
+                if isinstance(answer, str):
+                    mapped_once[answer] = known
+            verdict.votes.append(VoteRow(unit, criterion, *known))
     for unit in ballot.comments:
         if unit not in ctx.units:
             verdict.reasons.append(f"comment on unknown unit {unit!r}")
