@@ -71,11 +71,16 @@ def subscription_list(state: State, as_json: bool) -> None:
 @common
 def worker(state: State, queues: tuple[str, ...], maintenance_interval: int) -> None:
     """An RQ worker on QUEUES (JSON serializer, with RQ's scheduler for delayed retries) that
-    rides out Redis outages: it backs off and starts again, and exits only on SIGTERM/SIGINT."""
+    rides out Redis outages: it backs off and starts again, and exits only on SIGTERM/SIGINT.
+    It runs as the child of a small supervisor that starts it again if it is killed."""
     from service.cli.processes import run_worker
+    from service.cli.supervise import is_child, own_command, supervise
 
     if not state.config.redis_url:
         raise click.ClickException("REDIS_URL is not set: a worker needs Redis")
+    if not is_child():
+        logging.getLogger().setLevel(logging.INFO)
+        raise SystemExit(supervise(own_command(), f"worker {','.join(queues)}"))
     run_worker(state.config.redis_url, queues, maintenance_interval)
 
 

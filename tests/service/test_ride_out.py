@@ -161,3 +161,39 @@ def test_a_worker_without_redis_url_says_so() -> None:
     args = [str(BIN / "pingyi"), "worker", "inbox"]
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "REDIS_URL is not set" in done.stderr
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_a_killed_worker_is_started_again_and_its_supervisor_never_exits(tmp_path) -> None:
+    """Under honcho one exit stops every process: a worker killed from outside (OOM, kill -9)
+    must not end ``pingyi worker`` itself."""
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    log = tmp_path / "worker.log"
+    supervisor = _start([str(BIN / "pingyi"), "worker", "inbox"], log, REDIS_URL=redis.url)
+    try:
+        wait_for(lambda: _children(supervisor.pid), 30, what=f"the worker process\n{log}")
+        [first] = _children(supervisor.pid)
+        queue = Queue("inbox", connection=Redis.from_url(redis.url), serializer="json")
+        wait_for(lambda: Redis.from_url(redis.url).keys("rq:worker:*"), 30, what="registered")
+        os.kill(first, signal.SIGKILL)
+        wait_for(
+            lambda: _children(supervisor.pid) not in ([], [first]), 30, what=f"a new worker\n{log}"
+        )
+        assert supervisor.poll() is None
+        marker = tmp_path / "done-by-the-new-worker"
+        queue.enqueue("os.mkdir", str(marker))
+        wait_for(marker.exists, 30, interval=0.1, what=f"a job after the kill\n{log}")
+        assert "ended (signal 9); starting again in" in log.read_text()
+
+        [second] = _children(supervisor.pid)
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(timeout=20) == 0, log.read_text()[-3000:]
+        assert subprocess.run(["kill", "-0", str(second)], capture_output=True).returncode != 0
+    finally:
+        _stop(supervisor)
+        redis.stop()
