@@ -10,6 +10,7 @@ supervisor exits 0 once the child has finished its job and stopped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -47,8 +48,12 @@ def supervise(argv: Sequence[str], name: str, backoff: Backoff | None = None) ->
     signal.signal(signal.SIGINT, forward)
     while not stopping:
         started = time.monotonic()
-        child = subprocess.Popen(list(argv), env={**os.environ, CHILD: "1"})
+        # A process group of its own: when the worker dies, what it forked (RQ's scheduler, a work
+        # horse) would live on holding its Redis connection, and a blocked BLMOVE on that
+        # connection would take the next job into RQ's intermediate list for a dead worker.
+        child = subprocess.Popen(list(argv), env={**os.environ, CHILD: "1"}, process_group=0)
         status = child.wait()
+        _end_group(child.pid)
         if stopping:
             break
         if time.monotonic() - started > HEALTHY_AFTER:
@@ -63,6 +68,12 @@ def supervise(argv: Sequence[str], name: str, backoff: Backoff | None = None) ->
     if child is not None and child.poll() is None:
         child.wait()
     return 0
+
+
+def _end_group(pgid: int) -> None:
+    """Kill whatever the dead child left behind in its process group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # nothing left
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def own_command() -> list[str]:
