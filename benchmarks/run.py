@@ -242,7 +242,7 @@ def write_results(results: dict[str, dict], args: argparse.Namespace) -> None:
         full, paced, bare = (intake[k] for k in ("full", "paced_500", "bare"))
         spread = " / ".join(f"{r:,.0f}" for r in full["rates"])
         lines.append(
-            f"| webhook intake (verify + store raw + 202), gunicorn 4 workers, PostgreSQL | signed "
+            f"| webhook intake (verify + store raw + 202), gunicorn as deployed (gthread, 2 processes × 8 threads), PostgreSQL | signed "
             f"98-unit ballots, each sent once, wrk 2 threads × 32 connections, "
             f"{intake['repeats']} × {intake['seconds']} s | ≥ 1,000/s | "
             f"{full['rate']:,.0f}/s | p99 {full['p99_ms']:.1f} ms | runs {spread}/s; "

@@ -122,12 +122,14 @@ def signed(
 
 
 @contextmanager
-def gunicorn(env: dict, app: str = "service.web.app:create_app()", workers: int = 4):
+def gunicorn(env: dict, app: str = "service.web.app:create_app()", workers: int | None = None):
+    """gunicorn with the web process's own settings (service/web/gunicorn_conf.py: gthread, a
+    process per core, 8 threads each) unless ``workers`` says how many processes."""
     port = free_port()
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "--config", "service/web/gunicorn_conf.py", app],
         cwd=ROOT,
-        env={**env, "PORT": str(port), "WEB_WORKERS": str(workers)},
+        env={**env, "PORT": str(port), **({"WEB_WORKERS": str(workers)} if workers else {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
