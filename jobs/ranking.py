@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy.orm import Session
@@ -20,12 +21,14 @@ from jobs.scoring import (
     UnitInfo,
     compute_ranking,
 )
+from jobs.summary import PartScore, Summary, compute_summary
 from service.models.results import RankingSnapshot
+from service.models.rounds import Round
 from service.rules import Rules
 from service.store.audit import canonical_json, sha256_text
 from service.store.ballots import counted_ballots, counted_votes, set_statuses
 from service.store.engine import StoreError, as_utc
-from service.store.results import save_snapshot
+from service.store.results import latest_snapshot, save_snapshot
 from service.store.round_units import ballots_received, round_systems, round_units
 from service.store.rounds import active_seats, get_round, vetoed_units
 
@@ -115,8 +118,16 @@ def rank_round(
     A round with no ballot at all is refused unless ``force``: its ranking, and the circular
     made from it, would publish "0 evaluators" as if that were a result — almost always a round
     whose source was never connected, not one nobody answered.
+
+    A quarterly or half-year round is ranked from its constituents and its leaders' ballots
+    (``rank_summary`` below, the rule in ``jobs.summary``); it may have no ballots (then Q = M), and a constituent still open
+    is refused unless ``force``. The Ranking returned is then the leaders' (participation).
     """
     rnd = get_round(session, round_id)
+    if rnd.kind != "monthly":
+        summary, snapshot = rank_summary(session, rnd, rules, actor, force)
+        logger.info("ranked summary round %s over %s", round_id, ", ".join(rnd.parts))
+        return summary.leaders, snapshot
     if not force and not ballots_received(session, round_id):
         raise NothingToRank(
             f"round {round_id!r} has no ballots at all, so there is nothing to rank (check its "
@@ -142,3 +153,53 @@ def rank_round(
         len(ranking.units),
     )
     return ranking, snapshot
+
+
+# --- quarterly and half-year rounds (docs/rules.md, Summary rounds) ---
+
+
+def constituent_scores(
+    session: Session, rnd: Round, rules: Rules, actor: str, force: bool
+) -> tuple[dict[str, dict[str, PartScore]], list[str]]:
+    """Each constituent's published scores and vetoes, and the hashes of the snapshots used."""
+    parts: dict[str, dict[str, PartScore]] = {}
+    used = []
+    for part_id in rnd.parts:
+        part = get_round(session, part_id)
+        if part.status != "closed" and not force:
+            raise StoreError(
+                f"round {rnd.id!r}: its constituent {part_id!r} is still open, so its numbers "
+                "can still change (close it first, or --force)"
+            )
+        snapshot = latest_snapshot(session, part_id)
+        if snapshot is None:
+            _, snapshot = rank_round(session, part_id, rules, actor, force=force)
+        vetoed = set(snapshot.result.get("vetoed") or ())
+        parts[part_id] = {
+            u["code"]: PartScore(
+                None if u["score"] is None else Decimal(str(u["score"])), u["code"] in vetoed
+            )
+            for u in snapshot.result["units"]
+        }
+        used.append(snapshot.inputs_sha256 + ":" + sha256_text(canonical_json(snapshot.result)))
+    return parts, used
+
+
+def rank_summary(
+    session: Session, rnd: Round, rules: Rules, actor: str, force: bool
+) -> tuple[Summary, RankingSnapshot]:
+    """Rank the summary round and store its snapshot (the leaders' ballots settled too)."""
+    parts, used = constituent_scores(session, rnd, rules, actor, force)
+    data = load_round(session, rnd.id)
+    summary = compute_summary(
+        data.units, parts, data.seats, data.ballots, data.vetoes, rules, data.systems
+    )
+    set_statuses(
+        session,
+        rnd.id,
+        {data.ballot_ids[k]: v for k, v in summary.leaders.ballot_status.items()},
+    )
+    result = summary.to_json(rnd.id, rnd.kind, list(rnd.parts))
+    digest = sha256_text(inputs_digest(data, rules) + "|" + "|".join(used))
+    snapshot = save_snapshot(session, rnd.id, rules.as_dict(), result, digest, actor)
+    return summary, snapshot

@@ -20,7 +20,7 @@ from jobs.ranking import load_seats, rank_round
 from service.config import CircularSettings, Config
 from service.models.results import RankingSnapshot
 from service.store.ballots import counted_comments
-from service.store.engine import as_utc, utcnow
+from service.store.engine import StoreError, as_utc, utcnow
 from service.store.results import check_reissue, latest_circular, save_circular
 from service.store.round_units import round_systems
 from service.store.rounds import get_round, list_vetoes
@@ -155,6 +155,11 @@ def publish_round(
     The first version needs no reason; any later one replaces what readers already have, so it
     is refused before anything is computed unless ``reason`` says why (``--reissue``). ``force``
     ranks a round with no ballots (``jobs.ranking.NothingToRank``)."""
+    if get_round(session, round_id).kind != "monthly":
+        raise StoreError(
+            f"round {round_id!r}: the quarterly and half-year circulars are not built yet; its "
+            "ranking is there (pingyi rank --json)"
+        )
     reason = check_reissue(session, round_id, reason)
     _, snapshot = rank_round(session, round_id, config.rules, force=force)
     return render_snapshot(session, round_id, snapshot, config, xlsx, reason)

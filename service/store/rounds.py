@@ -57,11 +57,9 @@ def create_round(
         )
     if closes_at <= opens_at:
         raise StoreError(f"round {round_id!r}: --closes must be after --opens")
-    for part in parts:
-        if session.get(Round, part) is None:
-            raise StoreError(f"round {round_id!r}: constituent round {part!r} does not exist")
     if kind == "monthly" and parts:
         raise StoreError("a monthly round has no constituent rounds (--of)")
+    _check_parts(session, round_id, kind, parts)
     rnd = Round(
         id=round_id,
         kind=kind,
@@ -88,6 +86,38 @@ def create_round(
         round_id,
     )
     return rnd
+
+
+# A quarter sums up to three months, a half year two quarters (docs/rules.md, Summary rounds).
+PART_KIND = {"quarterly": ("monthly", 3), "semiannual": ("quarterly", 2)}
+
+
+def _check_parts(session: Session, round_id: str, kind: str, parts: list[str]) -> None:
+    """A summary names existing rounds of the kind below it, each once, none already summed up
+    by another round of the same kind."""
+    if kind not in PART_KIND:
+        return
+    below, most = PART_KIND[kind]
+    if not parts:
+        raise StoreError(f"round {round_id!r}: a {kind} round names its {below} rounds (--of)")
+    if len(parts) > most or len(set(parts)) != len(parts):
+        raise StoreError(
+            f"round {round_id!r}: a {kind} round names at most {most} different {below} rounds"
+        )
+    for part in parts:
+        found = session.get(Round, part)
+        if found is None:
+            raise StoreError(f"round {round_id!r}: constituent round {part!r} does not exist")
+        if found.kind != below:
+            raise StoreError(
+                f"round {round_id!r}: constituent round {part!r} is {found.kind}, not {below}"
+            )
+        for other in session.scalars(select(Round).where(Round.kind == kind)):
+            if part in (other.parts or []):
+                raise StoreError(
+                    f"round {round_id!r}: round {part!r} is already part of {kind} round "
+                    f"{other.id!r}"
+                )
 
 
 def find_round(session: Session, round_id: str) -> Round | None:
