@@ -16,6 +16,7 @@ from service.cli.base import State, database_options
 from service.cli.demo import demo
 from service.cli.draw import draw, links_cmd
 from service.cli.inbox import inbox
+from service.cli.measures import measure
 from service.cli.panel import panel
 from service.cli.results import circular, rank
 from service.cli.rounds import ingest, round_, veto
@@ -41,5 +42,5 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 panel.add_command(links_cmd)
 for command in (init, import_, round_, panel, draw, source, poll, ingest, veto, rank, circular,
-                token, subscription, worker, scheduler, sweep, inbox, demo):  # fmt: skip
+                token, subscription, worker, scheduler, sweep, inbox, measure, demo):  # fmt: skip
     main.add_command(command)

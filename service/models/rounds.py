@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     String,
@@ -113,3 +114,25 @@ class Veto(Base):
     reason: Mapped[str] = mapped_column(Text)
     by: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Measure(Base):
+    """A rectification measure (整改措施) recorded for a unit in a round: the cause found, what
+    the unit will do, by when; open until staff mark it done. Open measures are carried forward
+    into later rounds' circulars until they are closed (docs/rules.md, Rectification)."""
+
+    __tablename__ = "measures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), index=True)
+    unit_code: Mapped[str] = mapped_column(String(CODE))
+    cause: Mapped[str] = mapped_column(Text)
+    measure: Mapped[str] = mapped_column(Text)
+    due: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, done
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(200))
+    # The round in which it was marked done: its circular reports it closed.
+    done_round: Mapped[str | None] = mapped_column(String(CODE))
+    done_note: Mapped[str | None] = mapped_column(Text)
