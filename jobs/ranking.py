@@ -110,6 +110,10 @@ class NothingToRank(StoreError):
     """The round has no ballot at all: a ranking of it would only say that nobody answered."""
 
 
+class ConstituentOpen(StoreError):
+    """A summary round's constituent is still open: its numbers could change under the summary."""
+
+
 def rank_round(
     session: Session, round_id: str, rules: Rules, actor: str = "cli", force: bool = False
 ) -> tuple[Ranking, RankingSnapshot]:
@@ -167,7 +171,7 @@ def constituent_scores(
     for part_id in rnd.parts:
         part = get_round(session, part_id)
         if part.status != "closed" and not force:
-            raise StoreError(
+            raise ConstituentOpen(
                 f"round {rnd.id!r}: its constituent {part_id!r} is still open, so its numbers "
                 "can still change (close it first, or --force)"
             )

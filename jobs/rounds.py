@@ -19,7 +19,7 @@ import time
 
 from jobs.circulars.publish import render_snapshot
 from jobs.progress import set_progress
-from jobs.ranking import NothingToRank, rank_round
+from jobs.ranking import ConstituentOpen, NothingToRank, rank_round
 from service.context import Context
 from service.metrics import JOB_SECONDS
 from service.queue import NOTIFY, RANKING, RENDER
@@ -73,11 +73,12 @@ def rank_round_job(round_id: str, render_next: bool = True) -> dict:
         served = ranking_request(session, round_id)
         try:
             ranking, snapshot = rank_round(session, round_id, ctx.config.rules, actor="worker")
-        except NothingToRank as exc:
-            # e.g. a veto on a round nobody has answered yet: nothing to compute, not a failure.
+        except (NothingToRank, ConstituentOpen) as exc:
+            # A veto on a round nobody has answered yet, or a leader's ballot in a quarter whose
+            # months are still open: nothing to compute yet, not a failure to retry.
             logger.info("%s", exc)
             mark_ranked(session, round_id, served, None)
-            set_progress("no ballots: nothing ranked", 1.0, round_id)
+            set_progress(f"nothing ranked: {exc}", 1.0, round_id)
             return {"round": round_id, "snapshot": None, "ranked": False}
         again = mark_ranked(session, round_id, served, snapshot.id)
         closed = find_round(session, round_id).status == "closed"

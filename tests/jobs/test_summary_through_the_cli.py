@@ -102,3 +102,21 @@ def test_a_summary_names_rounds_of_the_right_kind_once(quarter: Evaluation) -> N
     out = ev.cli("round", "create", "Q2", "--kind", "quarterly", "--of", "2026-09", *window,
                  ok=False)  # fmt: skip
     assert "'2026-09' is already part of quarterly round '2026-Q3'" in out
+
+
+def test_the_ranking_job_waits_for_open_months_without_failing(
+    quarter: Evaluation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the service a leader's ballot asks for the quarter's ranking while its months may
+    still be open: the job ranks nothing yet and says why, instead of failing and retrying."""
+    from jobs.rounds import rank_round_job
+
+    create_quarter(quarter)
+    monkeypatch.setenv("DATABASE_URL", quarter.db_url)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("PINGYI_CONFIG", raising=False)
+    assert rank_round_job("2026-Q3") == {"round": "2026-Q3", "snapshot": None, "ranked": False}
+    for month in MONTHS:
+        quarter.cli("round", "close", month)
+    done = rank_round_job("2026-Q3")
+    assert done["snapshot"] is not None
