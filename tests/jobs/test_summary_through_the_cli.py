@@ -120,3 +120,26 @@ def test_the_ranking_job_waits_for_open_months_without_failing(
         quarter.cli("round", "close", month)
     done = rank_round_job("2026-Q3")
     assert done["snapshot"] is not None
+
+
+def test_the_api_serves_a_summary_ranking_and_says_its_circular_is_not_built(
+    quarter: Evaluation,
+) -> None:
+    from service.config import Config
+    from service.web.app import create_app
+
+    for month in MONTHS:
+        quarter.cli("round", "close", month)
+    create_quarter(quarter)
+    quarter.cli("rank", "2026-Q3")
+    token = quarter.cli("token", "create", "--role", "viewer").split()[0]
+    app = create_app(Config(database_url=quarter.db_url, redis_url=None))
+    try:
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {token}"}
+        ranking = client.get("/api/v1/rounds/2026-Q3/ranking", headers=auth).get_json()
+        assert ranking["kind"] == "quarterly" and ranking["units"][0]["parts"]["mean"] == 90.0
+        pdf = client.get("/api/v1/rounds/2026-Q3/circular.pdf", headers=auth)
+        assert pdf.status_code == 404 and "not built yet" in pdf.get_json()["message"]
+    finally:
+        app.extensions["pingyi"].engine.dispose()
