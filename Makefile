@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/summary.py
 
 # The whole service on this machine: web, workers and scheduler (Procfile) under honcho,
 # against the local PostgreSQL (database pingyi, created if missing) and Redis.
