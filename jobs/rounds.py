@@ -25,7 +25,13 @@ from service.metrics import JOB_SECONDS
 from service.queue import NOTIFY, RANKING, RENDER
 from service.store.engine import session_scope
 from service.store.outbox import emit
-from service.store.results import get_snapshot, latest_circular, latest_snapshot, same_numbers
+from service.store.results import (
+    circular_outdated,
+    get_snapshot,
+    latest_circular,
+    latest_snapshot,
+    same_numbers,
+)
 from service.store.rounds import find_round
 from service.store.work import (
     closed_at,
@@ -140,6 +146,8 @@ def render_circular_job(round_id: str) -> dict:
         if published_before is not None:
             # Readers have a version already: replacing it is staff's decision, with a reason.
             mark_rendered(session, round_id, snapshot.id)
+            if not circular_outdated(session, round_id):  # e.g. ranked again at the close
+                return {"round": round_id, "rendered": False}
             logger.warning(
                 "round %s: the ranking changed after circular v%d was published; it is not "
                 "replaced (re-issue it with: pingyi circular %s --reissue REASON)",

@@ -166,3 +166,35 @@ def test_closing_a_round_through_the_cli(october) -> None:
     # A ballot received after the close is kept, as rejected with its reason.
     counts = ev.ingest([ev.ballot("P6", ALL_SATISFIED)])
     assert counts["rejected"] == 1
+
+
+def test_the_service_never_replaces_a_published_circular_by_itself(october) -> None:
+    """A veto after the close changes the ranking; the service's jobs (inline here) must not
+    publish version 2: the round is reported outdated, and version 1 is still served."""
+    from service.config import load_config
+    from service.web.app import create_app
+
+    ev = october
+    token = ev.cli("token", "create", "--role", "admin").split()[0]
+    # The app runs its jobs inline, with its own config: the same rules as the CLI's.
+    app = create_app(load_config({}, ev.cli.config, ev.db_url))
+    try:
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {token}"}
+        assert client.post(f"/api/v1/rounds/{ev.round}/close", headers=auth).status_code == 200
+        before = circulars(ev)
+        assert not client.get(f"/api/v1/rounds/{ev.round}", headers=auth).get_json()[
+            "circular_outdated"
+        ]
+        veto = {"unit": "C", "reason": "重大失误"}
+        assert (
+            client.post(f"/api/v1/rounds/{ev.round}/vetoes", json=veto, headers=auth).status_code
+            == 201
+        )
+        assert circulars(ev) == before  # no silent version 2
+        detail = client.get(f"/api/v1/rounds/{ev.round}", headers=auth).get_json()
+        assert detail["circular_outdated"] and detail["circular_version"] == before[-1][0]
+        pdf = client.get(f"/api/v1/rounds/{ev.round}/circular.pdf", headers=auth)
+        assert pdf.status_code == 200 and pdf.headers["X-Pingyi-Sha256"] == before[-1][1]
+    finally:
+        app.extensions["pingyi"].engine.dispose()
