@@ -180,7 +180,7 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
 
 
-def _load(path: Path, max_rows: int = MAX_IMPORT_ROWS) -> _Table:
+def _load(path: Path) -> _Table:
     """Read any supported file into a table; checks only what every import shares."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -226,9 +226,9 @@ def _load(path: Path, max_rows: int = MAX_IMPORT_ROWS) -> _Table:
                 number,
             )
         rows.append((number, cells))
-        if len(rows) > max_rows:
+        if len(rows) > MAX_IMPORT_ROWS:
             raise ImportFileError(
-                path.name, f"more than {max_rows:,} rows (is it the right file?)", number
+                path.name, f"more than {MAX_IMPORT_ROWS:,} rows (is it the right file?)", number
             )
     if header is None or not rows:
         raise ImportFileError(path.name, "no rows")

@@ -178,9 +178,8 @@ def render_snapshot(
     from jobs.circulars.render import render_pdf
     from jobs.circulars.xlsx import render_xlsx
 
-    circular = build_circular(
-        session, round_id, snapshot, config, check_reissue(session, round_id, reason)
-    )
+    reason = check_reissue(session, round_id, reason)  # refused before the cost of rendering
+    circular = build_circular(session, round_id, snapshot, config, reason)
     pdf = render_pdf(circular, comment_threshold=config.circular.min_comments)
     xlsx_bytes = render_xlsx(circular) if xlsx else None
     public = {k: v for k, v in circular.items() if k != "comments"}

@@ -78,4 +78,4 @@ def _end_group(pgid: int) -> None:
 
 def own_command() -> list[str]:
     """This process's own command line, to start the child with."""
-    return [sys.executable, *sys.orig_argv[1:]] if hasattr(sys, "orig_argv") else sys.argv
+    return [sys.executable, *sys.orig_argv[1:]]
