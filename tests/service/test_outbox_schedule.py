@@ -149,7 +149,9 @@ def test_concurrent_jobs_and_sweeps_keep_to_a_short_schedule(
     ):
         gap = (next_at - at).total_seconds()
         assert gap >= wait, (gap, wait)  # never early
-        assert gap <= wait + took_ms / 1000 + 0.3, (gap, wait, took_ms)  # and on time
+        # and on time: within a second on a loaded two-core machine (CI once saw 0.36 s of
+        # scheduling delay); the exact instants are checked with a fixed clock above
+        assert gap <= wait + took_ms / 1000 + 1.0, (gap, wait, took_ms)
 
 
 def test_the_subscribers_name_is_resolved_once_per_attempt(
