@@ -168,6 +168,9 @@ class SetupContext:
     labels: list[str]  # the scale's and the no-vote labels
     criteria: list[str]
     budget: float | None = None
+    # Unit code -> the unit's name in the round: platforms whose forms title rows by name (问卷星,
+    # 金数据, 腾讯问卷) map a row to a unit by either.
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session
 from connectors.base import ConfigError, Delivery, Platform, SourceSettings
 from connectors.registry import platform
 from jobs.errors import describe_error
-from jobs.ingest import ingest_records
-from jobs.poll import with_seat_tokens
+from jobs.ingest import ingest_records, with_seat_tokens
 from service.context import Context
 from service.metrics import INBOX_FAILURES, JOB_SECONDS
 from service.models.inbox import InboxDelivery

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from connectors.base import SourceSettings
 from connectors.canonical import RawRecord
 from connectors.registry import export_reader
 from jobs.judging import RoundContext, judge
@@ -115,6 +117,20 @@ def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
     set_statuses(session, round_id, {ids[k]: v for k, v in status.items()})
 
 
+def with_seat_tokens(
+    records: Iterable[RawRecord], tokens: Iterable[str], platform_token: Callable[[str], str]
+) -> list[RawRecord]:
+    """Ballots name the platform's copy of a seat token; give them back the seat's own token."""
+    back = {platform_token(t): t for t in tokens}
+    out = []
+    for record in records:
+        b = record.ballot
+        if b is not None and back.get(b.token, b.token) != b.token:
+            record = replace(record, ballot=replace(b, token=back[b.token]))
+        out.append(record)
+    return out
+
+
 # One file is one platform export of one round: a county's month is a few hundred records, a
 # province's some tens of thousands. Far beyond that it is a wrong file or an attack, refused
 # whole before it costs memory and time (200,000 lines of garbage once took 1 GB).
@@ -123,10 +139,19 @@ MAX_FILE_RECORDS = 100_000
 
 
 def ingest_file(
-    session: Session, round_id: str, path: Path, fmt: str, rules: Rules
+    session: Session,
+    round_id: str,
+    path: Path,
+    fmt: str,
+    rules: Rules,
+    source: SourceSettings | None = None,
 ) -> tuple[IngestCounts, Counter]:
-    """Ingest a file export in format ``fmt`` (a registered platform's export reader); the
-    file's records are keyed under the source ``file:<round>``."""
+    """Ingest a file export in format ``fmt`` (a registered platform's export reader).
+
+    Without ``source`` the records are keyed under ``file:<round>``. With it (``ingest
+    --source NAME``, see ``jobs.sources.export_source``) the reader applies that source's mapping
+    and the records are keyed under the source, so a platform's own export reconciles its pushes
+    and polls: a ballot already received the other way is the same ballot, not a second one."""
     reader = export_reader(fmt)  # an unknown format is refused with the known ones
     get_round(session, round_id)  # an unknown round is the first thing to say, before the file
     try:
@@ -138,10 +163,14 @@ def ingest_file(
             f"{path.name}: {size / 2**20:.1f} MB is over the {MAX_FILE_BYTES // 2**20} MB a ballot "
             "file may have; split the export"
         )
-    records = reader.export(path, None)
+    records = reader.export(path, source)
+    if source is not None and reader.platform_token is not None:
+        tokens = list(seat_tokens(session, round_id))
+        records = with_seat_tokens(records, tokens, reader.platform_token)
     if len(records) > MAX_FILE_RECORDS:
         raise StoreError(
             f"{path.name}: {len(records):,} records, over the {MAX_FILE_RECORDS:,} one file may "
             "hold; nothing was stored (split the export)"
         )
-    return ingest_records(session, round_id, f"file:{round_id}", records, rules)
+    key = source.name if source is not None else f"file:{round_id}"
+    return ingest_records(session, round_id, key, records, rules)

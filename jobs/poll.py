@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,10 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connectors.base import ConfigError, ConnectorError
-from connectors.canonical import RawRecord
 from connectors.registry import platform, polled_kinds
 from jobs.errors import describe_error
-from jobs.ingest import ingest_records
+from jobs.ingest import ingest_records, with_seat_tokens
 from service.rules import Rules
 from service.store.ballots import status_counts
 from service.store.engine import StoreError, session_scope, utcnow
@@ -77,20 +76,6 @@ class PollResult:
             "invalid": self.statuses.get("invalid", 0),
             "error": self.error,
         }
-
-
-def with_seat_tokens(
-    records: Iterable[RawRecord], seat_tokens: Iterable[str], platform_token: Callable[[str], str]
-) -> list[RawRecord]:
-    """Ballots name the platform's copy of a seat token; give them back the seat's own token."""
-    back = {platform_token(t): t for t in seat_tokens}
-    out = []
-    for record in records:
-        b = record.ballot
-        if b is not None and back.get(b.token, b.token) != b.token:
-            record = replace(record, ballot=replace(b, token=back[b.token]))
-        out.append(record)
-    return out
 
 
 def poll_source(

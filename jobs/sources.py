@@ -23,7 +23,7 @@ from jobs.draw.ceremony import LinkRow
 from service.config import Config
 from service.models.sources import Source
 from service.store.engine import StoreError, session_scope
-from service.store.round_units import round_unit_codes
+from service.store.round_units import round_units
 from service.store.rounds import get_round
 from service.store.sources import (
     add_source,
@@ -61,6 +61,24 @@ def settings_of(source: Source, config: Config) -> SourceSettings:
     )
 
 
+def export_source(
+    session: Session, name: str, round_id: str, fmt: str, config: Config
+) -> SourceSettings:
+    """The source a platform export is read for (``ingest --source NAME``): it must take ballots
+    for this round and be of the export's platform, or the file's records would be keyed under
+    a source they never came from."""
+    source = get_source(session, name)
+    if source.round_id != round_id:
+        raise StoreError(
+            f"source {name!r} takes ballots for round {source.round_id!r}, not {round_id!r}"
+        )
+    if source.kind != fmt:
+        raise StoreError(
+            f"source {name!r} is a {source.kind} source; its exports are --format {source.kind}"
+        )
+    return settings_of(source, config)
+
+
 def add(
     engine: Engine,
     config: Config,
@@ -80,11 +98,12 @@ def add(
         get_round(session, round_id)
         if not replace and find_source(session, name) is not None:
             raise StoreError(f"source {name!r} already exists (use --replace to rebuild it)")
-        units = round_unit_codes(session, round_id)
+        names = {code: name for code, name, _ in round_units(session, round_id)}
     rules = config.rules
     context = SetupContext(
-        units, [*rules.scale, *rules.no_vote], [c.name for c in rules.criteria], budget
-    )
+        list(names), [*rules.scale, *rules.no_vote], [c.name for c in rules.criteria], budget,
+        names,
+    )  # fmt: skip
     result = found.setup(found.settings(name, loaded, config.environ), context)
     with session_scope(engine) as session:
         add_source(session, name, kind, round_id, result.config, result.mapping, replace)

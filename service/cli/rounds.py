@@ -140,15 +140,28 @@ def round_close(state: State, round_id: str) -> None:
 @click.argument("round_id")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "fmt", default="canonical", show_default=True)
+@click.option(
+    "--source",
+    "source_name",
+    metavar="NAME",
+    help="The platform source the export comes from: its mapping is applied and its ballots "
+    "already received by push or poll are recognised, not counted twice.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @common
-def ingest(state: State, round_id: str, file: Path, fmt: str, as_json: bool) -> None:
+def ingest(
+    state: State, round_id: str, file: Path, fmt: str, source_name: str | None, as_json: bool
+) -> None:
     """Ingest a ballot file; the same file twice changes nothing."""
     from jobs.ingest import ingest_file
+    from jobs.sources import export_source
     from service.store.ballot_counts import rejected_ballots
 
     with session_scope(state.engine) as session:
-        counts, statuses = ingest_file(session, round_id, file, fmt, state.config.rules)
+        source = None
+        if source_name is not None:
+            source = export_source(session, source_name, round_id, fmt, state.config)
+        counts, statuses = ingest_file(session, round_id, file, fmt, state.config.rules, source)
         # This file's rejections only, not the round's so far.
         rejected = rejected_ballots(session, round_id, counts.ballot_ids, limit=21)
     summary = {

@@ -179,6 +179,41 @@ def test_ingest_reads_a_registered_platforms_export(cli, tmp_path: Path, toy) ->
     assert "unknown format 'xml' (known: canonical, toy)" in refused
 
 
+def test_an_export_given_its_source_reconciles_with_what_the_source_received(
+    cli, tmp_path: Path, toy
+) -> None:
+    """``ingest --source``: the export's records are the source's own (a ballot the push already
+    brought is the same ballot) and the platform's copies of tokens come back as seats' tokens."""
+    tokens = setup_round(cli, tmp_path)
+    add_toy(cli)
+    ballot = {"id": "r1", "token": platform_token(tokens[0]), "submitted_at": AT,
+              "answers": {"U01": "满意"}}  # fmt: skip
+    body = json.dumps({"event": "answer", "answers": [ballot]}).encode()
+    headers = {"X-Toy-Signature": signature(KEY, body), "X-Toy-Delivery": "d1"}
+    assert web(cli).post("/hooks/ts", data=body, headers=headers).status_code == 202
+    export = tmp_path / "toy.csv"
+    export.write_text(
+        f"id,token,submitted_at,U01\nr1,{platform_token(tokens[0])},{AT},满意\n"
+        f"r2,{platform_token(tokens[1])},{AT},基本满意\n",
+        encoding="utf-8",
+    )
+    got = cli.json("ingest", ROUND, str(export), "--format", "toy", "--source", "ts")
+    assert (got["records"], got["new"], got["unchanged"], got["rejected"]) == (2, 1, 1, 0)
+    with session_scope(make_engine(cli.db)) as s:
+        stored = s.execute(select(Ballot.source, Ballot.response_id, Ballot.token)).all()
+    assert sorted(stored) == [("ts", "r1", tokens[0]), ("ts", "r2", tokens[1])]
+    wrong_kind = cli("ingest", ROUND, str(export), "--format", "canonical", "--source", "ts",
+                     ok=False)  # fmt: skip
+    assert "source 'ts' is a toy source; its exports are --format toy" in wrong_kind
+    cli("round", "create", "2026-12", "--opens", "2026-12-01T00:00:00+08:00",
+        "--closes", "2026-12-20T00:00:00+08:00")  # fmt: skip
+    other = cli("ingest", "2026-12", str(export), "--format", "toy", "--source", "ts", ok=False)
+    assert "source 'ts' takes ballots for round '2026-11', not '2026-12'" in other
+    assert "unknown source 'nope'" in cli(
+        "ingest", ROUND, str(export), "--format", "toy", "--source", "nope", ok=False
+    )
+
+
 def test_links_are_written_in_the_sources_platform_form(cli, tmp_path: Path, toy) -> None:
     tokens = setup_round(cli, tmp_path)
     add_toy(cli)
