@@ -64,7 +64,8 @@ class Scale:
     origin: str = "scale file"
 
 
-def _number(value: Any, where: str) -> Decimal:
+def config_number(value: Any, where: str) -> Decimal:
+    """A number from a TOML file, exact; ``where`` names the key in the refusal."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ConfigError(f"{where}: expected a number, got {value!r}")
     try:
@@ -108,8 +109,8 @@ def parse_scale(text: str, path: str = "scale file") -> Scale:
                 raise ConfigError(f"{where}: empty label")
             answers[str(code)] = value.strip()
         else:
-            answers[str(code)] = _number(value, where)
-    factor = _number(data["factor"], f"{path} factor") if "factor" in data else None
+            answers[str(code)] = config_number(value, where)
+    factor = config_number(data["factor"], f"{path} factor") if "factor" in data else None
     if factor is not None and factor <= 0:
         raise ConfigError(f"{path} factor: must be positive, got {factor}")
     raw_criteria = data.get("criteria", {})
