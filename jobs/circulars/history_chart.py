@@ -1,0 +1,334 @@
+"""The rank-over-months chart of the quarterly and half-year circulars: an inline SVG bump chart.
+
+Written as a string like the score chart (jobs/circulars/charts.py, whose conventions it follows):
+no plotting library, a ``viewBox`` and no width/height so CSS scales it to the 156 mm text width,
+the CJK font named on every ``<text>`` (a generic fallback prints tofu), every text value
+XML-escaped (unit and system names are data), and a ``<title>`` that says in Chinese what the
+picture shows, for readers who cannot see it and for text extraction.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from jobs.circulars.charts import FONT
+
+logger = logging.getLogger(__name__)
+
+# The palette of charts.py, whose constants are private: keep these the same values.
+_INK = "#222222"  # charts._INK: "top" lines, text
+_RED = "#c00000"  # charts._RED: "bottom" and "vetoed" lines
+_GRID = "#c8c8c8"  # charts._GRID: the grid every 5 ranks
+_GREY = "#8a8a8a"  # charts._GREY: axis captions, leader lines
+_LINE_GREY = "#bdbdbd"  # ordinary lines: light, so 25 of them stay a background
+_LABEL_GREY = "#555555"  # ordinary labels: darker than their line, to stay legible at 9 pt
+_GUIDE = "#e6e6e6"  # the faint vertical guide at each period
+
+# Geometry in SVG user units; scaled to the 156 mm text width one unit is about 0.71 pt, so a
+# 13-unit label prints at about 9 pt and 25 ranks take about 95 mm of the page.
+_WIDTH = 620
+_ROW = 15.5  # per rank: more than a label's height, so neighbouring ranks need no leader
+_LABEL_SIZE = 13
+_LABEL_H = 14.0  # the least distance between two labels' centres
+_LABEL_GAP = 10  # from a line's last point to its label
+_MAX_CHARS = 12
+_PLOT_LEFT = 44  # the rank numbers sit left of this
+_PERIOD_PAD = 30  # room for a centred period label such as "第三季度" at either end
+_TOP = 76  # y of rank 1: below the heading and the legend
+_DOT_R = 3.2
+
+# Marks in drawing order: ordinary lines first so a marked line is never hidden under them.
+_MARKS = ("", "top", "bottom", "vetoed")
+_STYLE = {  # stroke, width, dash, label colour
+    "": (_LINE_GREY, 1.1, "", _LABEL_GREY),
+    "top": (_INK, 2.0, "", _INK),
+    "bottom": (_RED, 2.0, "", _RED),
+    "vetoed": (_RED, 2.0, "5 3", _RED),
+}
+_MARK_WORDS = {"": "", "top": "（前列）", "bottom": "（后列）", "vetoed": "（一票否决）"}
+
+
+@dataclass(frozen=True)
+class RankLine:
+    """One unit's ranks in its system, one per period (None: not ranked that period — too few
+    votes, or not evaluated).
+
+    ``mark`` says how the unit stands in the latest round and picks its colour: "" (ordinary),
+    "top" (in the top list now), "bottom" (in the bottom list now) or "vetoed". The caller decides
+    the mark because the lists and vetoes are the ranking's, not the chart's, to work out.
+    """
+
+    name: str
+    ranks: tuple[int | None, ...]
+    mark: str = ""
+
+
+def _text(
+    x: float,
+    y: float,
+    value: str,
+    size: float = _LABEL_SIZE,
+    anchor: str = "start",
+    fill: str = _INK,
+    extra: str = "",
+) -> str:
+    """A label; the font is named on every <text> and the value is escaped (names are data)."""
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-family="{FONT}" font-size="{size}" '
+        f'text-anchor="{anchor}" fill="{fill}"{extra}>{escape(value)}</text>'
+    )
+
+
+def _text_width(value: str, size: float) -> float:
+    """An estimate of a label's width: a CJK character is one em, anything else about 0.6."""
+    wide = sum(1 for c in value if unicodedata.east_asian_width(c) in "WF" or c == "…")
+    return size * (wide + 0.6 * (len(value) - wide))
+
+
+def _shorten(name: str) -> str:
+    """At most 12 characters on the chart; the full name stays in the alt text."""
+    return name if len(name) <= _MAX_CHARS else name[: _MAX_CHARS - 1] + "…"
+
+
+def _spread(desired: list[float], low: float) -> list[float]:
+    """Centres for labels wanted at ``desired`` (sorted), at least _LABEL_H apart, in order.
+
+    Overlapping labels form a cluster that sits centred on what its members want, so a tie
+    moves both labels half a step rather than one label a whole step; no centre goes above
+    ``low``. Clusters are merged until none overlaps the one above it.
+    """
+    clusters: list[list[float]] = []  # [top centre, count, sum of wanted tops]
+    for want in desired:
+        clusters.append([max(low, want), 1, want])
+        while len(clusters) > 1:
+            above, below = clusters[-2], clusters[-1]
+            if above[0] + above[1] * _LABEL_H <= below[0] + 1e-9:
+                break
+            count = above[1] + below[1]
+            wanted = above[2] + below[2] - above[1] * below[1] * _LABEL_H
+            clusters[-2:] = [[max(low, wanted / count), count, wanted]]
+    return [top + k * _LABEL_H for top, count, _ in clusters for k in range(int(count))]
+
+
+def _clean(
+    lines: Sequence[RankLine], periods: int
+) -> list[tuple[str, tuple[int | None, ...], str]]:
+    """Each line with exactly one rank per period (padded or cut), ranks below 1 dropped and an
+    unknown mark drawn as ordinary: a malformed history must not stop a circular."""
+    cleaned = []
+    for line in lines:
+        ranks = tuple(line.ranks)
+        if len(ranks) != periods:
+            logger.warning(
+                "history chart: %s has %d ranks for %d periods", line.name, len(ranks), periods
+            )
+            ranks = (ranks + (None,) * periods)[:periods]
+        if any(r is not None and r < 1 for r in ranks):
+            logger.warning("history chart: %s has a rank below 1, left out", line.name)
+            ranks = tuple(r if r is None or r >= 1 else None for r in ranks)
+        mark = line.mark
+        if mark not in _STYLE:
+            logger.warning(
+                "history chart: %s has unknown mark %r, drawn as ordinary", line.name, mark
+            )
+            mark = ""
+        cleaned.append((line.name, ranks, mark))
+    return cleaned
+
+
+def _runs(ranks: tuple[int | None, ...]) -> list[list[tuple[int, int]]]:
+    """The (period, rank) points of each unbroken stretch: a None breaks the line."""
+    runs: list[list[tuple[int, int]]] = [[]]
+    for i, rank in enumerate(ranks):
+        if rank is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((i, rank))
+    return [run for run in runs if run]
+
+
+def _span_word(periods: Sequence[str]) -> str:
+    """ "近3个月", "近2个季度" or "近2期", from how the period labels read."""
+    n = len(periods)
+    if periods and all(p.endswith("月") for p in periods):
+        return f"近{n}个月"
+    if periods and all(p.endswith("季度") for p in periods):
+        return f"近{n}个季度"
+    return f"近{n}期"
+
+
+def _alt_text(system: str, periods: Sequence[str], cleaned: list) -> str:
+    """One clause per unit, ranks oldest first, "—" for an unranked period."""
+    clauses = []
+    for name, ranks, mark in cleaned:
+        if all(r is None for r in ranks):
+            clauses.append(f"{name} 未排名")
+        else:
+            path = "→".join("—" if r is None else str(r) for r in ranks)
+            clauses.append(f"{name}{_MARK_WORDS[mark]} {path}")
+    body = "；".join(clauses) if clauses else "无排名数据"
+    return f"{system}系统各单位{_span_word(periods)}系统内名次：{body}"
+
+
+def _legend(x: float, y: float) -> list[str]:
+    parts = []
+    for mark, label in (
+        ("top", "前列单位"),
+        ("bottom", "后列单位"),
+        ("vetoed", "一票否决"),
+        ("", "其他单位"),
+    ):
+        stroke, width, dash, _ = _STYLE[mark]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{y - 4:.1f}" x2="{x + 22:.1f}" y2="{y - 4:.1f}" '
+            f'stroke="{stroke}" stroke-width="{width}"{dash_attr}/>'
+        )
+        parts.append(f'<circle cx="{x + 11:.1f}" cy="{y - 4:.1f}" r="{_DOT_R}" fill="{stroke}"/>')
+        parts.append(_text(x + 28, y, label))
+        x += 28 + _text_width(label, _LABEL_SIZE) + 20
+    return parts
+
+
+def rank_history_svg(
+    system: str, periods: Sequence[str], lines: Sequence[RankLine], *, rank_count: int | None = None
+) -> str:
+    """A bump chart of rank in system over periods (oldest first): one line per unit, rank 1 at
+    the top, so a reader sees at a glance who climbed, who fell and who stayed at the bottom.
+
+    Chosen over a table of ranks because the circular already prints the tables; the chart is
+    for the movement. Ordinary units are light grey and drawn first; the units the circular
+    names (top list, bottom list, vetoed) are drawn over them in ink or red. A period where a
+    unit was not ranked breaks its line. Each line is labelled at its last ranked point; labels
+    that would collide are pushed apart, in rank order, with a leader line to their point.
+    ``rank_count`` (default: the largest rank given) sets the depth of the axis; a rank below it
+    raises it. Degenerate input (no lines, one period, a unit never ranked) draws what it can.
+    """
+    cleaned = _clean(lines, len(periods))
+    given = [r for _, ranks, _ in cleaned for r in ranks if r is not None]
+    depth = max([rank_count or 0, *given]) or 5
+    if rank_count is not None and given and max(given) > rank_count:
+        logger.warning("history chart: %s has rank %d beyond %d", system, max(given), rank_count)
+
+    # Labels: one per drawn line, its text shortened; the right margin grows with the longest.
+    drawn = [
+        (name, ranks, mark) for name, ranks, mark in cleaned if any(r is not None for r in ranks)
+    ]
+    shown = [_shorten(name) for name, _, _ in drawn]
+    longest = max((_text_width(s, _LABEL_SIZE) for s in shown), default=0)
+    right = _LABEL_GAP + longest + 8
+    first_x = _PLOT_LEFT + _PERIOD_PAD
+    last_x = max(first_x + 60, _WIDTH - max(right, _PERIOD_PAD))
+    n = len(periods)
+
+    def x_of(i: int) -> float:
+        return (first_x + last_x) / 2 if n == 1 else first_x + i * (last_x - first_x) / (n - 1)
+
+    def y_of(rank: int) -> float:
+        return _TOP + (rank - 1) * _ROW
+
+    # Place the labels before sizing the picture: pushed-apart labels may need room below.
+    labels = []  # [x0, x1, wanted y, order, line index]
+    for index, (_, ranks, _) in enumerate(drawn):
+        last = max(i for i, r in enumerate(ranks) if r is not None)
+        x0 = x_of(last) + _LABEL_GAP
+        labels.append(
+            [x0, x0 + _text_width(shown[index], _LABEL_SIZE), y_of(ranks[last]), index, last]
+        )
+    placed: dict[int, float] = {}
+    # Labels whose horizontal extents overlap share one vertical stack; others are independent.
+    groups: list[list[list]] = []
+    for label in sorted(labels, key=lambda lb: lb[0]):
+        if groups and label[0] < max(lb[1] for lb in groups[-1]):
+            groups[-1].append(label)
+        else:
+            groups.append([label])
+    for group in groups:
+        group.sort(key=lambda lb: (lb[2], lb[3]))  # by rank, ties in the caller's order
+        for label, y in zip(group, _spread([lb[2] for lb in group], _TOP - _ROW), strict=True):
+            placed[label[3]] = y
+
+    bottom = y_of(depth)
+    axis_y = max([bottom, *placed.values()]) + 24
+    height = axis_y + 12
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height:.0f}" '
+        'role="img" class="chart">',  # no width/height: CSS scales it to the text width
+        f"<title>{escape(_alt_text(system, periods, cleaned))}</title>",
+    ]
+    span = f"（{periods[0]}—{periods[-1]}）" if n > 1 else (f"（{periods[0]}）" if n else "")
+    parts.append(
+        _text(0, 18, f"{system}系统各单位名次{span}", size=15, extra=' font-weight="bold"')
+    )
+    parts += _legend(_PLOT_LEFT, 44)
+    parts.append(_text(_PLOT_LEFT - 8, _TOP - 16, "名次", size=11.5, anchor="end", fill=_GREY))
+
+    for i in range(n):
+        x = x_of(i)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{_TOP - 6:.1f}" x2="{x:.1f}" y2="{bottom + 6:.1f}" '
+            f'stroke="{_GUIDE}" stroke-width="0.6"/>'
+        )
+        parts.append(_text(x, axis_y, periods[i], anchor="middle"))
+    ticks = [1, *range(5, depth + 1, 5)]
+    if depth not in ticks and (depth - ticks[-1] >= 3 or depth < 5):
+        ticks.append(depth)  # the last rank, unless too close to the tick above to print both
+    for tick in ticks:
+        y = y_of(tick)
+        parts.append(
+            f'<line x1="{_PLOT_LEFT:.1f}" y1="{y:.1f}" x2="{last_x + 6:.1f}" y2="{y:.1f}" '
+            f'stroke="{_GRID}" stroke-width="0.6"/>'
+        )
+        parts.append(_text(_PLOT_LEFT - 8, y + 4.5, str(tick), anchor="end", fill=_GREY))
+    if not drawn:
+        middle = (_PLOT_LEFT + _WIDTH) / 2
+        parts.append(
+            _text(
+                middle, (_TOP + bottom) / 2 + 5, "无排名数据", size=15, anchor="middle", fill=_GREY
+            )
+        )
+
+    for mark in _MARKS:  # ordinary first: marked lines on top
+        stroke, width, dash, _ = _STYLE[mark]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        for name, ranks, line_mark in drawn:
+            if line_mark != mark:
+                continue
+            group = [f'<g class="unit {mark or "ordinary"}" data-name="{escape(name)}">']
+            for run in _runs(ranks):
+                if len(run) > 1:
+                    points = " ".join(f"{x_of(i):.1f},{y_of(r):.1f}" for i, r in run)
+                    group.append(
+                        f'<polyline points="{points}" fill="none" stroke="{stroke}" '
+                        f'stroke-width="{width}" stroke-linejoin="round"{dash_attr}/>'
+                    )
+                group += [
+                    f'<circle cx="{x_of(i):.1f}" cy="{y_of(r):.1f}" r="{_DOT_R}" fill="{stroke}"/>'
+                    for i, r in run
+                ]
+            parts += [*group, "</g>"]
+
+    # Labels last, over every line; a moved label gets a thin leader from its point.
+    for x0, x1, wanted, index, last in sorted(labels, key=lambda lb: lb[3]):
+        name, ranks, mark = drawn[index]
+        y = placed[index]
+        colour = _STYLE[mark][3]
+        if abs(y - wanted) > 0.5:
+            parts.append(
+                f'<line x1="{x_of(last) + _DOT_R + 1:.1f}" y1="{wanted:.1f}" x2="{x0 - 2:.1f}" '
+                f'y2="{y:.1f}" stroke="{_GREY}" stroke-width="0.6"/>'
+            )
+        if last < n - 1:  # inside the plot: a pale backing keeps it legible over other lines
+            parts.append(
+                f'<rect x="{x0 - 1:.1f}" y="{y - _LABEL_H / 2:.1f}" width="{x1 - x0 + 2:.1f}" '
+                f'height="{_LABEL_H:.1f}" fill="#ffffff" fill-opacity="0.8"/>'
+            )
+        parts.append(_text(x0, y + _LABEL_SIZE * 0.36, shown[index], fill=colour))
+    parts.append("</svg>")
+    return "".join(parts)
