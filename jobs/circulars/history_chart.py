@@ -38,7 +38,7 @@ _LABEL_GAP = 10  # from a line's last point to its label
 _MAX_CHARS = 12
 _PLOT_LEFT = 44  # the rank numbers sit left of this
 _PERIOD_PAD = 30  # room for a centred period label such as "第三季度" at either end
-_TOP = 76  # y of rank 1: below the heading and the legend
+_TOP = 70  # y of rank 1: below the heading and the legend
 _DOT_R = 3.2
 
 # Marks in drawing order: ordinary lines first so a marked line is never hidden under them.
@@ -255,7 +255,7 @@ def rank_history_svg(
 
     bottom = y_of(depth)
     axis_y = max([bottom, *placed.values()]) + 24
-    height = axis_y + 12
+    height = axis_y + 6
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height:.0f}" '
@@ -266,8 +266,8 @@ def rank_history_svg(
     parts.append(
         _text(0, 18, f"{system}系统各单位名次{span}", size=15, extra=' font-weight="bold"')
     )
-    parts += _legend(_PLOT_LEFT, 44)
-    parts.append(_text(_PLOT_LEFT - 8, _TOP - 16, "名次", size=11.5, anchor="end", fill=_GREY))
+    parts += _legend(_PLOT_LEFT, 41)
+    parts.append(_text(_PLOT_LEFT - 8, _TOP - 13, "名次", size=11.5, anchor="end", fill=_GREY))
 
     for i in range(n):
         x = x_of(i)
@@ -294,41 +294,66 @@ def rank_history_svg(
             )
         )
 
-    for mark in _MARKS:  # ordinary first: marked lines on top
-        stroke, width, dash, _ = _STYLE[mark]
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        for name, ranks, line_mark in drawn:
-            if line_mark != mark:
-                continue
-            group = [f'<g class="unit {mark or "ordinary"}" data-name="{escape(name)}">']
-            for run in _runs(ranks):
-                if len(run) > 1:
-                    points = " ".join(f"{x_of(i):.1f},{y_of(r):.1f}" for i, r in run)
-                    group.append(
-                        f'<polyline points="{points}" fill="none" stroke="{stroke}" '
-                        f'stroke-width="{width}" stroke-linejoin="round"{dash_attr}/>'
-                    )
-                group += [
-                    f'<circle cx="{x_of(i):.1f}" cy="{y_of(r):.1f}" r="{_DOT_R}" fill="{stroke}"/>'
-                    for i, r in run
-                ]
-            parts += [*group, "</g>"]
+    def layer(kind: str) -> list[str]:
+        """A <g> per unit of its lines or its dots, ordinary units first so that marked ones
+        are drawn over them and never hidden."""
+        out = []
+        for mark in _MARKS:
+            stroke, width, dash, _ = _STYLE[mark]
+            dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+            for name, ranks, line_mark in drawn:
+                if line_mark != mark:
+                    continue
+                shapes = []
+                for run in _runs(ranks):
+                    if kind == "dots":
+                        shapes += [
+                            f'<circle cx="{x_of(i):.1f}" cy="{y_of(r):.1f}" r="{_DOT_R}" '
+                            f'fill="{stroke}"/>'
+                            for i, r in run
+                        ]
+                    elif len(run) > 1:
+                        points = " ".join(f"{x_of(i):.1f},{y_of(r):.1f}" for i, r in run)
+                        shapes.append(
+                            f'<polyline points="{points}" fill="none" stroke="{stroke}" '
+                            f'stroke-width="{width}" stroke-linejoin="round"{dash_attr}/>'
+                        )
+                if shapes:
+                    out += [
+                        f'<g class="{kind} {mark or "ordinary"}" data-name="{escape(name)}">',
+                        *shapes,
+                        "</g>",
+                    ]
+        return out
 
-    # Labels last, over every line; a moved label gets a thin leader from its point.
-    for x0, x1, wanted, index, last in sorted(labels, key=lambda lb: lb[3]):
-        name, ranks, mark = drawn[index]
+    def label(x0: float, x1: float, wanted: float, index: int, last: int) -> list[str]:
+        """A unit's name at its last point; a moved one gets a thin leader from the point, one
+        inside the plot a pale backing (translucent, and under the dots, so no point is hidden)."""
+        out = []
         y = placed[index]
-        colour = _STYLE[mark][3]
         if abs(y - wanted) > 0.5:
-            parts.append(
+            out.append(
                 f'<line x1="{x_of(last) + _DOT_R + 1:.1f}" y1="{wanted:.1f}" x2="{x0 - 2:.1f}" '
                 f'y2="{y:.1f}" stroke="{_GREY}" stroke-width="0.6"/>'
             )
-        if last < n - 1:  # inside the plot: a pale backing keeps it legible over other lines
-            parts.append(
+        if last < n - 1:
+            out.append(
                 f'<rect x="{x0 - 1:.1f}" y="{y - _LABEL_H / 2:.1f}" width="{x1 - x0 + 2:.1f}" '
-                f'height="{_LABEL_H:.1f}" fill="#ffffff" fill-opacity="0.8"/>'
+                f'height="{_LABEL_H:.1f}" fill="#ffffff" fill-opacity="0.75"/>'
             )
-        parts.append(_text(x0, y + _LABEL_SIZE * 0.36, shown[index], fill=colour))
+        colour = _STYLE[drawn[index][2]][3]
+        out.append(_text(x0, y + _LABEL_SIZE * 0.36, shown[index], fill=colour))
+        return out
+
+    # Lines, then the names of lines that end early (over the lines), then every dot, then the
+    # names in the right margin.
+    parts += layer("line")
+    for lb in sorted(labels, key=lambda lb: lb[3]):
+        if lb[4] < n - 1:
+            parts += label(*lb)
+    parts += layer("dots")
+    for lb in sorted(labels, key=lambda lb: lb[3]):
+        if lb[4] == n - 1:
+            parts += label(*lb)
     parts.append("</svg>")
     return "".join(parts)

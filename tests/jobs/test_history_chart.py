@@ -39,17 +39,17 @@ def realistic_lines(system: str, seed: int = 7) -> list[RankLine]:
     names = [f"县{system}{office}" for office in _OFFICES[system]]
     names += [f"{place}{_STATION[system]}" for place in _PLACES][: 25 - len(names)]
     names[3] = f"县{system}执行指挥与综合保障中心第一分中心"  # longer than 12 characters
-    base = {name: rng.uniform(70, 95) for name in names}
+    base = {name: rng.uniform(70, 95) for name in names}  # a unit's standing drifts slowly
     ranks: dict[str, list[int | None]] = {name: [] for name in names}
     for month in range(len(MONTHS)):
-        scores = {n: base[n] + rng.gauss(0, 3) + month * rng.uniform(-0.5, 0.5) for n in names}
-        absent = set(rng.sample(names, 2))  # too few votes this month
+        scores = {n: base[n] + rng.gauss(0, 1.5) + month * rng.uniform(-0.6, 0.6) for n in names}
+        absent = set(rng.sample(names, rng.randint(0, 2)))  # too few votes this month
         ranked = sorted((n for n in names if n not in absent), key=lambda n: -scores[n])
         for name in names:
             ranks[name].append(ranked.index(name) + 1 if name in ranked else None)
     latest = sorted((n for n in names if ranks[n][-1] is not None), key=lambda n: ranks[n][-1])
-    marks = dict.fromkeys(latest[:3], "top") | dict.fromkeys(latest[-2:], "bottom")
-    marks[latest[10]] = "vetoed"
+    marks = dict.fromkeys(latest[:3], "top") | dict.fromkeys(latest[-3:-1], "bottom")
+    marks[latest[-1]] = "vetoed"  # a vetoed unit is ranked last in its system
     return [RankLine(n, tuple(ranks[n]), marks.get(n, "")) for n in names]
 
 
@@ -57,8 +57,9 @@ def parse(svg: str) -> ElementTree.Element:
     return ElementTree.fromstring(svg)
 
 
-def units(root: ElementTree.Element) -> list[ElementTree.Element]:
-    return root.findall("svg:g", NS)
+def units(root: ElementTree.Element, kind: str = "line") -> list[ElementTree.Element]:
+    """Each unit's group of lines (kind "line") or of dots ("dots"), in drawing order."""
+    return [g for g in root.findall("svg:g", NS) if g.get("class", "").split()[0] == kind]
 
 
 def points(polyline: ElementTree.Element) -> list[tuple[float, float]]:
@@ -82,14 +83,12 @@ def test_segments_and_dots_follow_the_gaps() -> None:
         RankLine("丁", (None,) * 6),  # never ranked: not drawn
     ]
     root = parse(rank_history_svg("法院", MONTHS, lines))
-    drawn = {g.get("data-name"): g for g in units(root)}
-    assert sorted(drawn) == ["丙", "乙", "甲"]
-    shape = {
-        name: (len(g.findall("svg:polyline", NS)), len(g.findall("svg:circle", NS)))
-        for name, g in drawn.items()
-    }
+    lines_of = {g.get("data-name"): g.findall("svg:polyline", NS) for g in units(root)}
+    dots_of = {g.get("data-name"): g.findall("svg:circle", NS) for g in units(root, "dots")}
+    assert sorted(dots_of) == ["丙", "乙", "甲"]
+    shape = {name: (len(lines_of.get(name, [])), len(dots)) for name, dots in dots_of.items()}
     assert shape == {"甲": (2, 4), "乙": (0, 3), "丙": (1, 6)}
-    assert [len(points(p)) for p in drawn["甲"].findall("svg:polyline", NS)] == [2, 2]
+    assert [len(points(p)) for p in lines_of["甲"]] == [2, 2]
     title = root.find("svg:title", NS).text or ""
     assert "丁 未排名" in title and "甲 1→2→—→3→4→—" in title
 
@@ -124,6 +123,10 @@ def test_marked_lines_are_drawn_over_grey_ones_in_their_colours() -> None:
     assert colours["前列"] == INK and colours["后列"] == colours["否决"] == RED
     vetoed = units(root)[-1].find("svg:polyline", NS)
     assert vetoed.get("stroke-dasharray")  # told apart from the bottom list
+    dots = [(g.get("data-name"), g.find("svg:circle", NS).get("fill")) for g in units(root, "dots")]
+    assert dots == order  # the dots in the same order and colours, over every line
+    groups = root.findall("svg:g", NS)
+    assert groups.index(units(root, "dots")[0]) > groups.index(units(root)[-1])
 
 
 def test_tied_labels_are_pushed_apart_in_a_stable_order_with_leaders() -> None:
@@ -185,10 +188,10 @@ def test_degenerate_inputs_draw_what_they_can() -> None:
     # Ranks beyond rank_count raise it; duplicate names are both drawn; odd lengths are padded.
     beyond = [RankLine("甲", (30, 28)), RankLine("甲", (1, 2)), RankLine("乙", (3,))]
     root = parse(rank_history_svg("法院", MONTHS[:2], beyond, rank_count=25))
-    assert [g.get("data-name") for g in units(root)] == ["甲", "甲", "乙"]
+    assert [g.get("data-name") for g in units(root, "dots")] == ["甲", "甲", "乙"]
     ticks = [t.text for t in root.findall("svg:text", NS) if (t.text or "").isdigit()]
     assert "30" in ticks
-    (dot_30,) = [c for c in units(root)[0].findall("svg:circle", NS)][:1]
+    dot_30 = units(root, "dots")[0].findall("svg:circle", NS)[0]
     height = float(root.get("viewBox").split()[3])
     assert float(dot_30.get("cy")) < height
     assert "乙 3→—" in (root.find("svg:title", NS).text or "")
