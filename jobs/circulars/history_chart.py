@@ -29,7 +29,7 @@ _LABEL_GREY = "#555555"  # ordinary labels: darker than their line, to stay legi
 _GUIDE = "#e6e6e6"  # the faint vertical guide at each period
 
 # Geometry in SVG user units; scaled to the 156 mm text width one unit is about 0.71 pt, so a
-# 13-unit label prints at about 9 pt and 25 ranks take about 95 mm of the page.
+# 13-unit label prints at about 9 pt and 25 ranks take about 94 mm of the page.
 _WIDTH = 620
 _ROW = 15.5  # per rank: more than a label's height, so neighbouring ranks need no leader
 _LABEL_SIZE = 13
@@ -49,6 +49,7 @@ _STYLE = {  # stroke, width, dash, label colour
     "bottom": (_RED, 2.0, "", _RED),
     "vetoed": (_RED, 2.0, "5 3", _RED),
 }
+_Line = tuple[str, tuple[int | None, ...], str]  # name, one rank per period, mark
 _MARK_WORDS = {"": "", "top": "（前列）", "bottom": "（后列）", "vetoed": "（一票否决）"}
 
 
@@ -114,9 +115,7 @@ def _spread(desired: list[float], low: float) -> list[float]:
     return [top + k * _LABEL_H for top, count, _ in clusters for k in range(int(count))]
 
 
-def _clean(
-    lines: Sequence[RankLine], periods: int
-) -> list[tuple[str, tuple[int | None, ...], str]]:
+def _clean(lines: Sequence[RankLine], periods: int) -> list[_Line]:
     """Each line with exactly one rank per period (padded or cut), ranks below 1 dropped and an
     unknown mark drawn as ordinary: a malformed history must not stop a circular."""
     cleaned = []
@@ -153,7 +152,8 @@ def _runs(ranks: tuple[int | None, ...]) -> list[list[tuple[int, int]]]:
 
 
 def _span_word(periods: Sequence[str]) -> str:
-    """ "近3个月", "近2个季度" or "近2期", from how the period labels read."""
+    """The span in words for the alt text ("近3个月", "近2个季度", else "近2期"), read off the
+    period labels, since the same chart serves months, quarters and half-years."""
     n = len(periods)
     if periods and all(p.endswith("月") for p in periods):
         return f"近{n}个月"
@@ -162,7 +162,7 @@ def _span_word(periods: Sequence[str]) -> str:
     return f"近{n}期"
 
 
-def _alt_text(system: str, periods: Sequence[str], cleaned: list) -> str:
+def _alt_text(system: str, periods: Sequence[str], cleaned: list[_Line]) -> str:
     """One clause per unit, ranks oldest first, "—" for an unranked period."""
     clauses = []
     for name, ranks, mark in cleaned:
@@ -206,8 +206,8 @@ def rank_history_svg(
     names (top list, bottom list, vetoed) are drawn over them in ink or red. A period where a
     unit was not ranked breaks its line. Each line is labelled at its last ranked point; labels
     that would collide are pushed apart, in rank order, with a leader line to their point.
-    ``rank_count`` (default: the largest rank given) sets the depth of the axis; a rank below it
-    raises it. Degenerate input (no lines, one period, a unit never ranked) draws what it can.
+    ``rank_count`` (default: the largest rank given) sets the depth of the axis; a larger rank
+    given raises it. Degenerate input (no lines, one period, a unit never ranked) draws what it can.
     """
     cleaned = _clean(lines, len(periods))
     given = [r for _, ranks, _ in cleaned for r in ranks if r is not None]
@@ -233,7 +233,7 @@ def rank_history_svg(
         return _TOP + (rank - 1) * _ROW
 
     # Place the labels before sizing the picture: pushed-apart labels may need room below.
-    labels = []  # [x0, x1, wanted y, order, line index]
+    labels = []  # [left x, right x, y of its point, index into drawn, its last ranked period]
     for index, (_, ranks, _) in enumerate(drawn):
         last = max(i for i, r in enumerate(ranks) if r is not None)
         x0 = x_of(last) + _LABEL_GAP
@@ -243,15 +243,15 @@ def rank_history_svg(
     placed: dict[int, float] = {}
     # Labels whose horizontal extents overlap share one vertical stack; others are independent.
     groups: list[list[list]] = []
-    for label in sorted(labels, key=lambda lb: lb[0]):
-        if groups and label[0] < max(lb[1] for lb in groups[-1]):
-            groups[-1].append(label)
+    for lb in sorted(labels, key=lambda lb: lb[0]):
+        if groups and lb[0] < max(other[1] for other in groups[-1]):
+            groups[-1].append(lb)
         else:
-            groups.append([label])
+            groups.append([lb])
     for group in groups:
         group.sort(key=lambda lb: (lb[2], lb[3]))  # by rank, ties in the caller's order
-        for label, y in zip(group, _spread([lb[2] for lb in group], _TOP - _ROW), strict=True):
-            placed[label[3]] = y
+        for lb, y in zip(group, _spread([lb[2] for lb in group], _TOP - _ROW), strict=True):
+            placed[lb[3]] = y
 
     bottom = y_of(depth)
     axis_y = max([bottom, *placed.values()]) + 24
