@@ -169,11 +169,11 @@ def bench_circular(repeat: int) -> dict:
 
 
 def _demo_comments(out: Path) -> dict:
-    from jobs.circulars.publish import pooled_comments
+    from jobs.circulars.summary_data import pooled_comments
 
     engine = make_engine(f"sqlite:///{out / 'demo.sqlite'}")
     with session_scope(engine) as session:
-        return pooled_comments(session, ROUND)
+        return pooled_comments(session, [ROUND])
 
 
 def main() -> None:

@@ -126,10 +126,6 @@ def render_circular_job(round_id: str) -> dict:
     ctx.queue.clear_pending(f"render:{round_id}")
     set_progress("rendering", 0.6, round_id)
     with session_scope(ctx.engine) as session:
-        if find_round(session, round_id).kind != "monthly":
-            # The summary circulars are not built yet: its ranking is in the API meanwhile.
-            set_progress("ranked (no circular for a summary round yet)", 1.0, round_id)
-            return {"round": round_id, "rendered": False}
         snapshot = latest_snapshot(session, round_id)
         work = get_work(session, round_id)
         if snapshot is None or (work is not None and work.circular_ranking_id == snapshot.id):

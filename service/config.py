@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -37,6 +37,26 @@ class CircularSettings:
     date: str = ""
     min_comments: int = 3
     timezone: str = "Asia/Shanghai"
+    # Per round kind, the texts that differ from a month's: a quarter's summary and a half year's
+    # overall evaluation are numbered in series of their own (``[circular.quarterly]``,
+    # ``[circular.semiannual]`` in pingyi.toml, each with ``doc_number`` and ``title``).
+    kinds: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: {
+            "quarterly": {
+                "doc_number": "政法评汇〔{year}〕{seq}号",
+                "title": "关于{period}全县政法系统民主评议汇总情况的通报",
+            },
+            "semiannual": {
+                "doc_number": "政法评总〔{year}〕{seq}号",
+                "title": "关于{period}全县政法系统民主评议总评结果的通报",
+            },
+        }
+    )
+
+    def for_kind(self, kind: str) -> CircularSettings:
+        """The settings a round of ``kind`` is issued with: its own number and title series."""
+        own = self.kinds.get(kind)
+        return self if not own else replace(self, **own)
 
 
 @dataclass(frozen=True)
@@ -146,22 +166,41 @@ class Config:
         return self.environ.get(variable or "") or None
 
 
-_CIRCULAR_KEYS = {f for f in CircularSettings.__dataclass_fields__}
+_CIRCULAR_KEYS = {f for f in CircularSettings.__dataclass_fields__} - {"kinds"}
+_KIND_KEYS = ("doc_number", "title")
 
 
 def _parse_circular(data: Any, origin: str) -> CircularSettings:
     if not isinstance(data, dict):
         raise RulesError(f"{origin}: expected a table")
-    unknown = sorted(set(data) - _CIRCULAR_KEYS)
+    defaults = CircularSettings().kinds
+    known = sorted(_CIRCULAR_KEYS | set(defaults))
+    unknown = sorted(set(data) - set(known))
     if unknown:
-        raise RulesError(
-            f"{origin}: unknown key {unknown[0]!r} (known keys: {', '.join(sorted(_CIRCULAR_KEYS))})"
-        )
+        raise RulesError(f"{origin}: unknown key {unknown[0]!r} (known keys: {', '.join(known)})")
+    kinds = {kind: dict(texts) for kind, texts in defaults.items()}
+    plain = {}
     for key, value in data.items():
+        if key in kinds:
+            kinds[key].update(_kind_texts(value, f"{origin[:-1]}.{key}]"))
+            continue
         expected = int if key == "min_comments" else str
         if isinstance(value, bool) or not isinstance(value, expected):
             raise RulesError(f"{origin}.{key}: expected {expected.__name__}, got {value!r}")
-    return CircularSettings(**data)
+        plain[key] = value
+    return CircularSettings(**plain, kinds=kinds)
+
+
+def _kind_texts(data: Any, origin: str) -> dict[str, str]:
+    """``[circular.quarterly]`` / ``[circular.semiannual]``: a kind's own number and title."""
+    if not isinstance(data, dict):
+        raise RulesError(f"{origin}: expected a table")
+    for key, value in data.items():
+        if key not in _KIND_KEYS:
+            raise RulesError(f"{origin}: unknown key {key!r} (known keys: {', '.join(_KIND_KEYS)})")
+        if not isinstance(value, str) or not value.strip():
+            raise RulesError(f"{origin}.{key}: expected a text, got {value!r}")
+    return dict(data)
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

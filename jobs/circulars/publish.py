@@ -15,12 +15,22 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from jobs.circulars.summary_data import (
+    history_rounds,
+    months_of,
+    pooled_comments,
+    previous_of_kind,
+    rank_history,
+    ranks_of,
+    summary_measures,
+    veto_origins,
+)
 from jobs.circulars.wording import chinese_date
-from jobs.ranking import load_seats, rank_round
+from jobs.ranking import rank_round
 from service.config import CircularSettings, Config
 from service.models.results import RankingSnapshot
-from service.store.ballots import counted_comments
-from service.store.engine import StoreError, as_utc, utcnow
+from service.models.rounds import Round
+from service.store.engine import as_utc, utcnow
 from service.store.results import check_reissue, latest_circular, save_circular
 from service.store.round_units import round_systems
 from service.store.rounds import get_round, list_vetoes
@@ -44,6 +54,12 @@ def period_of(round_id: str) -> tuple[str, str, str]:
     return round_id, "", round_id
 
 
+def short_period(round_id: str) -> str:
+    """A period as a chart or table column names it: 7月, 第三季度, 上半年 (the year dropped)."""
+    period, year, _ = period_of(round_id)
+    return period.removeprefix(f"{year}年") if year else period
+
+
 def issuer(settings: CircularSettings, round_id: str, now: datetime) -> dict:
     period, year, seq = period_of(round_id)
     local = now.astimezone(ZoneInfo(settings.timezone))
@@ -57,17 +73,6 @@ def issuer(settings: CircularSettings, round_id: str, now: datetime) -> dict:
         "date": settings.date or chinese_date(local.isoformat()),
         "period": period,
     }
-
-
-def pooled_comments(session: Session, round_id: str) -> dict[str, list[str]]:
-    """Comments from counted ballots only, recused units left out; no link to any ballot."""
-    get_round(session, round_id)
-    recusals = {s.token: s.recusals for s in load_seats(session, round_id)}
-    pooled: dict[str, list[str]] = {}
-    for unit, text, token in counted_comments(session, round_id):
-        if unit not in recusals.get(token, frozenset()):
-            pooled.setdefault(unit, []).append(text)
-    return {unit: sorted(texts) for unit, texts in pooled.items()}
 
 
 def _reissue(session: Session, round_id: str, reason: str | None, local) -> dict | None:
@@ -107,7 +112,8 @@ def build_circular(
         {"unit": v.unit_code, "reason": v.reason, "by": v.by, "at": local(v.at)}
         for v in list_vetoes(session, round_id)
     ]
-    return {
+    history = rank_history(session, history_rounds(session, rnd), short_period)
+    circular = {
         "round": {
             "id": rnd.id,
             "kind": rnd.kind,
@@ -116,17 +122,49 @@ def build_circular(
             "opens_at": local(rnd.opens_at),
             "closes_at": local(rnd.closes_at),
         },
-        "issuer": issuer(config.circular, round_id, now),
+        "issuer": issuer(config.circular.for_kind(rnd.kind), round_id, now),
         "ranking": snapshot.result,
         "systems": [s for s in systems if any(u["system"] == s for u in snapshot.result["units"])],
         "vetoes": vetoes,
-        "comments": pooled_comments(session, round_id),
+        "comments": pooled_comments(session, [round_id]),
         "min_comments": config.circular.min_comments,
         "rules": snapshot.rules,
         "audit_hash": snapshot.audit_hash,
         "inputs_sha256": snapshot.inputs_sha256,
         "generated_at": local(now),
         "reissue": _reissue(session, round_id, reason, local),
+        # Ranks in system month by month, for the chart (a month: only once earlier months exist).
+        "history": history if len(history["periods"]) > 1 else None,
+    }
+    if rnd.kind != "monthly":
+        circular.update(_summary_parts(session, rnd, snapshot.result, local))
+    return circular
+
+
+def _summary_parts(session: Session, rnd: Round, result: dict, local) -> dict:
+    """What a quarter's or half year's circular adds: its constituents' ranks, the previous
+    summary's for movement, comments pooled over its months (and the leaders' own), the
+    rectification measures, and where each veto was decided."""
+    previous = previous_of_kind(session, rnd)
+    watched = None
+    if rnd.kind == "semiannual":  # the half year lists the measures of the units it names
+        watched = {*result.get("bottom", ()), *result.get("vetoed", ())}
+    months = [r.id for r in months_of(session, rnd)]
+    return {
+        "constituents": [
+            {"id": pid, "period": short_period(pid), "ranks": ranks_of(session, pid) or {}}
+            for pid in rnd.parts
+        ],
+        "previous": None
+        if previous is None
+        else {
+            "id": previous.id,
+            "period": period_of(previous.id)[0],
+            "ranks": ranks_of(session, previous.id) or {},
+        },
+        "comments": pooled_comments(session, [*months, rnd.id]),
+        "measures": summary_measures(session, rnd, watched),
+        "vetoes": veto_origins(session, rnd, result.get("vetoed", ()), local),
     }
 
 
@@ -155,11 +193,6 @@ def publish_round(
     The first version needs no reason; any later one replaces what readers already have, so it
     is refused before anything is computed unless ``reason`` says why (``--reissue``). ``force``
     ranks a round with no ballots (``jobs.ranking.NothingToRank``)."""
-    if get_round(session, round_id).kind != "monthly":
-        raise StoreError(
-            f"round {round_id!r}: the quarterly and half-year circulars are not built yet; its "
-            "ranking is there (pingyi rank --json)"
-        )
     reason = check_reissue(session, round_id, reason)
     _, snapshot = rank_round(session, round_id, config.rules, force=force)
     return render_snapshot(session, round_id, snapshot, config, xlsx, reason)

@@ -23,14 +23,14 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from jobs.circulars.change import build_summary_context, history_charts
 from jobs.circulars.charts import score_distribution_svg
 from jobs.circulars.comments import pool_comments
+from jobs.circulars.context import circular_systems, common_context, listed, system_order, unit_row
 from jobs.circulars.wording import (
-    STATUS_LABELS,
+    SUMMARY_KINDS,
     chinese_date,
     chinese_number,
-    describe_rules,
-    format_score,
     format_share,
     proportion_text,
 )
@@ -39,12 +39,6 @@ logger = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 CIRCULAR_DIR = TEMPLATES_DIR / "circular"
-
-# The 版心 (text block) is 156 mm wide; a masthead of n characters is sized to fit 150 mm of
-# it, leaving room for its letter spacing, so it stays on one line whatever the body's name.
-_MASTHEAD_WIDTH_PT = 150 * 72 / 25.4
-_MASTHEAD_MAX_PT = 42
-_ISSUER_KEYS = ("body", "masthead", "doc_number", "date", "title", "recipients", "cc")
 
 
 class AssetRefused(ValueError):
@@ -84,58 +78,6 @@ class TemplateAssetFetcher(URLFetcher):
         raise AssetRefused(f"not a template asset: {url[:120]}")
 
 
-def _masthead(issuer: dict[str, Any]) -> tuple[str, float]:
-    """The red 发文机关标志 text and a font size that keeps it on one line of the text block."""
-    text = issuer.get("masthead") or f"{issuer.get('body', '')}文件"
-    size = min(_MASTHEAD_MAX_PT, _MASTHEAD_WIDTH_PT / max(1, len(text)))
-    return text, round(size, 1)
-
-
-def _unit_row(unit: dict[str, Any], rank_key: str) -> dict[str, Any]:
-    """One table row as display strings; the template only places them."""
-    status = unit.get("status")
-    rank = unit.get(rank_key)
-    return {
-        "code": unit.get("code", ""),
-        "rank": "—" if rank is None or status == "insufficient" else str(rank),
-        "name": unit.get("name") or unit.get("code", ""),
-        "system": unit.get("system", ""),
-        "score": format_score(unit.get("score")),
-        "votes": unit.get("votes", 0),
-        "satisfied": format_share(unit.get("satisfied_share")),
-        "note": "" if status == "ranked" else STATUS_LABELS.get(status, status or ""),
-        "status": status,
-    }
-
-
-def _system_order(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Ranked and vetoed units by rank, then insufficient ones by score (they have no rank)."""
-
-    def key(unit: dict[str, Any]) -> tuple[int, float, float, str]:
-        rank = unit.get("rank_in_system")
-        score = unit.get("score")
-        unranked = rank is None or unit.get("status") == "insufficient"
-        return (
-            int(unranked),
-            rank if not unranked else 0,
-            -score if score is not None else math.inf,
-            unit.get("code", ""),
-        )
-
-    return sorted(units, key=key)
-
-
-def _listed(codes: list[str], by_code: dict[str, dict[str, Any]], what: str) -> list[dict]:
-    rows = []
-    for code in codes:
-        unit = by_code.get(code)
-        if unit is None:
-            logger.warning("circular: %s names unknown unit %s", what, code)
-            unit = {"code": code, "name": code, "status": None}
-        rows.append(_unit_row(unit, "rank_overall"))
-    return rows
-
-
 def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[str, Any]:
     """Turn the plain ``circular`` into display-ready values: the template has no logic to get
     wrong."""
@@ -143,11 +85,7 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
     rules = circular.get("rules") or {}
     units = ranking.get("units") or []
     by_code = {u["code"]: u for u in units}
-    systems = list(circular.get("systems") or dict.fromkeys(u.get("system", "") for u in units))
-    extra = sorted({u.get("system", "") for u in units} - set(systems))
-    if extra:
-        logger.warning("circular: units in systems not listed in circular['systems']: %s", extra)
-        systems += extra
+    systems = circular_systems(circular)
 
     participation = ranking.get("participation") or {}
     seats = int(participation.get("seats") or 0)
@@ -156,30 +94,20 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
     quorum = Fraction(str(rules.get("quorum", "2/3")))
     required = math.ceil(quorum * seats)
 
-    # Optional texts default to "" so the template (StrictUndefined) never trips on a missing cc.
-    issuer = {k: circular["issuer"].get(k) or "" for k in _ISSUER_KEYS}
-    masthead, masthead_size = _masthead(issuer)
     veto_rows = []
     for veto in circular.get("vetoes") or []:
         unit = by_code.get(veto.get("unit"), {"code": veto.get("unit"), "name": veto.get("unit")})
         veto_rows.append(
             {
-                **_unit_row(unit, "rank_overall"),
+                **unit_row(unit, "rank_overall"),
                 "reason": (veto.get("reason") or "").strip(),
                 "by": veto.get("by") or "",
                 "date": chinese_date(veto.get("at")),
             }
         )
-
-    round_ = {"kind": "monthly", "panel_method": None, **circular["round"]}
-    round_["period"] = round_.get("period") or round_.get("id", "")
-    top_n = int(rules.get("top", len(ranking.get("top") or [])))
-    bottom_n = int(rules.get("bottom", len(ranking.get("bottom") or [])))
+    common = common_context(circular)
     return {
-        "round": round_,
-        "issuer": issuer,
-        "masthead": masthead,
-        "masthead_size": masthead_size,
+        **common,
         "valid": bool(ranking.get("valid")),
         "seats": seats,
         "ballots": ballots,
@@ -189,8 +117,8 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
         "required": required,
         "quorum_text": proportion_text(rules.get("quorum", "2/3")),
         "turnout": format_share(ballots / seats if seats else None),
-        "opens": chinese_date(round_.get("opens_at"), with_time=True),
-        "closes": chinese_date(round_.get("closes_at"), with_time=True),
+        "opens": chinese_date(common["round"].get("opens_at"), with_time=True),
+        "closes": chinese_date(common["round"].get("closes_at"), with_time=True),
         "unit_count": len(units),
         "ranked_count": sum(1 for u in units if u.get("status") == "ranked"),
         "insufficient_count": sum(1 for u in units if u.get("status") == "insufficient"),
@@ -198,37 +126,25 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
             {
                 "name": system,
                 "rows": [
-                    _unit_row(u, "rank_in_system")
-                    for u in _system_order([u for u in units if u.get("system") == system])
+                    unit_row(u, "rank_in_system")
+                    for u in system_order([u for u in units if u.get("system") == system])
                 ],
             }
             for system in systems
         ],
         "chart": Markup(score_distribution_svg(units, systems)),  # built with escaped text
-        "top_label": chinese_number(top_n),
-        "bottom_label": chinese_number(bottom_n),
-        "top": _listed(ranking.get("top") or [], by_code, "top list"),
-        "bottom": _listed(ranking.get("bottom") or [], by_code, "bottom list"),
+        "history_charts": history_charts(circular, systems),
+        "history_periods": [p["label"] for p in (circular.get("history") or {}).get("periods", [])],
+        "top": listed(ranking.get("top") or [], by_code, "top list"),
+        "bottom": listed(ranking.get("bottom") or [], by_code, "bottom list"),
         "vetoes": veto_rows,
         "comment_threshold": comment_threshold,
         "comment_units": pool_comments(
             circular.get("comments") or {}, units, systems, comment_threshold
         ),
-        "rules_text": describe_rules(rules, round_.get("kind", "monthly")),
         "min_votes": rules.get("min_votes", 10),
         "satisfied_label": rules.get("satisfied_label", "满意"),
-        "audit_hash": circular.get("audit_hash") or "",
-        "generated": chinese_date(circular.get("generated_at"), with_time=True),
-        "generated_at": circular.get("generated_at") or "",
-        "reissue": _reissue(circular.get("reissue")),
     }
-
-
-def _reissue(reissue: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A re-issue's line under the title: which version it replaces, from when, and why."""
-    if not reissue:
-        return None
-    return {**reissue, "replaces_date": chinese_date(reissue.get("replaces_at"))}
 
 
 def _environment() -> jinja2.Environment:
@@ -256,8 +172,16 @@ def _join_lines(text: str) -> str:
 def render_html(circular: dict[str, Any], *, comment_threshold: int = 3) -> str:
     """The circular as HTML. ``circular`` is plain data: round, issuer, ranking, systems, vetoes,
     comments (raw; redacted and thresholded here), rules, audit_hash, generated_at."""
-    context = build_context(circular, comment_threshold)
-    return _environment().get_template("monthly.html").render(**context)
+    kind = (circular.get("round") or {}).get("kind", "monthly")
+    if kind in SUMMARY_KINDS:
+        context = build_summary_context(circular, comment_threshold)
+    else:
+        context = build_context(circular, comment_threshold)
+    return (
+        _environment()
+        .get_template(f"{kind if kind in SUMMARY_KINDS else 'monthly'}.html")
+        .render(**context)
+    )
 
 
 def html_to_pdf(html: str) -> bytes:

@@ -99,6 +99,8 @@ def describe_rules(rules: dict[str, Any], kind: str = "monthly") -> list[str]:
             "各项均未评的，不计票。"
         )
 
+    if kind in SUMMARY_KINDS:
+        return [*items, *_summary_rules(rules, kind)]
     items.append(
         "有效评议表。评委对其应评单位（回避单位除外）中不少于"
         f"{proportion_text(rules.get('min_coverage', '0.5'))}的单位作出评价"
@@ -153,7 +155,36 @@ def describe_rules(rules: dict[str, Any], kind: str = "monthly") -> list[str]:
         "一票否决。被一票否决的单位保留并公布得分，排在其他参与排名的单位之后，"
         f"不得列入前{chinese_number(top)}名，并优先列入后{chinese_number(bottom)}名。"
     )
-    # Only rules the ranking applies are printed. A quarterly or half-year round is scored from
-    # its own ballots like a monthly one (combining it with the months is issue #10's work), so
-    # no combination formula is printed until the code computes one.
     return items
+
+
+# kind: (its name, a constituent's name, the constituents, where a carried veto comes from)
+SUMMARY_KINDS = {
+    "quarterly": ("季度", "月", "各月", "本季度任一月"),
+    "semiannual": ("半年", "季度", "两个季度", "本半年任一季度或任一月"),
+}
+
+
+def _summary_rules(rules: dict[str, Any], kind: str) -> list[str]:
+    """How a quarter's or half year's score follows from the published numbers (docs/rules.md,
+    Summary rounds), so a reader can recompute it from the constituents' circulars."""
+    name, part, parts, below = SUMMARY_KINDS[kind]
+    weight = Fraction(str(rules.get("monthly_weight", "7/10")))
+    own, leaders = f"{plain_number(weight * 100)}%", f"{plain_number((1 - weight) * 100)}%"
+    trim_min_n = rules.get("trim_min_n", 7)
+    top, bottom = rules.get("top", 10), rules.get("bottom", 5)
+    return [
+        f"县领导评分。县领导对各单位的评分按上述计分标准计算，1票即可计分；达到{trim_min_n}票的，"
+        "去掉最高分和最低分后平均。",
+        f"{name}得分。单位{name}得分＝{parts}公布得分的算术平均值（{part}均分）×{own}＋县领导评分"
+        f"×{leaders}；县领导未评分的，{name}得分即为{part}均分。某{part}无得分的，按有得分的"
+        f"{'月份' if part == '月' else part}平均；{parts}均无得分的，列为“票数不足”。按精确值计算，只在最后四舍五入保留"
+        "两位小数。",
+        f"排名规则。各系统内排名和综合排名均按{name}得分从高到低排列；得分相同的，{part}均分"
+        "（精确值）高者在前；仍相同的，名次并列（如1、2、2、4）。",
+        f"前{chinese_number(top)}名与后{chinese_number(bottom)}名。综合排名前{chinese_number(top)}名"
+        f"为未被一票否决的前{top}个单位，后{chinese_number(bottom)}名为综合排名最后的{bottom}个"
+        "单位；名次并列跨越名单界线的，并列单位全部列入。",
+        f"一票否决。在{below}或本{name}被一票否决的单位，本{name}一票否决，"
+        f"保留并公布得分，排在其他单位之后，不得列入前{chinese_number(top)}名。",
+    ]

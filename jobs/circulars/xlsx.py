@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from jobs.circulars.wording import STATUS_LABELS, describe_rules, proportion_text
+from jobs.circulars.wording import STATUS_LABELS, SUMMARY_KINDS, describe_rules, proportion_text
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +89,73 @@ def _unit_values(u: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _unit_table(circular: dict[str, Any]) -> tuple[list[str], Any, dict[int, str], list[int]]:
+    """Headers, a row maker, number formats and widths of the unit sheets: a month's tie-break
+    shares, or a summary's constituents, M, L and movement."""
+    rules = circular.get("rules") or {}
+    kind = (circular.get("round") or {}).get("kind", "monthly")
+    if kind not in SUMMARY_KINDS:
+        sat = rules.get("satisfied_label", "满意")
+        dis = rules.get("dissatisfied_label", "不满意")
+
+        def monthly(u: dict[str, Any]) -> list[Any]:
+            return [
+                *_unit_values(u),
+                u.get("satisfied_share"),
+                u.get("dissatisfied_share"),
+                _score(u.get("mean")),
+            ]
+
+        headers = [*_UNIT_HEADERS, f"{sat}率", f"{dis}率", "未去极值平均分"]
+        formats = {4: SCORE_FORMAT, 9: SHARE_FORMAT, 10: SHARE_FORMAT, 11: SCORE_FORMAT}
+        return headers, monthly, formats, [12, 30, 10, 9, 9, 10, 11, 9, 9, 9, 14]
+    name, part, _, _ = SUMMARY_KINDS[kind]
+    constituents = circular.get("constituents") or []
+    previous = (circular.get("previous") or {}).get("ranks")
+
+    def summary(u: dict[str, Any]) -> list[Any]:
+        parts = u.get("parts") or {}
+        cells: list[Any] = []
+        for c in constituents:
+            there = c["ranks"].get(u["code"]) or {}
+            ranked = there.get("status") == "ranked"
+            cells += [_score(there.get("score")), there.get("rank_in_system") if ranked else None]
+        before = (previous or {}).get(u["code"]) or {}
+        was = before.get("rank_in_system") if before.get("status") == "ranked" else None
+        now = u.get("rank_in_system") if u.get("status") == "ranked" else None
+        move = None if previous is None or now is None or was is None else was - now
+        return [
+            u.get("code"),
+            u.get("name"),
+            u.get("system"),
+            _score(u.get("score")),
+            STATUS_LABELS.get(u.get("status"), u.get("status")),
+            u.get("rank_in_system"),
+            u.get("rank_overall"),
+            *cells,
+            _score(parts.get("mean")),
+            _score(parts.get("leaders")),
+            u.get("votes"),
+            move,
+        ]
+
+    headers = [
+        "单位代码", "单位名称", "所属系统", f"{name}得分", "状态", "系统内名次", "综合名次",
+        *(f"{c['period']}{label}" for c in constituents for label in ("得分", "名次")),
+        f"{part}均分", "领导评分", "领导评分人数", "名次升降（正为上升）",
+    ]  # fmt: skip
+    scores = [4, *(8 + 2 * i for i in range(len(constituents)))]
+    scores += [8 + 2 * len(constituents), 9 + 2 * len(constituents)]
+    widths = [12, 30, 10, 10, 10, 11, 9, *([10, 8] * len(constituents)), 10, 10, 12, 18]
+    return headers, summary, dict.fromkeys(scores, SCORE_FORMAT), widths
+
+
 def render_xlsx(circular: dict[str, Any]) -> bytes:
     """The workbook: 总表, one sheet per system, 前十名, 后五名, 一票否决, 参与情况, 评议规则."""
     ranking = circular["ranking"]
     rules = circular.get("rules") or {}
     units = ranking.get("units") or []
     by_code = {u["code"]: u for u in units}
-    sat = rules.get("satisfied_label", "满意")
-    dis = rules.get("dissatisfied_label", "不满意")
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -110,50 +169,46 @@ def render_xlsx(circular: dict[str, Any]) -> bytes:
     wb.properties.title = (circular.get("issuer") or {}).get("title")
     wb.properties.creator = (circular.get("issuer") or {}).get("body")
 
-    headers = [*_UNIT_HEADERS, f"{sat}率", f"{dis}率", "未去极值平均分"]
-    ws = _sheet(wb, "总表", headers, [12, 30, 10, 9, 9, 10, 11, 9, 9, 9, 14])
+    headers, row_of, formats, widths = _unit_table(circular)
+    ws = _sheet(wb, "总表", headers, widths)
     for u in sorted(units, key=_overall_key):
-        ws.append(
-            [
-                *_unit_values(u),
-                u.get("satisfied_share"),
-                u.get("dissatisfied_share"),
-                _score(u.get("mean")),
-            ]
-        )
-    _format_columns(ws, {4: SCORE_FORMAT, 9: SHARE_FORMAT, 10: SHARE_FORMAT, 11: SCORE_FORMAT})
+        ws.append(row_of(u))
+    _format_columns(ws, formats)
     ws.auto_filter.ref = ws.dimensions
 
     systems = list(circular.get("systems") or dict.fromkeys(u.get("system") for u in units))
     for system in systems:
-        ws = _sheet(wb, system, headers, [12, 30, 10, 9, 9, 10, 11, 9, 9, 9, 14])
+        ws = _sheet(wb, system, headers, widths)
         members = [u for u in units if u.get("system") == system]
         for u in sorted(members, key=_system_key):
-            ws.append(
-                [
-                    *_unit_values(u),
-                    u.get("satisfied_share"),
-                    u.get("dissatisfied_share"),
-                    _score(u.get("mean")),
-                ]
-            )
-        _format_columns(ws, {4: SCORE_FORMAT, 9: SHARE_FORMAT, 10: SHARE_FORMAT, 11: SCORE_FORMAT})
+            ws.append(row_of(u))
+        _format_columns(ws, formats)
 
     for title, codes in (
         ("前十名", ranking.get("top") or []),
         ("后五名", ranking.get("bottom") or []),
     ):
-        ws = _sheet(wb, title, _UNIT_HEADERS, [12, 30, 10, 9, 9, 10, 11, 9])
+        ws = _sheet(wb, title, headers, widths)
         for code in codes:
-            ws.append(_unit_values(by_code.get(code, {"code": code})))
-        _format_columns(ws, {4: SCORE_FORMAT})
+            ws.append(row_of(by_code.get(code, {"code": code})))
+        _format_columns(ws, formats)
 
     ws = _sheet(
         wb,
         "一票否决",
-        ["单位代码", "单位名称", "所属系统", "得分", "否决理由", "决定机关", "决定时间"],
-        [12, 30, 10, 9, 60, 16, 26],
+        [
+            "单位代码",
+            "单位名称",
+            "所属系统",
+            "得分",
+            "否决理由",
+            "决定机关",
+            "决定时间",
+            "决定轮次",
+        ],
+        [12, 30, 10, 9, 60, 16, 26, 12],
     )
+    own = (circular.get("round") or {}).get("id")
     for veto in circular.get("vetoes") or []:
         u = by_code.get(veto.get("unit"), {})
         ws.append(
@@ -165,10 +220,13 @@ def render_xlsx(circular: dict[str, Any]) -> bytes:
                 veto.get("reason"),
                 veto.get("by"),
                 veto.get("at"),
+                veto.get("round") or own,
             ]
         )
         ws.cell(ws.max_row, 5).alignment = Alignment(wrap_text=True, vertical="top")
     _format_columns(ws, {4: SCORE_FORMAT})
+    if "measures" in circular:
+        _measures_sheet(wb, circular, by_code)
 
     part = ranking.get("participation") or {}
     ws = _sheet(wb, "参与情况", ["项目", "数值"], [22, 40])
@@ -208,6 +266,33 @@ def render_xlsx(circular: dict[str, Any]) -> bytes:
     wb.save(out)
     logger.info("xlsx: round %s, %d units, %d bytes", round_.get("id"), len(units), out.tell())
     return out.getvalue()
+
+
+def _measures_sheet(wb: Workbook, circular: dict[str, Any], by_code: dict[str, dict]) -> None:
+    """整改措施: every measure the circular lists, with who recorded it where and its status."""
+    ws = _sheet(
+        wb,
+        "整改措施",
+        ["单位代码", "单位名称", "问题原因", "整改措施", "完成时限", "状态", "完成时间", "登记轮次",
+         "完成说明"],
+        [12, 30, 40, 50, 12, 8, 26, 10, 30],
+    )  # fmt: skip
+    for m in circular["measures"]:
+        ws.append(
+            [
+                m["unit"],
+                (by_code.get(m["unit"]) or {}).get("name"),
+                m["cause"],
+                m["measure"],
+                m.get("due"),
+                {"open": "整改中", "done": "已完成"}.get(m["status"], m["status"]),
+                m.get("done_at"),
+                m.get("round"),
+                m.get("done_note"),
+            ]
+        )
+        for col in (3, 4, 9):
+            ws.cell(ws.max_row, col).alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def _keep_as_text(wb: Workbook) -> None:

@@ -175,9 +175,6 @@ def circular(round_id: str, fmt: str):
         abort(404, description="circulars come as .pdf, .xlsx or .json")
     with context().session() as session:
         rnd = _get_round(session, round_id)
-        if rnd.kind != "monthly":
-            abort(404, description=f"round {round_id!r}: summary circulars are not built yet; "
-                  "its ranking is at …/ranking")  # fmt: skip
         work = get_work(session, round_id)
         row = latest_circular(session, round_id, fmt)
         behind = work is not None and work.ranking_id != work.circular_ranking_id

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.jobs.circular_document import pdftotext, without_spaces
 from tests.jobs.evaluation import Evaluation
 from tests.jobs.paper_round import GROUP, SMALL
 
@@ -72,7 +73,15 @@ def test_a_quarter_is_ranked_from_its_months_and_its_leaders(quarter: Evaluation
         "leaders": 100.0,
     }
     assert ranked["participation"] == {"seats": 2, "ballots": 2, "valid_ballots": 2}
-    assert "not built yet" in ev.cli("circular", "2026-Q3", ok=False)
+    out = tmp_path / "q.pdf"
+    ev.cli("circular", "2026-Q3", "-o", str(out))
+    text = without_spaces(pdftotext(out))
+    # Its own number series and title; each month's score with its rank, M, L and Q per unit.
+    assert "政法评汇〔2026〕3号" in text
+    assert "关于2026年第三季度全县政法系统民主评议汇总情况的通报" in text
+    assert "A单位100.00（1）70.00（2）100.00（1）90.00100.0093.00" in text
+    assert "B单位70.00（2）100.00（1）100.00（1）90.0030.0072.00" in text
+    assert "（月均分）×70%＋县领导评分×30%" in text
 
 
 def test_a_quarter_over_an_open_month_is_refused_unless_forced(quarter: Evaluation) -> None:
@@ -122,24 +131,31 @@ def test_the_ranking_job_waits_for_open_months_without_failing(
     assert done["snapshot"] is not None
 
 
-def test_the_api_serves_a_summary_ranking_and_says_its_circular_is_not_built(
-    quarter: Evaluation,
+def test_the_api_closes_a_summary_round_and_serves_its_circular(
+    quarter: Evaluation, tmp_path: Path
 ) -> None:
-    from service.config import Config
+    """Closing the quarter through the API ranks it and renders its circular (jobs run inline
+    without Redis): its ranking has the parts, its PDF is the quarterly one."""
+    from service.config import load_config
     from service.web.app import create_app
 
     for month in MONTHS:
         quarter.cli("round", "close", month)
     create_quarter(quarter)
-    quarter.cli("rank", "2026-Q3")
-    token = quarter.cli("token", "create", "--role", "viewer").split()[0]
-    app = create_app(Config(database_url=quarter.db_url, redis_url=None))
+    admin = quarter.cli("token", "create", "--role", "admin").split()[0]
+    app = create_app(load_config({}, quarter.cli.config, quarter.db_url))
     try:
         client = app.test_client()
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = {"Authorization": f"Bearer {admin}"}
+        closed = client.post("/api/v1/rounds/2026-Q3/close", headers=auth)
+        assert closed.status_code in (200, 202), closed.get_json()  # 200: done inline
         ranking = client.get("/api/v1/rounds/2026-Q3/ranking", headers=auth).get_json()
         assert ranking["kind"] == "quarterly" and ranking["units"][0]["parts"]["mean"] == 90.0
         pdf = client.get("/api/v1/rounds/2026-Q3/circular.pdf", headers=auth)
-        assert pdf.status_code == 404 and "not built yet" in pdf.get_json()["message"]
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+        (tmp_path / "q.pdf").write_bytes(pdf.data)
+        assert "政法评汇〔2026〕3号" in without_spaces(pdftotext(tmp_path / "q.pdf"))
+        as_json = client.get("/api/v1/rounds/2026-Q3/circular.json", headers=auth).get_json()
+        assert [c["id"] for c in as_json["constituents"]] == list(MONTHS)
     finally:
         app.extensions["pingyi"].engine.dispose()
