@@ -58,7 +58,9 @@ def test_the_key_is_checked_and_the_entry_is_re_read_before_it_counts(
         no_serial = post(f"/hooks/js/{KEY}", b'{"form": "Xk7Pq2", "entry": {}}')
         assert "no entry.serial_number" in no_serial.get_json()["message"]
         other = post(f"/hooks/js/{KEY}", push_body(forged).replace(FORM.encode(), b"Other1"))
-        assert other.status_code == 400 and "this source reads form Xk7Pq2" in other.get_data(as_text=True)
+        assert other.status_code == 400 and "this source reads form Xk7Pq2" in other.get_data(
+            as_text=True
+        )
         assert site.count("entry") == 0  # nothing was asked of 金数据 for a refused push
         stored = post(f"/hooks/js/{KEY}", push_body(forged))
         assert stored.status_code == 202, stored.get_json()
