@@ -42,7 +42,11 @@ LABEL = {"一般": "基本满意"}
 
 
 def times(n: int) -> str:
-    return f"2026-11-{10 + n:02d}T01:30:00.000Z"  # UTC: 09:30 Beijing time, inside the round
+    """Submission times in UTC, as 金数据 writes them. The round opens 2026-11-01 in Beijing time:
+    seat 5 answered at 01:00 on its first day (17:00 UTC the day before)."""
+    if n == 5:
+        return "2026-10-31T17:00:00.000Z"
+    return f"2026-11-{10 + n:02d}T01:30:00.000Z"  # 09:30 Beijing time
 
 
 def canonical(seat_tokens: list[str]) -> list[dict]:
@@ -67,6 +71,8 @@ def test_a_month_pushed_and_polled_ranks_as_its_canonical_ballots(
     ]
     entries.append(make_entry(6, tokens[0], CHOICES[4], at=times(6)))  # seat 1 answers again
     entries.append(make_entry(7, None, CHOICES[0], at=times(7)))  # opened without a link
+    # 23:30 on 31 October in Beijing: before the round opened, though 1 November is near in UTC.
+    entries.append(make_entry(8, tokens[1], CHOICES[0], at="2026-10-31T15:30:00.000Z"))
     with StandIn(entries[:3], page_size=2) as site:
         assert "金数据 数据推送 address" in add_source(cli, tmp_path, site.url)
         client = create_app(Config(database_url=cli.db, environ=ENV)).test_client()
@@ -74,7 +80,7 @@ def test_a_month_pushed_and_polled_ranks_as_its_canonical_ballots(
             assert client.post(f"/hooks/js/{KEY}", data=push_body(entry)).status_code == 202
         site.entries += entries[3:]  # … then 金数据 stopped pushing; the poll reconciles
         [polled] = json.loads(cli("poll", "js", "--json"))
-        assert (polled["new"], polled["unchanged"]) == (4, 3)
+        assert (polled["new"], polled["unchanged"]) == (5, 3)
         [again] = json.loads(cli("poll", "js", "--json"))
         assert again["new"] == 0 and site.count("entry") == 3
     stored = ballots(cli)
@@ -84,6 +90,8 @@ def test_a_month_pushed_and_polled_ranks_as_its_canonical_ballots(
         "rejected",
     )
     assert "no seat token: x_field_1 is empty" in stored["7"][1]
+    assert stored["5"][0] == "accepted" and stored["8"][0] == "rejected"
+    assert "before the round opened (2026-10-31T16:00:00+00:00)" in stored["8"][1]
     ranking = json.loads(cli("rank", ROUND, "--json"))
     assert ranking["participation"] == {"seats": 5, "ballots": 5, "valid_ballots": 5}
     scores = {u["code"]: (u["score"], u["votes"]) for u in ranking["units"]}
