@@ -5,6 +5,7 @@ a push of an entry 金数据 does not have kept as rejected with that reason."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -37,8 +38,9 @@ def ballots(cli) -> dict[str, tuple]:
 
 
 def test_the_key_is_checked_and_the_entry_is_re_read_before_it_counts(
-    cli, tmp_path: Path, jinshuju
+    cli, tmp_path: Path, jinshuju, caplog
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     tokens = setup_round(cli, tmp_path)
     real = make_entry(1, tokens[0], ROWS)
     with StandIn([real]) as site:
@@ -79,6 +81,9 @@ def test_the_key_is_checked_and_the_entry_is_re_read_before_it_counts(
         kept = s.scalars(select(InboxDelivery.headers)).all()
     assert json.loads(answers)["field_1"] == real["field_1"]  # the re-read, not the push body
     assert [h["x-requested-by"] for h in kept] == ["jinshuju", "jinshuju"]
+    assert "delivery refused (wrong key in the URL)" in caplog.text  # the log is captured
+    # Neither the API secret, nor the URL key, nor a seat's token is in any log line.
+    assert not [x for x in (SECRET, KEY, tokens[0], tokens[1]) if x in caplog.text]
 
 
 def test_the_receiver_answers_without_calling_jinshuju(cli, tmp_path: Path, jinshuju) -> None:
