@@ -23,6 +23,8 @@ call, never its query, which holds the token and, for the token call, the app se
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -42,6 +44,27 @@ TOKEN_PATH = "/api/oauth2/access_token"
 EXPIRY_MARGIN = 300.0
 PER_PAGE = 50
 REFUSED_STATUSES = frozenset({401, 403})
+
+
+class _QueryRedactor(logging.Filter):
+    """Cuts the query off URLs in urllib3's own debug lines: this platform's queries carry the
+    access token and, for the token call, the app secret, and no log line may show either."""
+
+    _QUERY = re.compile(r"\?[^\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(a, str) and "?" in a for a in record.args
+        ):
+            record.args = tuple(
+                self._QUERY.sub("?…", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+_URLLIB3 = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, _QueryRedactor) for f in _URLLIB3.filters):
+    _URLLIB3.addFilter(_QueryRedactor())
 
 
 class _GetSession(requests.Session):

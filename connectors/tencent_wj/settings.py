@@ -131,8 +131,9 @@ def api_of(
 
 
 def titles_of(settings: SourceSettings) -> Titles:
-    """The stored titles; a source stored without them must be added again."""
-    mapping = settings.mapping or {}
-    if not isinstance(mapping.get("titles"), dict):
-        raise ConfigError(f"source {settings.name}: no stored mapping; add it again (--replace)")
-    return Titles.from_json(mapping["titles"])
+    """The stored titles: from the source's mapping, or from its configuration, which keeps a
+    copy because the inbox job hands webhook parsers the configuration without the mapping."""
+    for holder in (settings.mapping or {}, settings.config):
+        if isinstance(holder.get("titles"), dict):
+            return Titles.from_json(holder["titles"])
+    raise ConfigError(f"source {settings.name}: no stored mapping; add it again (--replace)")
