@@ -39,6 +39,9 @@ from connectors.titles import parse_title_map
 
 KIND = "jinshuju"
 STORED = ("form", "url", "key_env", "secret_env")
+# Re-reading a pushed entry happens in the inbox job, inside its transaction: a short try, since
+# the inbox tries the delivery again later (and the poll reconciles) rather than wait minutes.
+REREAD_POLICY = RetryPolicy(read_timeout=10.0, attempts=2, base_delay=0.5, max_total_wait=5.0)
 
 
 class JinshujuOptionsSchema(Schema):
@@ -183,7 +186,7 @@ def _open(settings: SourceSettings, **options: Any) -> JinshujuPoller:
 
 
 def _parse(settings: SourceSettings, delivery: Delivery) -> list[RawRecord]:
-    api = _api(settings)
+    api = _api(settings, REREAD_POLICY)
     try:
         return hooks.parse(settings, delivery, api, _form_map(settings))
     finally:
