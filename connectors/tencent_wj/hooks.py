@@ -38,11 +38,15 @@ from connectors.base import (
     WebhookRequest,
 )
 from connectors.canonical import RawRecord
+from connectors.http import RetryPolicy
 from connectors.tencent_wj.answers import answer_record, text_of
 from connectors.tencent_wj.settings import api_of, only_questions, titles_of
 
 logger = logging.getLogger(__name__)
 
+# The inbox job re-reads an answer inside its transaction: a short wait, one retry, and a
+# delivery that still fails stays in the inbox to be tried again (and the poll reconciles).
+PARSE_POLICY = RetryPolicy(connect_timeout=5.0, read_timeout=20.0, attempts=2, max_total_wait=10.0)
 EVENTS = frozenset({"answer.create", "answer.update", "answer.delete"})
 HEADERS = ("content-type", "user-agent")
 
@@ -113,7 +117,7 @@ def parse(settings: SourceSettings, delivery: Delivery) -> list[RawRecord]:
             answer,
         )
         return []
-    with api_of(settings) as api:
+    with api_of(settings, PARSE_POLICY) as api:
         item = api.get_answer(int(answer or 0))
     record = answer_record(
         item,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from connectors.http import RetryPolicy
 from connectors.tencent_wj.api import TOKENS
+from connectors.tencent_wj.platform import PLATFORM
 from jobs.poll import poll_source
 from service.config import load_config
 from service.models.ballots import Ballot
@@ -219,3 +220,26 @@ def test_links_carry_the_token_in_openid_or_the_configured_parameter(
     add_source(cli, stand_in, name="bare")
     missing = cli("panel", "links", ROUND, "--source", "bare", "-o", str(out), ok=False)
     assert "source bare has no --link (the survey's share link)" in missing
+
+
+def test_a_429_is_waited_out_as_its_retry_after_says_and_a_refusal_in_the_body_is_named(
+    cli, seats, stand_in
+) -> None:
+    add_source(cli, stand_in)
+    stand_in.answers = answers_of(seats)[:1]
+    with session_scope(make_engine(cli.db)) as s:
+        source = s.scalars(select(Source)).one()
+        settings = PLATFORM.settings("twj", source.config, {VAR: SECRET}, source.mapping)
+    stand_in.fail("list_answers", "http", (429, {"Retry-After": "0"}))
+    stand_in.calls.clear()
+    poller = PLATFORM.polling.open(settings, policy=RetryPolicy(attempts=2, base_delay=5.0))
+    try:
+        page = poller.poll(None)
+        assert [r.key for r in page.records] == ["1"] and page.cursor == {"last_answer_id": 1}
+        assert poller.api.http.waits == [0.0]  # Retry-After, not the 2.5–5 s backoff
+        assert poller.calls == {"list_answers": 1} and stand_in.count("list_answers") == 2
+    finally:
+        poller.close()
+    stand_in.survey = 42  # the platform no longer knows the survey
+    out = cli("poll", ok=False)
+    assert "FAILED: list_answers: refused (survey_not_found)" in out
