@@ -19,6 +19,7 @@ from connectors.base import (
     ENV_NAME,
     ConfigError,
     Platform,
+    Polling,
     SetupContext,
     SetupResult,
     SourceSettings,
@@ -28,6 +29,7 @@ from connectors.base import (
 from connectors.titles import parse_title_map
 from connectors.wenjuanxing import push
 from connectors.wenjuanxing.export import read_export
+from connectors.wenjuanxing.openapi import describe_cursor, open_poller
 from connectors.wenjuanxing.survey import build_map, parse_structure
 
 KIND = "wenjuanxing"
@@ -44,7 +46,6 @@ class WenjuanxingOptionsSchema(Schema):
         metadata=option("问卷星 survey id (the push's activity)."),
     )
     secret_env = fields.String(
-        required=True,
         validate=ENV_NAME,
         metadata=option("Environment variable holding the 问卷星 push key.", secret="secret"),
     )
@@ -58,6 +59,20 @@ class WenjuanxingOptionsSchema(Schema):
         validate=validate.Regexp(r"^https?://\S+$", error="not an http(s) link"),
         metadata=option("问卷星 survey link for personal links (default: wjx.cn/vm/<activity>)."),
     )
+    app_id = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata=option("问卷星 OpenAPI appid: polls answers (action 1001002) to reconcile."),
+    )
+    app_key_env = fields.String(
+        validate=ENV_NAME,
+        metadata=option(
+            "Environment variable holding the 问卷星 OpenAPI app key.", secret="appkey"
+        ),
+    )
+    url = fields.String(
+        validate=validate.Regexp(r"^https?://[^\s/]+(:\d+)?/?$", error="not an http(s) base URL"),
+        metadata=option("Base URL of the platform API (default: https://www.wjx.cn)."),
+    )
 
 
 def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
@@ -70,18 +85,26 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
         if options.get("structure")
         else None
     )
+    if bool(options.get("app_id")) != bool(options.get("app_key_env")):
+        raise ConfigError("polling needs both --app-id and --app-key-env")
+    if not options.get("secret_env") and not options.get("app_key_env"):
+        raise ConfigError("give --secret-env (signed pushes) or --app-id and --app-key-env (polls)")
     survey, notes = build_map(context, given, structure)
     var = settings.secret_vars["secret"]
-    if not settings.secrets.get("secret"):
-        notes.append(f"${var} is not set here; the web process needs it (e.g. in .env)")
+    for secret, who in (("secret", "the web process"), ("appkey", "the poller")):
+        name = settings.secret_vars[secret]
+        if name and not settings.secrets.get(secret):
+            notes.append(f"${name} is not set here; {who} needs it (e.g. in .env)")
     stored = survey.to_json()
-    config = {"activity": options["activity"], "secret_env": var, "survey_map": stored}
-    if options.get("link"):
-        config["link"] = options["link"]
+    config = {"activity": options["activity"], "survey_map": stored}
+    for field in ("secret_env", "link", "app_id", "app_key_env", "url"):
+        if options.get(field):
+            config[field] = options[field]
     units = len(set(survey.rows.values()))
     summary = {
         "activity": options["activity"],
-        "secret_env": var,
+        "secret_env": var or None,
+        "polled": bool(options.get("app_key_env")),
         "units": units,
         "rows": sorted(survey.rows, key=_key_order),
         "structured": survey.structured,
@@ -112,7 +135,9 @@ def link(settings: SourceSettings, seat_token: str) -> str:
 
 
 def _describe(config: Mapping[str, Any]) -> str:
-    return f"问卷星 survey {config.get('activity')}, signed pushes"
+    ways = [w for w, on in (("signed pushes", config.get("secret_env")),
+                             ("OpenAPI polls", config.get("app_key_env"))) if on]  # fmt: skip
+    return f"问卷星 survey {config.get('activity')}, {' and '.join(ways)}"
 
 
 PLATFORM = Platform(
@@ -123,7 +148,10 @@ PLATFORM = Platform(
     webhooks=Webhooks(
         headers=push.HEADERS, kept=push.KEPT, verifier=push.verifier, parse=push.parse
     ),
+    # Not in order as far as pingyi knows: the API's sort order is not documented.
+    polling=Polling(open=open_poller, in_order=False),
     export=read_export,
     link=link,
     describe=_describe,
+    describe_cursor=describe_cursor,
 )

@@ -68,9 +68,12 @@ def _scalar(value: Any) -> str:
 
 
 def verifier(settings: SourceSettings) -> Verifier:
-    """Built once per source: the push key is read (and a missing one refused) here."""
-    key = settings.secret("secret")
+    """Built once per source: the push key is read (and a missing one refused) here. A source
+    added without ``--secret-env`` is polled only and refuses every push."""
     activity = str(settings.config["activity"])
+    if not settings.config.get("secret_env"):
+        return _no_pushes
+    key = settings.secret("secret")
 
     def accept(request: WebhookRequest) -> str | None:
         if request.key is not None:
@@ -101,6 +104,10 @@ def verifier(settings: SourceSettings) -> Verifier:
         return joinid
 
     return accept
+
+
+def _no_pushes(request: WebhookRequest) -> str | None:
+    raise WebhookRejected("this source takes no pushes (it was added without --secret-env)")
 
 
 def data_hint(body: bytes) -> str:

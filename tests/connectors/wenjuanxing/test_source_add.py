@@ -66,8 +66,8 @@ def test_the_stored_source_and_the_api_show_variable_names_never_the_key(
     tokens = setup_round(cli, tmp_path)
     seen = [add_source(cli, tmp_path), add_source(cli, tmp_path, "wjx", "--replace", "--json")]
     [row] = cli.json("source", "list")
-    assert row["config"]["activity"] == ACTIVITY and row["secrets"] == {"secret": VAR}
-    assert row["secrets_set"] == {VAR: True} and row["hook"] == "/hooks/wjx"
+    assert row["config"]["activity"] == ACTIVITY and row["secrets"]["secret"] == VAR
+    assert row["secrets_set"][VAR] is True and row["hook"] == "/hooks/wjx"
     assert row["config"]["survey_map"]["rows"]["q2_3"] == "U03"
     client, admin = web(cli), bearer(cli, "admin")
     kinds = client.get("/api/v1/source-kinds", headers=admin).get_json()
