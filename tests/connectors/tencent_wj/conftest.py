@@ -1,5 +1,6 @@
 """Fixtures of the 腾讯问卷 tests: the platform registered, its secret set, the stand-in running,
-and no access token left in the process cache from another test (each stand-in issues its own)."""
+no access token left in the process cache from another test (each stand-in issues its own), and
+an inline inbox job that does not linger after its delivery."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ def tencent(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     if ours:
         register(PLATFORM)
     monkeypatch.setenv(VAR, SECRET)
+    # The inline inbox job does not linger for more deliveries, and so (WAKE_WINDOW must stay
+    # below INGEST_LINGER) every delivery wakes a job of its own.
+    monkeypatch.setattr("jobs.inbox.INGEST_LINGER", 0.0)
+    monkeypatch.setattr("service.web.receiver.WAKE_WINDOW", 0.0)
     TOKENS.clear()
     yield
     TOKENS.clear()

@@ -159,7 +159,7 @@ def test_5xx_and_a_timeout_leave_the_cursor_where_it_was(cli, seats, stand_in) -
     add_source(cli, stand_in)
     stand_in.answers = answers_of(seats)[:2]
     engine, rules = make_engine(cli.db), load_config({}).rules
-    policy = RetryPolicy(read_timeout=0.3, attempts=2, base_delay=0.01)
+    policy = RetryPolicy(read_timeout=0.2, attempts=2, base_delay=0.01)
     assert poll_source(engine, "twj", rules, {VAR: SECRET}, policy=policy).new == 2
     stand_in.answers += answers_of(seats)[2:4]
     for _ in range(2):
@@ -168,11 +168,11 @@ def test_5xx_and_a_timeout_leave_the_cursor_where_it_was(cli, seats, stand_in) -
     assert failed.error == "list_answers: HTTP 503; gave up after 2 attempts"
     assert (failed.new, cursor(cli)) == (0, {"last_answer_id": 2})
     for _ in range(2):
-        stand_in.fail("list_answers", "slow", 0.6)
+        stand_in.fail("list_answers", "slow", 0.3)
     slow = poll_source(engine, "twj", rules, {VAR: SECRET}, policy=policy)
-    assert slow.error == "list_answers: no answer within 0.3 s; gave up after 2 attempts"
+    assert slow.error == "list_answers: no answer within 0.2 s; gave up after 2 attempts"
     assert (slow.new, cursor(cli)) == (0, {"last_answer_id": 2})
-    time.sleep(0.7)  # let the stand-in finish its slow answers
+    time.sleep(0.4)  # let the stand-in finish its slow answers
     assert poll_source(engine, "twj", rules, {VAR: SECRET}, policy=policy).new == 2
     assert cursor(cli) == {"last_answer_id": 4}
 
