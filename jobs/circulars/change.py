@@ -26,6 +26,8 @@ from jobs.circulars.history_chart import RankLine, rank_history_svg
 from jobs.circulars.wording import SUMMARY_KINDS, chinese_date, format_score, plain_number
 
 MEASURE_STATUS = {"open": "整改中", "done": "已完成"}
+# Distinct comments a summary circular prints per unit (the most frequent first).
+COMMENT_LINES = 6
 
 
 def _marks(ranking: dict[str, Any]) -> dict[str, str]:
@@ -74,14 +76,15 @@ def _movement(now: int | None, before: int | None, has_previous: bool) -> str:
 
 
 def _part_cell(part: dict[str, Any] | None) -> str:
-    """A constituent's score with its rank in system: 92.31（3）; 票数不足 shows the score only."""
+    """A constituent's score with its rank in system, 92.31(3) (half-width brackets keep three
+    of them beside M, L and Q on one line); 92.31(否) when vetoed; 票数不足: the score only."""
     if not part or part.get("score") is None:
         return "—"
     score = format_score(part["score"])
     rank = part.get("rank_in_system")
     if part.get("status") == "vetoed":
-        return f"{score}（否决）"
-    return score if rank is None or part.get("status") != "ranked" else f"{score}（{rank}）"
+        return f"{score}(否)"
+    return score if rank is None or part.get("status") != "ranked" else f"{score}({rank})"
 
 
 def _summary_rows(
@@ -107,19 +110,24 @@ def _summary_rows(
     return rows
 
 
-def _vetoes(circular: dict[str, Any], by_code: dict[str, dict]) -> list[dict[str, Any]]:
-    """Each vetoed unit once, with every decision that vetoed it and the round it came from."""
+def _vetoes(circular: dict[str, Any], by_code: dict[str, dict], kind: str) -> list[dict[str, Any]]:
+    """Each vetoed unit once, with every decision that vetoed it and the round it came from
+    (``kind``: the summary's own name, 季度 or 半年)."""
     periods = {c["id"]: c["period"] for c in circular.get("constituents") or []}
+    periods.update(
+        {p["id"]: p["label"] for p in (circular.get("history") or {}).get("periods", [])}
+    )
     own = circular["round"]["id"]
     rows: dict[str, dict[str, Any]] = {}
     for veto in circular.get("vetoes") or []:
         unit = by_code.get(veto["unit"], {"code": veto["unit"], "name": veto["unit"]})
         row = rows.setdefault(veto["unit"], {**unit_row(unit, "rank_overall"), "decisions": []})
-        where = "本期" if veto.get("round") == own else periods.get(veto.get("round"), "")
+        where = f"本{kind}" if veto.get("round") == own else periods.get(veto.get("round"), "")
         row["decisions"].append(
             {
                 "where": where or veto.get("round", ""),
-                "reason": (veto.get("reason") or "").strip(),
+                # The sentence goes on after the reason: its own full stop would double up.
+                "reason": (veto.get("reason") or "").strip().rstrip("。；;."),
                 "by": veto.get("by") or "",
                 "date": chinese_date(veto.get("at")),
             }
@@ -138,7 +146,7 @@ def _measures(circular: dict[str, Any], by_code: dict[str, dict]) -> list[dict[s
         status = MEASURE_STATUS.get(m["status"], m["status"])
         if m["status"] == "done" and m.get("done_at"):
             status += f"（{chinese_date(m['done_at'])}）"
-        entry.setdefault("items", []).append(
+        entry.setdefault("entries", []).append(
             {
                 "cause": m["cause"],
                 "measure": m["measure"],
@@ -197,10 +205,22 @@ def build_summary_context(circular: dict[str, Any], comment_threshold: int = 3) 
         "history_periods": [p["label"] for p in (circular.get("history") or {}).get("periods", [])],
         "top": listed(ranking.get("top") or [], by_code, "top list"),
         "bottom": listed(ranking.get("bottom") or [], by_code, "bottom list"),
-        "vetoes": _vetoes(circular, by_code),
+        "vetoes": _vetoes(circular, by_code, name),
         "measures": _measures(circular, by_code),
         "comment_threshold": comment_threshold,
-        "comment_units": pool_comments(
-            circular.get("comments") or {}, units, systems, comment_threshold
+        "comment_lines": COMMENT_LINES,
+        "comment_units": _capped(
+            pool_comments(circular.get("comments") or {}, units, systems, comment_threshold)
         ),
     }
+
+
+def _capped(pooled: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A quarter pools three months of comments: each unit shows its ``COMMENT_LINES`` most
+    frequent ones (the order ``pool_comments`` gives), and says how many more there were; the
+    JSON and XLSX carry them all."""
+    for unit in pooled:
+        shown = unit["comments"][:COMMENT_LINES]
+        unit["more"] = sum(c["count"] for c in unit["comments"][COMMENT_LINES:])
+        unit["comments"] = shown
+    return pooled

@@ -1,9 +1,12 @@
-"""``pingyi demo``: a realistic month on the fictional 清河县, end to end through the real commands.
+"""``pingyi demo``: half a year of the fictional 清河县, end to end through the real commands.
 
-It writes the county's files (units, pool, panel, ballots) into the output folder and drives the
-same ``pingyi`` commands a user would run, so the demo exercises the real path: import, round,
-panel, ingest (with 不了解, numeric answers, recusal, a re-submission, a rejected ballot and an
-invalid one), a veto, the ranking and the circular (PDF, XLSX, JSON).
+The seed's practice is "一月一评议、一季一汇总、半年一总评". The demo writes the county's files
+(units, pool, panels, ballots) into the output folder and drives the same ``pingyi`` commands a
+user would run: six monthly rounds, each with its own drawn panel, ballots, ranking and circular
+(October with the whole story: a replaced evaluator, 不了解, numeric answers, recusal, a
+re-submission, a rejected and an invalid ballot, a veto); two quarterly summaries with the county
+leaders' scores and rectification measures; and the half-year overall evaluation with its red
+flags, accountability list and vetoed unit. Every circular is written as PDF, XLSX and JSON.
 """
 
 from __future__ import annotations
@@ -15,44 +18,44 @@ import shlex
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 
 from service.cli.base import State, common
-from service.cli.demo_county import COUNTY, DemoMember, DemoUnit, county_pool, county_units
+from service.cli.demo_county import COUNTY, DemoMember, county_pool, county_units
+from service.cli.demo_month import (
+    TZ,
+    leaders_ballots,
+    simulate_month,
+    unit_quality,
+)
 
-ROUND = "2026-10"
-TZ = ZoneInfo("Asia/Shanghai")
+MONTHS = ("2026-07", "2026-08", "2026-09", "2026-10", "2026-11", "2026-12")
+ROUND = "2026-10"  # the month with the whole story
+QUARTERS = {"2026-Q3": MONTHS[:3], "2026-Q4": MONTHS[3:]}
+HALF = "2026-H2"
 PANEL_SIZE = 100
-# Fictional lottery results: named in the announcement, then drawn "the day before" the draw.
+# Fictional lottery results of ROUND: named in the announcement, then drawn "the day before".
 LOTTERY_SOURCES = "快乐8 第2026283期（2026-10-19）; 双色球 第2026121期（2026-10-19）"
 LOTTERY_NUMBERS = "3 7 12 18 21 25 30 33 39 41 47 52 55 60 63 66 70 72 75 79; 5 11 16 22 28 31 9"
 # A well-scored police station vetoed for a serious incident: it must still be ranked last.
 VETOED_UNIT = "GA-J02"
-COMMENTS = {
-    "good": (
-        "办事效率高，群众满意。",
-        "窗口服务热情周到，值得表扬。",
-        "工作作风扎实，回应及时。",
-        "调解纠纷耐心细致，当事人认可。",
-    ),
-    "bad": (
-        "办事拖沓，多次往返才办成，联系电话 138 1234 5678 长期无人接听。",
-        "执法态度生硬，群众反映强烈。",
-        "案件久拖不决，身份证号 430102198803154417 的当事人已投诉多次。",
-        "<b>回复敷衍</b>，希望整改落实到位。",
-        "值班电话夜间无人接听，群众求助不便。",
-        "对群众诉求推诿扯皮，要求到其他部门反映。",
-        "办案期限一再延长，未向当事人说明理由。",
-        "窗口人员业务不熟，同一材料要求补交三次。",
-        "接警后出警慢，处置不够规范。",
-        "政务公开不到位，办事指南与实际要求不一致。",
-        "工作日上午窗口经常无人，群众等待时间长。",
-        "对投诉的答复照搬条文，没有解决实际问题。",
-    ),
-}
-
+# The county leaders who score each quarter (the half year: the party secretary too).
+LEADERS = (
+    ("L001", "高建华", "县委书记"),
+    ("L002", "周明远", "县委副书记"),
+    ("L003", "林振国", "县委政法委书记"),
+)
+MEASURES = (
+    ("群众反映窗口办事拖沓、多次往返，主要是办事指南与实际要求不一致，一次性告知制度落实不到位。",
+     "修订办事指南并在窗口公示，落实首问负责和一次性告知，每月抽查回访不少于20件。"),
+    ("值班值守制度执行不严，夜间电话无人接听。",
+     "实行24小时值班和领导带班，值班电话转接到值班民警手机，纪检部门每周抽查。"),
+    ("案件久拖不决，办案期限管理不严，未及时向当事人说明情况。",
+     "建立超期案件预警台账，逐案明确责任人和办结时限，延长期限的一律书面告知当事人。"),
+    ("执法态度生硬，规范执法培训不到位。",
+     "开展执法规范化专题培训和案例警示教育，推行执法记录仪全程记录，群众评议纳入个人考核。"),
+)  # fmt: skip
 CONFIG = """# 清河县 demo: the docs/rules.md defaults, written out so a reader sees the rules in force.
 [rules]
 scale = { "满意" = 100, "基本满意" = 70, "不满意" = 30 }
@@ -64,6 +67,7 @@ trim_min_n = 7
 trim = 1
 top = 10
 bottom = 5
+monthly_weight = 0.7
 
 [circular]
 body = "中共清河县委政法委员会"
@@ -71,7 +75,19 @@ doc_number = "清政法评〔{year}〕{seq}号"
 title = "关于{period}全县政法系统民主评议结果的通报"
 recipients = "县法院、县检察院、县公安局、县司法局，各乡镇政法委员："
 cc = "县委办公室，县人大常委会办公室，县政府办公室，县政协办公室"
-date = "2026年11月3日"
+
+[circular.quarterly]
+doc_number = "清政法评汇〔{year}〕{seq}号"
+title = "关于{period}全县政法系统民主评议汇总情况的通报"
+
+[circular.semiannual]
+doc_number = "清政法评总〔{year}〕{seq}号"
+title = "关于{period}全县政法系统民主评议总评结果的通报"
+
+# Seats per group of the monthly panels; the county leaders (县领导) score only the quarter
+# and the half year, so they are never drawn.
+[draw]
+quotas = { "人大代表" = 32, "政协委员" = 25, "乡镇政法委员" = 6, "乡村干部" = 23, "市场主体代表" = 14 }
 """
 
 
@@ -82,68 +98,153 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: s
         writer.writerows(rows)
 
 
-def _answer(rng: random.Random, quality: float, leniency: float, numeric: bool) -> object:
-    if numeric:
-        return round(min(100.0, max(0.0, rng.gauss(quality * 100 + leniency * 40, 8))) * 2) / 2
-    p = quality + leniency + rng.gauss(0, 0.15)
-    if p > 0.8:
-        return "满意"
-    return "基本满意" if p > 0.45 else "不满意"
+def _next_month(month: str) -> tuple[int, int]:
+    year, number = map(int, month.split("-"))
+    return (year + 1, 1) if number == 12 else (year, number + 1)
 
 
-def simulate_ballots(
-    rng: random.Random, units: list[DemoUnit], seats: list[tuple[str, DemoMember]]
-) -> list[dict]:
-    """Ballots of a month: most seats answer once, some not at all, one twice, one too little."""
-    quality = {u.code: min(0.95, max(0.3, rng.gauss(0.72, 0.12))) for u in units}
-    weak = rng.sample([u.code for u in units], 6)
-    for code in weak:
-        quality[code] = rng.uniform(0.3, 0.45)
-    start = datetime(2026, 10, 20, 9, 0, tzinfo=TZ)
-    ballots = []
-    for i, (token, _member) in enumerate(seats):
-        if i % 25 == 24:  # four seats never answer
-            continue
-        leniency = rng.gauss(0, 0.08)
-        numeric = i % 10 == 3
-        known = 0.08 if i in (5, 61) else rng.uniform(0.65, 0.95)
-        answers, comments = {}, {}
-        for unit in units:
-            if rng.random() > known:
-                answers[unit.code] = "不了解"
-                continue
-            answers[unit.code] = _answer(rng, quality[unit.code], leniency, numeric)
-            if unit.code in weak and rng.random() < 0.12:
-                comments[unit.code] = rng.choice(COMMENTS["bad"])
-            elif rng.random() < 0.01:
-                comments[unit.code] = rng.choice(COMMENTS["good"])
-        at = start + timedelta(minutes=97 * i + rng.randint(0, 60))
-        ballots.append(_ballot(f"ls-{i + 1:04d}", token, at, answers, comments))
-    # A re-submission: seat 7 changes its mind two days later; the later ballot wins.
-    first = next(b for b in ballots if b["token"] == seats[7][0])
-    again = dict(first, id="ls-resubmit-0008", answers=dict(first["answers"]))
-    again["submitted_at"] = (
-        datetime.fromisoformat(first["submitted_at"]) + timedelta(days=2)
-    ).isoformat()
-    for code in list(again["answers"])[:10]:
-        again["answers"][code] = "满意"
-    ballots.append(again)
-    # A forwarded link: a token that is no seat of the round is rejected and kept.
-    ballots.append(_ballot("ls-9001", "forwarded-link-token", start, {units[0].code: "满意"}, {}))
-    # A late ballot, after the window closed.
-    late = datetime(2026, 11, 2, 10, 0, tzinfo=TZ)
-    ballots.append(_ballot("ls-9002", seats[24][0], late, {u.code: "满意" for u in units}, {}))
-    return ballots
+def _lottery(rng: random.Random, month: str) -> tuple[str, str]:
+    """The named lottery draws of a month's panel and their (fictional) results."""
+    if month == ROUND:
+        return LOTTERY_SOURCES, LOTTERY_NUMBERS
+    day = f"{month}-19"
+    sources = f"快乐8 第{month.replace('-', '')}19期（{day}）; 双色球 第{month.replace('-', '')}2期（{day}）"
+    kl8 = " ".join(map(str, sorted(rng.sample(range(1, 81), 20))))
+    ssq = " ".join(map(str, [*sorted(rng.sample(range(1, 34), 6)), rng.randint(1, 16)]))
+    return sources, f"{kl8}; {ssq}"
 
 
-def _ballot(rid: str, token: str, at: datetime, answers: dict, comments: dict) -> dict:
-    return {
-        "id": rid,
-        "token": token,
-        "submitted_at": at.isoformat(),
-        "answers": answers,
-        "comments": comments,
-    }
+class Demo:
+    """One run: the county, its database, and ``pingyi`` as the user types it."""
+
+    def __init__(self, main: click.Command, output: Path, seed: int, database_url: str | None,
+                 echo: Callable) -> None:  # fmt: skip
+        self.output, self.echo, self.main = output, echo, main
+        self.rng = random.Random(seed)
+        if database_url is None:
+            db_file = output / "demo.sqlite"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+            database_url = f"sqlite:///{db_file}"
+        self.db = database_url
+        self.config = output / "pingyi.toml"
+        self.config.write_text(CONFIG, encoding="utf-8")
+        self.units = county_units()
+        self.members = county_pool(self.rng, self.units)
+        self.by_id: dict[str, DemoMember] = {m.id: m for m in self.members}
+        self.quality = dict(
+            zip(MONTHS, unit_quality(self.rng, self.units, len(MONTHS)), strict=True)
+        )
+        self.written: list[Path] = []
+        self.measured: list[str] = []  # units given a measure, in order
+
+    def pingyi(self, *args: str) -> None:
+        self.echo(f"\n$ pingyi {' '.join(shlex.quote(a) for a in args)}")
+        self.main(["--db", self.db, "--config", str(self.config), *args], standalone_mode=False)
+
+    def setup(self) -> None:
+        out = self.output
+        _write_csv(out / "units.csv", ["code", "name", "system", "kind"],
+                   [[u.code, u.name, u.system, u.kind] for u in self.units], "utf-8")  # fmt: skip
+        # The pool comes from an office PC: GB18030 with Chinese headers, as Chinese Excel saves it.
+        rows = [[m.id, m.name, m.group, m.township, ";".join(m.conflicts)] for m in self.members]
+        rows += [[code, name, "县领导", "县直", ""] for code, name, _ in LEADERS]
+        _write_csv(out / "pool.csv", ["编号", "姓名", "分组", "乡镇", "回避单位"], rows, "gb18030")
+        self.echo(f"{COUNTY}: {len(self.units)} units, {len(self.members)} pool members and "
+                  f"{len(LEADERS)} county leaders; a panel of {PANEL_SIZE} a month")  # fmt: skip
+        self.pingyi("init")
+        self.pingyi("import", "units", str(out / "units.csv"))
+        self.pingyi("import", "pool", str(out / "pool.csv"))
+
+    def publish(self, round_id: str, issued: str) -> None:
+        """Close the round and write its circular as PDF, XLSX and JSON."""
+        self.pingyi("round", "close", round_id)
+        paths = [self.output / f"circular-{round_id}.{ext}" for ext in ("pdf", "xlsx", "json")]
+        pdf, xlsx, data = (str(p) for p in paths)
+        self.pingyi(
+            "circular", round_id, "-o", pdf, "--xlsx", xlsx, "--json", data, "--date", issued
+        )
+        self.written += paths
+
+    def month(self, month: str) -> None:
+        """A monthly round: the draw ceremony, the ballots, (October: a veto), the circular."""
+        year, number = map(int, month.split("-"))
+        nxt = _next_month(month)
+        closes = (datetime(*nxt, 1) - timedelta(days=1)).date().isoformat()
+        self.pingyi("round", "create", month, "--kind", "monthly", "--opens", f"{month}-20",
+                    "--closes", closes)  # fmt: skip
+        sources, numbers = _lottery(self.rng, month)
+        self.pingyi("draw", "announce", month, "--seats", str(PANEL_SIZE), "--sources", sources)
+        self.echo(
+            f"\n$ pingyi draw {month} --numbers '{numbers}'   (tokens go into the panel file)"
+        )
+        _draw_panel(self.db, month, numbers)
+        story = month == ROUND
+        if story:
+            first = _active_seats(self.db, month)[0][1]
+            self.pingyi("draw", "replace", month, first, "--reason", "因病住院，无法参加本月评议")
+        self.pingyi("draw", "verify", month)
+        tokens = [(t, self.by_id[mid]) for t, mid in _active_seats(self.db, month)]
+        panel = {"round": month, "seats": [{"evaluator": m.id, "token": t} for t, m in tokens]}
+        name = "panel.json" if story else f"panel-{month}.json"
+        (self.output / name).write_text(json.dumps(panel, ensure_ascii=False, indent=1),
+                                        encoding="utf-8")  # fmt: skip
+        start = datetime(year, number, 20, 9, 0, tzinfo=TZ)
+        ballots = simulate_month(self.rng, self.units, tokens, self.quality[month], start, story)
+        ballot_file = self.output / ("ballots.jsonl" if story else f"ballots-{month}.jsonl")
+        ballot_file.write_text(
+            "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in ballots), encoding="utf-8"
+        )
+        self.pingyi("ingest", month, str(ballot_file))
+        if story:
+            self.pingyi("veto", "add", month, VETOED_UNIT, "--reason",
+                        "10月12日发生一起民警违规处置警情、造成严重不良影响的事件，经县委政法委研究"
+                        "决定实行一票否决。", "--by", "县委政法委员会")  # fmt: skip
+        self.publish(month, f"{nxt[0]}-{nxt[1]:02d}-03")
+
+    def summary(self, round_id: str, kind: str, parts: tuple[str, ...], leaders: tuple[str, ...],
+                window: tuple[str, str], issued: str) -> None:  # fmt: skip
+        """A quarter or the half year: the leaders' panel and scores, measures, the circular."""
+        self.pingyi("round", "create", round_id, "--kind", kind, "--of", ",".join(parts),
+                    "--opens", window[0], "--closes", window[1])  # fmt: skip
+        panel = self.output / f"leaders-{round_id}.txt"
+        panel.write_text("".join(f"{code}\n" for code in leaders), encoding="utf-8")
+        self.pingyi("panel", "set", round_id, str(panel))
+        tokens = [t for t, _ in _active_seats(self.db, round_id)]
+        latest = self.quality[MONTHS[-1] if kind == "semiannual" else parts[-1]]
+        at = datetime.fromisoformat(window[0]).replace(hour=10, tzinfo=TZ) + timedelta(days=1)
+        ballot_file = self.output / f"ballots-{round_id}.jsonl"
+        ballot_file.write_text(
+            "".join(json.dumps(b, ensure_ascii=False) + "\n"
+                    for b in leaders_ballots(self.rng, self.units, tokens, latest, at)),
+            encoding="utf-8",
+        )  # fmt: skip
+        self.pingyi("ingest", round_id, str(ballot_file))
+        if kind == "quarterly":
+            self.pingyi("rank", round_id)
+            self._measures(round_id, window[1])
+        self.publish(round_id, issued)
+
+    def _measures(self, round_id: str, closes: str) -> None:
+        """Staff record causes and measures for the quarter's bottom units; a measure from the
+        quarter before that is now done is closed."""
+        from service.store.engine import make_engine, session_scope
+        from service.store.results import latest_snapshot
+
+        engine = make_engine(self.db)
+        with session_scope(engine) as session:
+            result = latest_snapshot(session, round_id).result
+        engine.dispose()
+        if round_id != "2026-Q3":
+            self.pingyi("measure", "done", round_id, self.measured[0], "--note",
+                        "办事指南已修订公示，回访满意率明显提升。", "--by", "县委政法委督查室")  # fmt: skip
+        bottom = [c for c in result["bottom"] if c not in result["vetoed"]][:3]
+        due = (datetime.fromisoformat(closes) + timedelta(days=75)).date().isoformat()
+        for n, code in enumerate([*result["vetoed"], *bottom]):
+            cause, measure = MEASURES[n % len(MEASURES)]
+            self.pingyi("measure", "add", round_id, code, "--cause", cause, "--measure", measure,
+                        "--due", due, "--by", "县委政法委督查室")  # fmt: skip
+            self.measured.append(code)
 
 
 def run_demo(
@@ -153,74 +254,25 @@ def run_demo(
     database_url: str | None = None,
     echo: Callable = print,
 ) -> list[Path]:
-    """Run the month through ``main`` (the ``pingyi`` command); returns the files written."""
+    """Run the half year through ``main`` (the ``pingyi`` command); returns the files written."""
     output.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    if database_url is None:
-        db_file = output / "demo.sqlite"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-        database_url = f"sqlite:///{db_file}"
-    config = output / "pingyi.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-
-    def pingyi(*args: str) -> None:
-        echo(f"\n$ pingyi {' '.join(shlex.quote(a) for a in args)}")
-        main(["--db", database_url, "--config", str(config), *args], standalone_mode=False)
-
-    units = county_units()
-    members = county_pool(rng, units)
-    _write_csv(output / "units.csv", ["code", "name", "system", "kind"],
-               [[u.code, u.name, u.system, u.kind] for u in units], "utf-8")  # fmt: skip
-    # The pool comes from an office PC: GB18030 with Chinese headers, as Chinese Excel saves it.
-    _write_csv(output / "pool.csv", ["编号", "姓名", "分组", "乡镇", "回避单位"],
-               [[m.id, m.name, m.group, m.township, ";".join(m.conflicts)] for m in members],
-               "gb18030")  # fmt: skip
-    echo(f"{COUNTY}: {len(units)} units, {len(members)} pool members, a panel of {PANEL_SIZE}")
-
-    pingyi("init")
-    pingyi("import", "units", str(output / "units.csv"))
-    pingyi("import", "pool", str(output / "pool.csv"))
-    pingyi(
-        "round",
-        "create",
-        ROUND,
-        "--kind",
-        "monthly",
-        "--opens",
-        "2026-10-20",
-        "--closes",
-        "2026-10-31",
-    )
-    # The draw ceremony (README): announce, wait for the lottery, draw, replace, verify.
-    pingyi("draw", "announce", ROUND, "--seats", str(PANEL_SIZE), "--sources", LOTTERY_SOURCES)
-    echo(f"\n$ pingyi draw {ROUND} --numbers '{LOTTERY_NUMBERS}'   (tokens go into panel.json)")
-    _draw_panel(database_url)
-    first = _active_seats(database_url)[0][1]
-    pingyi("draw", "replace", ROUND, first, "--reason", "因病住院，无法参加本月评议")
-    pingyi("draw", "verify", ROUND)
-    by_id = {m.id: m for m in members}
-    tokens = [(token, by_id[mid]) for token, mid in _active_seats(database_url)]
-    (output / "panel.json").write_text(
-        json.dumps({"round": ROUND, "seats": [{"evaluator": m.id, "token": t} for t, m in tokens]},
-                   ensure_ascii=False, indent=1), encoding="utf-8")  # fmt: skip
-    ballots = simulate_ballots(rng, units, tokens)
-    ballot_file = output / "ballots.jsonl"
-    ballot_file.write_text(
-        "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in ballots), encoding="utf-8"
-    )
-    pingyi("ingest", ROUND, str(ballot_file))
-    vetoed = next(u for u in units if u.code == VETOED_UNIT)
-    pingyi("veto", "add", ROUND, vetoed.code, "--reason",
-           "10月12日发生一起民警违规处置警情、造成严重不良影响的事件，经县委政法委研究决定实行一票否决。",
-           "--by", "县委政法委员会")  # fmt: skip
-    pingyi("rank", ROUND)
-    pdf, xlsx, data = (output / f"circular-{ROUND}.{ext}" for ext in ("pdf", "xlsx", "json"))
-    pingyi("circular", ROUND, "-o", str(pdf), "--xlsx", str(xlsx), "--json", str(data))
-    return [pdf, xlsx, data]
+    demo = Demo(main, output, seed, database_url, echo)
+    demo.setup()
+    leaders = tuple(code for code, _, _ in LEADERS)
+    for month in MONTHS[:3]:
+        demo.month(month)
+    demo.summary("2026-Q3", "quarterly", QUARTERS["2026-Q3"], leaders[1:],
+                 ("2026-10-08", "2026-10-12"), "2026-10-15")  # fmt: skip
+    for month in MONTHS[3:]:
+        demo.month(month)
+    demo.summary("2026-Q4", "quarterly", QUARTERS["2026-Q4"], leaders[1:],
+                 ("2027-01-06", "2027-01-10"), "2027-01-12")  # fmt: skip
+    demo.summary(HALF, "semiannual", tuple(QUARTERS), leaders,
+                 ("2027-01-13", "2027-01-18"), "2027-01-20")  # fmt: skip
+    return demo.written
 
 
-def _draw_panel(database_url: str) -> None:
+def _draw_panel(database_url: str, round_id: str, numbers: str) -> None:
     """``pingyi draw`` without printing 100 tokens to the terminal."""
     from jobs.draw.ceremony import draw
     from jobs.draw.method import seed_from_numbers
@@ -228,11 +280,11 @@ def _draw_panel(database_url: str) -> None:
 
     engine = make_engine(database_url)
     with session_scope(engine) as session:
-        draw(session, ROUND, seed_from_numbers(LOTTERY_NUMBERS))
+        draw(session, round_id, seed_from_numbers(numbers))
     engine.dispose()
 
 
-def _active_seats(database_url: str) -> list[tuple[str, str]]:
+def _active_seats(database_url: str, round_id: str) -> list[tuple[str, str]]:
     """(token, pool id) of the round's active seats, in seat order."""
     from service.store.engine import make_engine, session_scope
     from service.store.rounds import panel
@@ -240,7 +292,7 @@ def _active_seats(database_url: str) -> list[tuple[str, str]]:
     engine = make_engine(database_url)
     with session_scope(engine) as session:
         seats = [
-            (seat.token, mid) for seat, mid in panel(session, ROUND) if seat.status == "active"
+            (seat.token, mid) for seat, mid in panel(session, round_id) if seat.status == "active"
         ]
     engine.dispose()
     return seats
@@ -253,9 +305,9 @@ def _active_seats(database_url: str) -> list[tuple[str, str]]:
 @click.option("--seed", default=20261031, show_default=True, help="Seed of the simulation.")
 @common
 def demo(state: State, output: Path, seed: int) -> None:
-    """A realistic month on a fictional county, end to end; prints the files it wrote."""
+    """Half a year on a fictional county, end to end; prints the files it wrote."""
     main = click.get_current_context().find_root().command
     paths = run_demo(main, output, seed=seed, database_url=state.db, echo=click.echo)
-    click.echo("\nThe month's circular:")
+    click.echo("\nThe circulars:")
     for path in paths:
         click.echo(f"  {path}")

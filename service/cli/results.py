@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -45,6 +47,12 @@ def rank(state: State, round_id: str, as_json: bool, force: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="Publish even a round with no ballots at all.")
 @click.option(
+    "--date",
+    "issued",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The issue date printed (成文日期), e.g. 2026-11-03; default: [circular] date, or today.",
+)
+@click.option(
     "--stored", is_flag=True, help="Write the latest published version's files; publish nothing."
 )
 @common
@@ -56,6 +64,7 @@ def circular(
     json_path: Path | None,
     reason: str | None,
     force: bool,
+    issued: datetime | None,
     stored: bool,
 ) -> None:
     """Rank the round and publish its circular (PDF; XLSX and JSON on request).
@@ -66,12 +75,16 @@ def circular(
     from jobs.circulars.publish import publish_round
 
     output = output or Path(f"circular-{round_id}.pdf")
+    config = state.config
+    if issued is not None:
+        text = f"{issued.year}年{issued.month}月{issued.day}日"
+        config = replace(config, circular=replace(config.circular, date=text))
     if stored:
         _write_stored(state, round_id, {"pdf": output, "xlsx": xlsx, "json": json_path})
         return
     with session_scope(state.engine) as session:
         published = publish_round(
-            session, round_id, state.config, xlsx=xlsx is not None, reason=reason, force=force
+            session, round_id, config, xlsx=xlsx is not None, reason=reason, force=force
         )
     for path, content in (
         (output, published.pdf),

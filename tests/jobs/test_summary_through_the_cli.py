@@ -79,8 +79,8 @@ def test_a_quarter_is_ranked_from_its_months_and_its_leaders(quarter: Evaluation
     # Its own number series and title; each month's score with its rank, M, L and Q per unit.
     assert "政法评汇〔2026〕3号" in text
     assert "关于2026年第三季度全县政法系统民主评议汇总情况的通报" in text
-    assert "A单位100.00（1）70.00（2）100.00（1）90.00100.0093.00" in text
-    assert "B单位70.00（2）100.00（1）100.00（1）90.0030.0072.00" in text
+    assert "A单位100.00(1)70.00(2)100.00(1)90.00100.0093.00" in text
+    assert "B单位70.00(2)100.00(1)100.00(1)90.0030.0072.00" in text
     assert "（月均分）×70%＋县领导评分×30%" in text
 
 
