@@ -10,8 +10,9 @@ The cursor is ``{"min_index": n}``, the highest sequence number stored, and whil
 through one ``min_index`` also ``page`` and ``max_seen``: paging within one ``min_index`` is safe
 whichever way the platform sorts, and the cursor moves up only after the last page is stored.
 With nothing new a poll is one request. Each page is signed afresh; because a signature lives
-30 s, the client waits at most 25 s in all for retries (a longer ``Retry-After`` fails the poll,
-leaving the cursor, and the next poll tries again).
+30 s and a retry re-sends the same one, the client waits at most 15 s in all for retries and 10 s
+for an answer (a longer ``Retry-After`` fails the poll, leaving the cursor, and the next poll
+starts afresh).
 
 Answers carry ``answer_items`` keyed by question, each ``{q_index, q_row, item_index[],
 item_value, answer_text}``; the fields around them are not documented, so a few spellings are
@@ -36,7 +37,8 @@ from connectors.wenjuanxing.survey import SurveyMap
 
 DEFAULT_URL = "https://www.wjx.cn"
 PAGE_SIZE = 50  # the most the API gives per page
-POLICY = RetryPolicy(read_timeout=30.0, attempts=4, max_total_wait=25.0)
+# A signature lives 30 s and a retry re-sends the same one: keep the whole exchange near that.
+POLICY = RetryPolicy(read_timeout=10.0, attempts=3, max_total_wait=15.0)
 INDEX = ("index", "answer_index")
 JOINID = ("jid", "joinid")
 TIME = ("submit_time", "submittime", "answer_time")

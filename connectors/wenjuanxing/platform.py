@@ -30,6 +30,7 @@ from connectors.titles import parse_title_map
 from connectors.wenjuanxing import push
 from connectors.wenjuanxing.export import read_export
 from connectors.wenjuanxing.openapi import describe_cursor, open_poller
+from connectors.wenjuanxing.redirect import aes_key
 from connectors.wenjuanxing.survey import build_map, parse_structure
 
 KIND = "wenjuanxing"
@@ -59,6 +60,12 @@ class WenjuanxingOptionsSchema(Schema):
         validate=validate.Regexp(r"^https?://\S+$", error="not an http(s) link"),
         metadata=option("问卷星 survey link for personal links (default: wjx.cn/vm/<activity>)."),
     )
+    aes_key_env = fields.String(
+        validate=ENV_NAME,
+        metadata=option(
+            "Environment variable holding the AES key of 问卷星's redirect push.", secret="aeskey"
+        ),
+    )
     app_id = fields.String(
         validate=validate.Length(min=1, max=64),
         metadata=option("问卷星 OpenAPI appid: polls answers (action 1001002) to reconcile."),
@@ -87,17 +94,23 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
     )
     if bool(options.get("app_id")) != bool(options.get("app_key_env")):
         raise ConfigError("polling needs both --app-id and --app-key-env")
-    if not options.get("secret_env") and not options.get("app_key_env"):
-        raise ConfigError("give --secret-env (signed pushes) or --app-id and --app-key-env (polls)")
+    if not any(options.get(f) for f in ("secret_env", "aes_key_env", "app_key_env")):
+        raise ConfigError(
+            "give --secret-env (signed pushes), --aes-key-env (redirect pushes) or --app-id "
+            "and --app-key-env (polls)"
+        )
+    if settings.secrets.get("aeskey"):
+        aes_key(settings.secrets["aeskey"], settings.secret_vars["aeskey"])  # refused now
     survey, notes = build_map(context, given, structure)
     var = settings.secret_vars["secret"]
-    for secret, who in (("secret", "the web process"), ("appkey", "the poller")):
+    needs = (("secret", "the web process"), ("aeskey", "the web process"), ("appkey", "the poller"))
+    for secret, who in needs:
         name = settings.secret_vars[secret]
         if name and not settings.secrets.get(secret):
             notes.append(f"${name} is not set here; {who} needs it (e.g. in .env)")
     stored = survey.to_json()
     config = {"activity": options["activity"], "survey_map": stored}
-    for field in ("secret_env", "link", "app_id", "app_key_env", "url"):
+    for field in ("secret_env", "aes_key_env", "link", "app_id", "app_key_env", "url"):
         if options.get(field):
             config[field] = options[field]
     units = len(set(survey.rows.values()))
@@ -136,7 +149,8 @@ def link(settings: SourceSettings, seat_token: str) -> str:
 
 def _describe(config: Mapping[str, Any]) -> str:
     ways = [w for w, on in (("signed pushes", config.get("secret_env")),
-                             ("OpenAPI polls", config.get("app_key_env"))) if on]  # fmt: skip
+                            ("redirect pushes", config.get("aes_key_env")),
+                            ("OpenAPI polls", config.get("app_key_env"))) if on]  # fmt: skip
     return f"问卷星 survey {config.get('activity')}, {' and '.join(ways)}"
 
 

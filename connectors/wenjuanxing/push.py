@@ -29,7 +29,14 @@ from connectors.base import (
     WebhookRequest,
 )
 from connectors.canonical import RawRecord, decode_json
-from connectors.wenjuanxing.records import Cell, answer_record, link_token, sequence_id
+from connectors.wenjuanxing.records import (
+    Cell,
+    answer_record,
+    link_token,
+    record_text,
+    sequence_id,
+)
+from connectors.wenjuanxing.redirect import NotDecrypted, aes_key, decrypt, form_content
 from connectors.wenjuanxing.survey import KEY, SurveyMap
 
 HEADERS = ("content-type", "user-agent")
@@ -68,32 +75,33 @@ def _scalar(value: Any) -> str:
 
 
 def verifier(settings: SourceSettings) -> Verifier:
-    """Built once per source: the push key is read (and a missing one refused) here. A source
-    added without ``--secret-env`` is polled only and refuses every push."""
+    """Built once per source: its keys are read (and a missing one refused) here. A signed push
+    needs ``--secret-env``, a redirect push ``--aes-key-env``; a source with neither is polled
+    only and refuses every push."""
     activity = str(settings.config["activity"])
-    if not settings.config.get("secret_env"):
+    key = settings.secret("secret") if settings.config.get("secret_env") else None
+    aes = _aes(settings)
+    if key is None and aes is None:
         return _no_pushes
-    key = settings.secret("secret")
 
     def accept(request: WebhookRequest) -> str | None:
         if request.key is not None:
             raise WebhookRejected(
                 "a wenjuanxing source takes no key in its URL (pushes are signed)"
             )
-        data = read_body(request.body)
-        if data is None:
-            given = data_hint(request.body)
-            raise WebhookRejected(f"not a 问卷星 push: {given}")
-        given = data.get("sign", "").strip().lower()
-        if not given:
-            raise WebhookRejected("the push carries no sign")
-        candidates = [data[f] for f in ("index", "joinid") if data.get(f)]
-        if not candidates:
-            raise WebhookRejected("the push carries neither index nor joinid to check its sign by")
-        signed_by = candidates[0]  # index when present (the documented field), else joinid
-        expected = sign(data.get("activity", ""), signed_by, key)
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise WebhookRejected("bad sign: not sha1(activity + index + push key)")
+        content = form_content(request.body) if aes is not None else None
+        if content is not None:
+            try:
+                data = {str(k): _scalar(v) for k, v in decrypt(content, aes).items()}
+            except NotDecrypted as exc:
+                raise WebhookRejected(f"redirect push: {exc}") from None
+        else:
+            data = read_body(request.body)
+            if data is None:
+                raise WebhookRejected(f"not a 问卷星 push: {data_hint(request.body)}")
+            if key is None:
+                raise WebhookRejected("this source takes redirect pushes only (AES content)")
+            _check_sign(data, key)
         if data.get("activity") != activity:
             raise WebhookRejected(
                 f"a push for survey {data.get('activity')!r}; this source takes survey {activity}"
@@ -106,8 +114,29 @@ def verifier(settings: SourceSettings) -> Verifier:
     return accept
 
 
+def _aes(settings: SourceSettings) -> bytes | None:
+    if not settings.config.get("aes_key_env"):
+        return None
+    return aes_key(settings.secret("aeskey"), settings.secret_vars["aeskey"])
+
+
+def _check_sign(data: dict[str, str], key: str) -> None:
+    """``sign = sha1(activity + index + key)``, over ``joinid`` when there is no ``index``."""
+    given = data.get("sign", "").strip().lower()
+    if not given:
+        raise WebhookRejected("the push carries no sign")
+    signed_by = data.get("index") or data.get("joinid")
+    if not signed_by:
+        raise WebhookRejected("the push carries neither index nor joinid to check its sign by")
+    expected = sign(data.get("activity", ""), signed_by, key)
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise WebhookRejected("bad sign: not sha1(activity + index + push key)")
+
+
 def _no_pushes(request: WebhookRequest) -> str | None:
-    raise WebhookRejected("this source takes no pushes (it was added without --secret-env)")
+    raise WebhookRejected(
+        "this source takes no pushes (it was added without --secret-env or --aes-key-env)"
+    )
 
 
 def data_hint(body: bytes) -> str:
@@ -149,6 +178,14 @@ def parse(settings: SourceSettings, delivery: Delivery) -> list[RawRecord]:
     """A stored delivery to its record; the mapping is the source's (see :func:`stored_map`)."""
     where = f"{settings.name} push {delivery.id}"
     text = delivery.body.decode("utf-8", errors="backslashreplace")
+    content = form_content(delivery.body) if settings.config.get("aes_key_env") else None
+    if content is not None:
+        try:
+            data = {str(k): _scalar(v) for k, v in decrypt(content, _aes(settings) or b"").items()}
+        except NotDecrypted as exc:
+            return [RawRecord(where, text, error=f"{where}: redirect push: {exc}")]
+        text = record_text(data)  # the answer itself, not its ciphertext
+        return [parse_push(data, stored_map(settings), where, text)]
     data = read_body(delivery.body)
     if data is None:
         return [RawRecord(where, text, error=f"{where}: {data_hint(delivery.body)}")]

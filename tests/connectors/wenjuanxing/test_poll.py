@@ -101,7 +101,7 @@ def test_failures_leave_the_cursor_and_the_next_poll_takes_up_again(cli, tmp_pat
         hasty = RetryPolicy(read_timeout=0.2, attempts=2, base_delay=0.01)
         result = poll(cli, policy=hasty)
         assert "no answer within 0.2 s" in result.error and cursor(cli) == before
-        fake.fail("http", (429, {"Retry-After": "120"}))  # past the 25 s a signature lives
+        fake.fail("http", (429, {"Retry-After": "120"}))  # longer than a signature lives
         waited = poll(cli)
         assert "would pass the 5 s limit" in waited.error and cursor(cli) == before
         stale = poll(cli, clock=lambda: time.time() - 60)
