@@ -117,7 +117,7 @@ def structure(
     items: Iterable[Any], only: frozenset[str] | None
 ) -> tuple[list[tuple[str | None, str]], list[str]]:
     """The rows (key, title) and option texts that answers show: the form as far as they reveal
-    it, which ``source add`` checks."""
+    it, which ``source add`` checks (every listed option, chosen or not)."""
     rows: dict[tuple[str | None, str], None] = {}
     options: dict[str, None] = {}
     for item in items:
@@ -126,8 +126,10 @@ def structure(
                 continue
             for row in rows_of(question):
                 rows[(text_of(row.get("id")), str(row.get("text") or ""))] = None
-                for option in row.get("options") or []:
-                    if _chosen(option) and (text := text_of(option.get("text"))) is not None:
+                listed = row.get("options")
+                for option in listed if isinstance(listed, list) else []:
+                    # Chosen or not: an answer that lists every option shows the whole column.
+                    if isinstance(option, dict) and (text := text_of(option.get("text"))):
                         options[text] = None
     return list(rows), list(options)
 

@@ -122,6 +122,10 @@ class TokenRefused(ConnectorError):
     """The platform refused an access token (expired, or replaced by a newer one)."""
 
 
+class NotFound(ConnectorError):
+    """HTTP 404 on a data call: the survey or the answer is not there."""
+
+
 def _error_text(body: Mapping[str, Any]) -> str:
     error = body.get("error")
     kind = error.get("type") if isinstance(error, dict) else error
@@ -205,7 +209,7 @@ class TencentWjApi:
                     ) from None
                 raise TokenRefused(f"{what}: HTTP {status}") from None
             if status == 404 and not token_call:
-                raise ConnectorError(f"{what}: not found (HTTP 404)") from None
+                raise NotFound(f"{what}: not found (HTTP 404)") from None
             raise
         try:
             body = decode_json(response.content.decode("utf-8-sig"))
@@ -273,12 +277,10 @@ class TencentWjApi:
         what = f"get_answer {answer_id}"
         try:
             body = self.call(f"/api/surveys/{self.survey}/answers/{answer_id}", what)
-        except ConnectorError as exc:
-            if str(exc).endswith("(HTTP 404)"):
-                raise ConnectorError(
-                    f"{what}: survey {self.survey} has no such answer (deleted on the platform?)"
-                ) from None
-            raise
+        except NotFound:
+            raise ConnectorError(
+                f"{what}: survey {self.survey} has no such answer (deleted on the platform?)"
+            ) from None
         data = body.get("data")
         if isinstance(data, dict) and isinstance(data.get("answer"), dict):  # a wrapped variant
             data = data["answer"]

@@ -116,9 +116,10 @@ def test_the_map_file_names_rows_by_id_answers_numbers_and_comments() -> None:
     assert answer_record(item, "twj", titles, only=frozenset({"q-9"})).ballot.answers == {
         "U05": Decimal(85)
     }
+    # The form as the answer shows it: every listed option, chosen or not.
     assert structure([item], None) == (
         [("r-1-0001", "财政局"), ("r-2-0002", "某科室")],
-        ["非常满意", "一般"],
+        ["满意", "基本满意", "不满意", "不了解", "非常满意", "一般"],
     )
 
 

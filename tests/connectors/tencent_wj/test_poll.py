@@ -69,7 +69,7 @@ def test_source_add_checks_the_form_the_answers_show_and_names_what_does_not_fit
     out = add_source(cli, stand_in, "--map", str(tmp_path / "map.toml"), "--link",
                      "https://wj.qq.com/s2/5356056/ab12/")  # fmt: skip
     assert "survey 5356056 at http://127.0.0.1:" in out and "token from openid" in out
-    assert "1 of 1 answers checked: 2 rows, all units (2 of 5), 2 option texts" in out
+    assert "1 of 1 answers checked: 2 rows, all units (2 of 5), 5 option texts" in out
     assert "webhook URL to set on the platform: https://<this service>/hooks/twj/" in out
     [row] = cli.json("source", "list")
     assert row["secrets"] == {"secret": VAR} and SECRET not in str(row)
