@@ -17,6 +17,7 @@ from service.store.engine import make_engine, session_scope
 from service.web.app import create_app
 from tests.connectors.tencent_wj.conftest import VAR, add_source
 from tests.connectors.tencent_wj.stand_in import SECRET, event, make_answer
+from tests.fake_limesurvey import ROUND
 
 ROWS = {
     "财政局": "满意",
@@ -134,3 +135,21 @@ def test_without_the_app_secret_in_the_web_process_deliveries_are_refused_with_5
     assert answer.status_code == 500
     assert answer.get_json()["message"] == "the source's secret is not configured on this server"
     assert deliveries(cli) == []
+
+
+def test_an_update_after_the_close_is_kept_rejected_and_the_counted_version_stays(
+    cli, seats, stand_in
+) -> None:
+    add_source(cli, stand_in)
+    stand_in.answers = [make_answer(7, seats[0], "2026-11-20 10:00:00", ROWS)]
+    client = web(cli)
+    assert client.post(f"/hooks/twj/{KEY}", data=event("answer.create", 7)).status_code == 202
+    cli("round", "close", ROUND)
+    stand_in.answers = [
+        make_answer(7, seats[0], "2026-11-20 10:00:00", {**ROWS, "财政局": "不满意"})
+    ]
+    assert client.post(f"/hooks/twj/{KEY}", data=event("answer.update", 7)).status_code == 202
+    assert [b[:3] for b in ballots(cli)] == [("7", 1, "accepted"), ("7", 2, "rejected")]
+    with session_scope(make_engine(cli.db)) as s:
+        reason = s.scalars(select(Ballot.reason).where(Ballot.version == 2)).one()
+    assert reason.startswith("round 2026-11 is closed (since ")
