@@ -19,7 +19,6 @@ credential or a body.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from urllib.parse import quote
 import requests
 
 from connectors.base import ConnectorError, CredentialsError
+from connectors.canonical import decode_json
 from connectors.http import HttpClient, HttpError, RetryPolicy
 
 DEFAULT_URL = "https://jinshuju.net"
@@ -155,7 +155,7 @@ class JinshujuApi:
                 ) from None
             raise
         try:
-            return json.loads(response.content.decode("utf-8"))
+            return decode_json(response.content.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             raise ConnectorError(f"{label}: the answer is not JSON") from None
 

@@ -71,16 +71,26 @@ class Matrix:
     statements: dict[str, str]
     choices: dict[str, str]
 
-    def statement_text(self, value: str) -> str:
-        """An entry's row as a title: a row text as is, a row code translated."""
-        if value in self.statements.values():
-            return value
-        return self.statements.get(value, value)
+    def __post_init__(self) -> None:
+        # text -> code, built once: an entry names ~100 rows, each looked up by its text.
+        object.__setattr__(self, "_rows", {t: c for c, t in self.statements.items()})
+        object.__setattr__(self, "_columns", {t: c for c, t in self.choices.items()})
 
-    def choice_text(self, value: str) -> str:
-        if value in self.choices.values():
-            return value
-        return self.choices.get(value, value)
+    def statement(self, value: str) -> tuple[str, str]:
+        """An entry's row as (API code, title), whichever of the two the entry wrote (a text
+        first: the documented format), so a map file may name either."""
+        return _both(self._rows, self.statements, value)  # type: ignore[attr-defined]
+
+    def choice(self, value: str) -> tuple[str, str]:
+        return _both(self._columns, self.choices, value)  # type: ignore[attr-defined]
+
+
+def _both(by_text: dict[str, str], by_code: dict[str, str], value: str) -> tuple[str, str]:
+    if value in by_text:
+        return by_text[value], value
+    if value in by_code:
+        return value, by_code[value]
+    return value, value  # not in the schema (the form changed): matched by itself
 
 
 @dataclass(frozen=True)
@@ -114,15 +124,17 @@ class FormMap:
         )
         return cls(data["form"], matrices, Titles.from_json(data["titles"]), dict(data["comments"]))
 
+    def units(self) -> set[str]:
+        """The units that have a row on the form."""
+        found = {self.titles.unit(k, t) for m in self.matrices for k, t in m.statements.items()}
+        return {u for u in found if u is not None}
+
     def describe(self) -> list[str]:
-        units = {self.titles.unit(k, t) for m in self.matrices for k, t in m.statements.items()}
-        lines = [
+        lines = [f"form {self.form}: {len(self.units())} units in {len(self.matrices)} 矩阵单选"]
+        lines += [
             f"{m.code} 「{m.label}」: {len(m.statements)} rows, {'、'.join(m.choices.values())}"
             for m in self.matrices
         ]
-        lines.insert(
-            0, f"form {self.form}: {len(units - {None})} units in {len(self.matrices)} 矩阵单选"
-        )
         if self.comments:
             lines.append(f"comments: {len(self.comments)} text fields")
         return lines
@@ -176,9 +188,7 @@ def build_form_map(
             seen[unit] = title
     comments = _comment_fields(titles, fields_, given, problems)
     if problems:
-        raise ConfigError(
-            f"form {form} does not fit round's units and scale: " + "; ".join(problems)
-        )
+        raise ConfigError(f"form {form} does not fit the round: " + "; ".join(problems))
     missing = [u for u in context.units if u not in seen]
     if missing:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")

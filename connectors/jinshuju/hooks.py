@@ -35,8 +35,9 @@ from connectors.base import (
     WebhookRequest,
 )
 from connectors.canonical import RawRecord, decode_json
-from connectors.jinshuju.client import EntryNotFound
+from connectors.jinshuju.client import EntryNotFound, JinshujuApi
 from connectors.jinshuju.entries import entry_record, serial_of
+from connectors.jinshuju.form import FormMap
 
 HOOK_CONTEXT = "pingyi-jinshuju-hook|"
 KEY_DIGITS = 32
@@ -90,7 +91,9 @@ def verifier(settings: SourceSettings) -> Verifier:
     return accept
 
 
-def parse(settings: SourceSettings, delivery: Delivery, api: Any, forms: Any) -> list[RawRecord]:
+def parse(
+    settings: SourceSettings, delivery: Delivery, api: JinshujuApi, forms: FormMap
+) -> list[RawRecord]:
     """The pushed entry as the API has it now (``api``: an open client, ``forms``: the source's
     FormMap). A failure to read raises ConnectorError, so the inbox tries the delivery again."""
     where = f"{settings.name} push {delivery.id}"

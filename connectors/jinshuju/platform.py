@@ -41,6 +41,8 @@ KIND = "jinshuju"
 STORED = ("form", "url", "key_env", "secret_env")
 # Re-reading a pushed entry happens in the inbox job, inside its transaction: a short try, since
 # the inbox tries the delivery again later (and the poll reconciles) rather than wait minutes.
+# Entries stored per transaction by a poll (ten API pages of 50).
+BATCH = 500
 REREAD_POLICY = RetryPolicy(read_timeout=10.0, attempts=2, base_delay=0.5, max_total_wait=5.0)
 
 
@@ -118,7 +120,7 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
             "form": options["form"],
             "form_name": str(schema.get("name") or ""),
             "matrices": [m.code for m in forms.matrices],
-            "units": len({u for u in forms.titles.units.values()} & set(context.units)),
+            "units": len(forms.units()),
             "comments": len(forms.comments),
         },
         lines=[
@@ -149,8 +151,9 @@ def _setting_notes(setting: Any, settings: SourceSettings) -> list[str]:
 class JinshujuPoller:
     """Pages through a form's entries. The cursor is ``{"next": mark, "seen": serial}``: the
     page mark to read from (the API's own ``next``, passed back as given) and the highest serial
-    number seen. A page with a ``next`` that moves is followed (``done=False``, so each page is
-    stored with its cursor); at the last page the cursor stays at that page's mark, so the next
+    number seen. A page with a ``next`` that moves is followed; every BATCH entries are handed
+    over with the cursor after them (``done=False``), so a failure later on keeps what was
+    stored. At the last page the cursor stays at that page's mark, so the next
     poll re-reads it (one request when nothing is new) and finds what was added to it. Whether
     ``next`` counts from or after the serial it names is not documented; passing it back as
     given and re-reading the last page is right either way."""
@@ -168,17 +171,24 @@ class JinshujuPoller:
         self.api.close()
 
     def poll(self, cursor: Any, full: bool = False) -> Page:
+        """API pages from the cursor's mark until BATCH entries or the last page: one stored
+        transaction per batch, not per page of 50 (each store also settles the round)."""
         before = {} if full or not isinstance(cursor, dict) else cursor
-        start = before.get("next")
-        page = self.api.entries(start)
-        entries = page["data"]
+        start, seen = before.get("next"), before.get("seen") or 0
         where = f"{self.settings.name} poll"
-        records = [entry_record(e, self.forms, where) for e in entries]
-        mark = page.get("next")
-        more = bool(entries) and mark not in (None, "") and str(mark) != str(start)
-        serials = [s for e in entries if (s := serial_of(e)) is not None]
-        after = {"next": mark if more else start, "seen": max([before.get("seen") or 0, *serials])}
-        return Page(records, after, done=not more)
+        records: list[RawRecord] = []
+        while True:
+            page = self.api.entries(start)
+            entries = page["data"]
+            records += [entry_record(e, self.forms, where) for e in entries]
+            seen = max([seen, *(s for e in entries if (s := serial_of(e)) is not None)])
+            mark = page.get("next")
+            more = bool(entries) and mark not in (None, "") and str(mark) != str(start)
+            if not more:
+                return Page(records, {"next": start, "seen": seen}, done=True)
+            start = mark
+            if len(records) >= BATCH:
+                return Page(records, {"next": start, "seen": seen}, done=False)
 
 
 def _open(settings: SourceSettings, **options: Any) -> JinshujuPoller:

@@ -23,7 +23,8 @@ MAP = (
 
 @pytest.fixture
 def jinshuju(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The key pair in the environment (and the platform registered while it is not built in)."""
+    """The key pair in the environment of the command line and the jobs; the platform is
+    registered here only while connectors/registry.py does not list it."""
     from connectors.jinshuju.platform import PLATFORM
 
     added = "jinshuju" not in source_kinds()

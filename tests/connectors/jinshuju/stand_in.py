@@ -135,8 +135,8 @@ class StandIn:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def fail(self, route: str, kind: str, value: Any = None, times: int = 1) -> None:
-        """Queue ``times`` faults on a route: ``("status", (code, headers, body))`` or
-        ``("slow", seconds)``."""
+        """Queue ``times`` faults on a route: ``("status", (code, headers, body))``,
+        ``("slow", seconds)``, or ``("ok", None)`` (this request answers normally)."""
         with self.lock:
             self.faults.setdefault(route, []).extend([(kind, value)] * times)
 
@@ -158,7 +158,7 @@ class StandIn:
             fault = self.faults[route].pop(0) if self.faults.get(route) else None
         if fault is not None and fault[0] == "slow":
             time.sleep(fault[1])
-        elif fault is not None:
+        elif fault is not None and fault[0] != "ok":
             return fault[1]
         expected = "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
         if auth != expected:

@@ -92,3 +92,11 @@ def test_a_number_in_the_map_file_is_an_exact_answer() -> None:
     forms, _ = build_form_map(FORM, SCHEMA, CONTEXT, given)
     record = entry_record(make_entry(12, "t", {"卫健局": "一般"}), forms, "poll")
     assert record.ballot.answers == {"U02": Decimal("87.5")}
+
+
+@pytest.mark.parametrize("codes", [False, True])
+def test_a_map_file_may_name_api_codes_whatever_the_entry_carries(codes: bool) -> None:
+    given = parse_title_map('[units]\n"Qe5v" = "U05"\n[answers]\n"c7Mr" = "基本满意"\n')
+    forms, _ = build_form_map(FORM, SCHEMA, CONTEXT, given)
+    record = entry_record(make_entry(13, "t", ROWS, codes=codes), forms, "poll")
+    assert record.error is None and record.ballot.answers == EXPECTED

@@ -33,14 +33,14 @@ def poller(url: str, env: dict[str, str] = ENV):
     return PLATFORM.polling.open(settings, policy=FAST)
 
 
-def drain(p, cursor=None, full=False) -> tuple[list, object, int]:
-    records, pages = [], 0
+def drain(p, cursor=None, full=False) -> tuple[list, object]:
+    records, first = [], True
     while True:
-        page = p.poll(cursor, full=full and pages == 0)
+        page = p.poll(cursor, full=full and first)
         records += page.records
-        cursor, pages = page.cursor, pages + 1
+        cursor, first = page.cursor, False
         if page.done:
-            return records, cursor, pages
+            return records, cursor
 
 
 @pytest.mark.parametrize(
@@ -50,18 +50,17 @@ def test_pages_follow_next_and_an_idle_poll_is_one_request(size, next_at_end, ex
     entries = [make_entry(n, f"t{n}", ROWS) for n in range(1, 8)]
     with StandIn(entries, page_size=size, next_at_end=next_at_end) as site:
         p = poller(site.url)
-        records, cursor, pages = drain(p)
+        records, cursor = drain(p)
         assert [r.ballot.id for r in records] == [str(n) for n in range(1, 8)]
-        assert pages == expected  # the last page, or the empty one after it, ends the poll
-        assert cursor["seen"] == 7
-        before = site.count("entries")
-        again, cursor, _ = drain(p, cursor)
-        assert site.count("entries") - before == 1  # idle: the last page read once more
+        # The last page, or the empty one after it, ends the poll.
+        assert site.count("entries") == expected and cursor["seen"] == 7
+        again, cursor = drain(p, cursor)
+        assert site.count("entries") == expected + 1  # idle: the last page read once more
         assert {r.ballot.id for r in again} <= {str(n) for n in range(1, 8)}
         site.entries += [make_entry(8, "t8", ROWS), make_entry(9, "t9", ROWS)]
-        more, cursor, _ = drain(p, cursor)
+        more, cursor = drain(p, cursor)
         assert {"8", "9"} <= {r.ballot.id for r in more} and cursor["seen"] == 9
-        full, _, _ = drain(p, cursor, full=True)
+        full, _ = drain(p, cursor, full=True)
         assert len(full) == 9 and dict(p.calls)["entries"] == site.count("entries")
         p.close()
 
@@ -72,7 +71,7 @@ def test_a_429_waits_for_its_reset_and_5xx_are_retried() -> None:
         site.fail("entries", "status", (429, {"X-RateLimit-Reset": "1"}, {"remaining": 0}))
         site.fail("entries", "status", (502, {}, {}))
         started = time.monotonic()
-        records, _, _ = drain(p)
+        records, _ = drain(p)
         assert len(records) == 1 and time.monotonic() - started >= 1.0
         assert p.api.http.waits[0] == 1.0 and site.count("entries") == 3
         # The reset in the body (a Unix time in milliseconds, just past) when no header says
@@ -105,27 +104,31 @@ def test_a_reset_is_read_in_each_of_its_forms(value, seconds) -> None:
     assert reset_seconds(value, now=1_700_000_000) == seconds
 
 
-def test_a_timeout_leaves_the_stored_cursor_unmoved(cli, tmp_path: Path, jinshuju) -> None:
+def test_a_timeout_leaves_the_stored_cursor_unmoved(
+    cli, tmp_path: Path, jinshuju, monkeypatch
+) -> None:
+    """Entries are stored in batches, each with the cursor after it (two entries here): a poll
+    whose second request times out keeps its first batch and the cursor after that batch, and
+    the next poll resumes from there."""
+    from connectors.jinshuju import platform
     from jobs.poll import poll_source
     from service.config import Config
     from service.store.engine import make_engine
 
+    monkeypatch.setattr(platform, "BATCH", 2)
     tokens = setup_round(cli, tmp_path)
     entries = [make_entry(n, tokens[n - 1], ROWS) for n in range(1, 6)]
     with StandIn(entries, page_size=2) as site:
         add_source(cli, tmp_path, site.url)
         engine, rules = make_engine(cli.db), Config().rules
-        first = poll_source(engine, "js", rules, ENV, policy=FAST)
-        assert (first.error, first.new, first.pages) == (None, 5, 3)
-        [row] = cli.json("source", "list")
-        cursor = row["cursor"]
-        assert cursor == {"next": 5, "seen": 5}
-        site.entries.append(make_entry(6, tokens[0], ROWS, at="2026-11-21T02:00:00Z"))
+        site.fail("entries", "ok")
         site.fail("entries", "slow", 0.4, times=2)
         failed = poll_source(engine, "js", rules, ENV, policy=IMPATIENT)
         assert "no answer within 0.2 s; gave up after 2 attempts" in failed.error
-        assert failed.new == 0
+        assert failed.new == 2
         [row] = cli.json("source", "list")
-        assert row["cursor"] == cursor and "no answer within 0.2 s" in row["last_error"]
-        out = cli("poll", "js", "--json")
-        assert '"new": 1' in out
+        assert row["cursor"] == {"next": 3, "seen": 2} and "no answer within" in row["last_error"]
+        [resumed] = cli.json("poll", "js")
+        assert (resumed["new"], resumed["unchanged"]) == (3, 0)
+        [row] = cli.json("source", "list")
+        assert row["cursor"] == {"next": 5, "seen": 5} and row["last_error"] is None
