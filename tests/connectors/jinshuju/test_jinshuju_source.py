@@ -90,3 +90,28 @@ def test_links_carry_the_seat_token_in_x_field_1(cli, tmp_path: Path, jinshuju, 
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     links = sorted(line.split(",")[3] for line in lines[1:])
     assert links == sorted(f"{site.url}/f/{FORM}?x_field_1={t}" for t in tokens)
+
+
+def test_the_api_adds_a_source_with_the_map_files_text_and_answers_no_key(
+    cli, tmp_path: Path, jinshuju, site
+) -> None:
+    from service.config import Config
+    from service.web.app import create_app
+    from tests.connectors.jinshuju.conftest import ENV
+
+    setup_round(cli, tmp_path)
+    client = create_app(Config(database_url=cli.db, environ=ENV)).test_client()
+    admin = {"Authorization": "Bearer " + cli("token", "create", "--role", "admin").split()[0]}
+    options = {"form": FORM, "key_env": "JS_KEY", "secret_env": "JS_SECRET", "url": site.url}
+    body = {"name": "js", "kind": "jinshuju", "round": ROUND, "options": options}
+    refused = client.post("/api/v1/sources", json=body, headers=admin)
+    assert refused.status_code == 400 and "'县城市管理局' (Qe5v)" in refused.get_json()["message"]
+    body["options"]["map"] = MAP  # the API takes the file's text
+    added = client.post("/api/v1/sources", json=body, headers=admin)
+    assert added.status_code == 201, added.get_json()
+    got = added.get_json()
+    assert (got["form"], got["units"], got["matrices"], got["hook"]) == (
+        FORM, 5, ["field_1"], "/hooks/js",
+    )  # fmt: skip
+    assert hook_key(SECRET, "js") not in added.get_data(as_text=True)
+    assert SECRET not in added.get_data(as_text=True)
