@@ -31,9 +31,9 @@ _CUSTOM_PLACES = ("custom_fields", "custom", "extra", "params", "query")
 
 
 def answer_text(item: Any) -> str:
-    """The answer as kept with its record: JSON with sorted keys, Chinese as written."""
+    """The answer as kept with its record: JSON in the platform's own order, Chinese as written."""
     try:
-        return json.dumps(item, ensure_ascii=False, sort_keys=True, default=str)
+        return json.dumps(item, ensure_ascii=False, default=str)
     except (RecursionError, ValueError):
         return json.dumps({"unreadable": "nested too deeply"})
 

@@ -92,6 +92,7 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
             "the platform and add the source again with --replace to check the form now"
         )
     lines.append(f"webhook URL to set on the platform: https://<this service>{hook}")
+    lines.append("  (keep it private; it changes when the app secret changes)")
     mapping = {
         "question": options.get("question") or "every matrix question",
         "titles": titles.to_json(),
@@ -103,8 +104,7 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
         "answers_checked": len(items),
         "rows": len(rows),
         "units_seen": len(units),
-        "webhook_url": hook,
-    }
+    }  # no webhook URL: its key proves deliveries, so only the command line prints it
     return SetupResult(config=config, mapping=mapping, summary=summary, lines=lines, notes=notes)
 
 

@@ -6,12 +6,14 @@ often a token was fetched (at most once a poll) and what an idle poll costs.
 
 from __future__ import annotations
 
+import json
 import time
 
 from sqlalchemy import func, select
 
 from connectors.http import RetryPolicy
 from connectors.tencent_wj.api import TOKENS
+from connectors.tencent_wj.hooks import hook_key
 from connectors.tencent_wj.platform import PLATFORM
 from jobs.poll import poll_source
 from service.config import load_config
@@ -75,6 +77,13 @@ def test_source_add_checks_the_form_the_answers_show_and_names_what_does_not_fit
     assert row["secrets"] == {"secret": VAR} and SECRET not in str(row)
     assert row["config"]["survey"] == 5356056 and "map" not in row["config"]
     assert stand_in.count("access_token") == 1  # the second add used the token the first got
+    # The URL key proves deliveries: the command line prints it, --json (as the API) does not.
+    key = hook_key(SECRET, "twj")
+    assert f"/hooks/twj/{key}" in out
+    again = json.loads(
+        add_source(cli, stand_in, "--map", str(tmp_path / "map.toml"), "--replace", "--json")
+    )
+    assert again["survey"] == 5356056 and key not in json.dumps(again)
 
 
 def test_source_add_names_refused_credentials_and_an_empty_survey(
@@ -100,8 +109,9 @@ def test_a_poll_pages_with_last_answer_id_until_an_empty_list_and_fetches_one_to
     stand_in.calls.clear()
     TOKENS.clear()  # as a new process starts
     engine, rules = make_engine(cli.db), load_config({}).rules
-    first = poll_source(engine, "twj", rules, {VAR: SECRET}, per_page=2)
-    assert (first.error, first.new, first.statuses["accepted"], first.pages) == (None, 5, 5, 4)
+    first = poll_source(engine, "twj", rules, {VAR: SECRET}, per_page=2, batch=3)
+    # Pages of 2 gathered into batches of at least 3: 2+2 stored, then 1 and the empty list.
+    assert (first.error, first.new, first.statuses["accepted"], first.pages) == (None, 5, 5, 2)
     assert stand_in.calls == ["access_token"] + ["list_answers"] * 4  # 2 + 2 + 1 + empty
     assert cursor(cli) == {"last_answer_id": 5}
     stand_in.calls.clear()
@@ -237,7 +247,8 @@ def test_a_429_is_waited_out_as_its_retry_after_says_and_a_refusal_in_the_body_i
         page = poller.poll(None)
         assert [r.key for r in page.records] == ["1"] and page.cursor == {"last_answer_id": 1}
         assert poller.api.http.waits == [0.0]  # Retry-After, not the 2.5–5 s backoff
-        assert poller.calls == {"list_answers": 1} and stand_in.count("list_answers") == 2
+        # The page, then the empty list; the 429 cost one request more.
+        assert poller.calls == {"list_answers": 2} and stand_in.count("list_answers") == 3
     finally:
         poller.close()
     stand_in.survey = 42  # the platform no longer knows the survey
