@@ -32,7 +32,7 @@ from service.store.results import (
     latest_snapshot,
     same_numbers,
 )
-from service.store.rounds import find_round
+from service.store.rounds import find_round, round_event
 from service.store.work import (
     closed_at,
     get_work,
@@ -87,13 +87,14 @@ def rank_round_job(round_id: str, render_next: bool = True) -> dict:
             set_progress(f"nothing ranked: {exc}", 1.0, round_id)
             return {"round": round_id, "snapshot": None, "ranked": False}
         again = mark_ranked(session, round_id, served, snapshot.id)
-        closed = find_round(session, round_id).status == "closed"
+        rnd = find_round(session, round_id)
+        closed = rnd.status == "closed"
         outbox = emit(
             session,
             "ranking.computed",
             [
                 {
-                    "round": round_id,
+                    **round_event(rnd),
                     "valid": ranking.valid,
                     "participation": snapshot.result["participation"],
                 }
@@ -160,7 +161,7 @@ def render_circular_job(round_id: str) -> dict:
             "circular.published",
             [
                 {
-                    "round": round_id,
+                    **round_event(find_round(session, round_id)),
                     "version": published.version,
                     "sha256": published.pdf_sha256,
                     "path": f"/api/v1/rounds/{round_id}/circular.pdf",

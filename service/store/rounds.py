@@ -120,6 +120,26 @@ def _check_parts(session: Session, round_id: str, kind: str, parts: list[str]) -
                 )
 
 
+def round_event(rnd: Round) -> dict:
+    """What an outgoing event says about its round: id and kind, and a summary's constituents,
+    so automation can tell a quarter's ``circular.published`` from a month's."""
+    found = {"round": rnd.id, "kind": rnd.kind}
+    if rnd.parts:
+        found["parts"] = list(rnd.parts)
+    return found
+
+
+def open_parts(session: Session, rnd: Round) -> list[str]:
+    """A summary round's constituents that are still open (what its ranking waits for)."""
+    parts = list(rnd.parts or ())
+    if not parts:
+        return []
+    closed = set(
+        session.scalars(select(Round.id).where(Round.id.in_(parts), Round.status == "closed"))
+    )
+    return [p for p in parts if p not in closed]
+
+
 def find_round(session: Session, round_id: str) -> Round | None:
     """The round, or None when there is no such round."""
     return session.get(Round, round_id)

@@ -26,7 +26,7 @@ from service.store.results import (
     latest_circular_version,
     latest_snapshot,
 )
-from service.store.rounds import add_veto, find_round, list_rounds
+from service.store.rounds import add_veto, find_round, list_rounds, open_parts, round_event
 from service.store.status import failure_counts, round_progress
 from service.store.work import close_round, get_work, request_ranking
 from service.web.auth import require
@@ -108,6 +108,8 @@ def round_json(session, rnd: Round) -> dict:
         "id": rnd.id,
         "kind": rnd.kind,
         "status": rnd.status,
+        "parts": list(rnd.parts or ()),
+        "waiting_for": open_parts(session, rnd),
         "opens_at": rnd.opens_at and as_utc(rnd.opens_at).isoformat(),
         "closes_at": rnd.closes_at and as_utc(rnd.closes_at).isoformat(),
         "progress": round_progress(session, rnd.id),
@@ -209,10 +211,10 @@ def close(round_id: str):
     """Close the round: no more ballots count for it; rank and render in the background."""
     rt = context()
     with rt.session() as session:
-        _get_round(session, round_id)
+        rnd = _get_round(session, round_id)
         close_round(session, round_id)
         append_audit(session, "round.close", {}, round_id, actor="api")
-        outbox = emit(session, "round.closed", [{"round": round_id}])
+        outbox = emit(session, "round.closed", [round_event(rnd)])
     for event_id in outbox:
         enqueue_after_commit(NOTIFY, "jobs.notify.deliver", event_id)
     # On the render queue: it ends by rendering, which must not hold up the intake worker.

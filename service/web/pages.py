@@ -53,6 +53,10 @@ def _forms() -> dict:
     return {"csrf_field": csrf_field}
 
 
+# How the office names the kinds of round (一月一评议、一季一汇总、半年一总评).
+KIND_NAMES = {"monthly": "月度评议", "quarterly": "季度汇总", "semiannual": "半年总评"}
+
+
 @web.get("/")
 def index():
     role = current_role()
@@ -63,7 +67,9 @@ def index():
         data = service_status(session, context.queue)
         closed = list_rounds(session, status="closed", limit=12)
         recent = [round_json(session, r) for r in closed]
-    return render_template("status/index.html", status=data, recent=recent, role=role)
+    return render_template(
+        "status/index.html", status=data, recent=recent, role=role, kind_names=KIND_NAMES
+    )
 
 
 def _login_page(error: str, status: int) -> Response:

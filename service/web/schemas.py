@@ -59,8 +59,18 @@ class RoundLinksSchema(Schema):
 
 class RoundSchema(Schema):
     id = fields.String(required=True)
-    kind = fields.String(required=True)
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["monthly", "quarterly", "semiannual"])
+    )
     status = fields.String(required=True, validate=validate.OneOf(["open", "closed"]))
+    parts = fields.List(
+        fields.String(),
+        metadata={"description": "A summary round's constituents (months, or quarters)."},
+    )
+    waiting_for = fields.List(
+        fields.String(),
+        metadata={"description": "Constituents still open: the summary is ranked once they close."},
+    )
     opens_at = fields.DateTime(allow_none=True)
     closes_at = fields.DateTime(allow_none=True)
     progress = fields.Nested(ProgressSchema)

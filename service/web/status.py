@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from service.queue import JobQueue
 from service.store.engine import as_utc
 from service.store.results import latest_circular_versions
-from service.store.rounds import list_rounds
+from service.store.rounds import list_rounds, open_parts
 from service.store.status import failure_counts, round_progress, sources_status
 
 
@@ -44,6 +44,8 @@ def service_status(session: Session, queue: JobQueue) -> dict:
                 "id": r.id,
                 "kind": r.kind,
                 "status": r.status,
+                "parts": list(r.parts or ()),
+                "waiting_for": open_parts(session, r),
                 "closes_at": None if r.closes_at is None else as_utc(r.closes_at).isoformat(),
                 "progress": round_progress(session, r.id),
                 "circular_version": latest.get(r.id),
