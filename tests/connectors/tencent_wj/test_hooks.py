@@ -153,3 +153,31 @@ def test_an_update_after_the_close_is_kept_rejected_and_the_counted_version_stay
     with session_scope(make_engine(cli.db)) as s:
         reason = s.scalars(select(Ballot.reason).where(Ballot.version == 2)).one()
     assert reason.startswith("round 2026-11 is closed (since ")
+
+
+def test_the_api_lists_the_kind_and_adds_a_source_with_its_map_files_text(
+    cli, seats, stand_in
+) -> None:
+    client = web(cli)
+    admin = {"Authorization": "Bearer " + cli("token", "create", "--role", "admin").split()[0]}
+    kinds = client.get("/api/v1/source-kinds", headers=admin).get_json()
+    kind = next(k for k in kinds["kinds"] if k["kind"] == "tencent-wj")
+    assert (kind["webhooks"], kind["polled"], kind["export"], kind["links"]) == (
+        True, True, False, True,
+    )  # fmt: skip
+    options = {o["name"]: (o["required"], o["secret"], o["file"]) for o in kind["options"]}
+    assert options["secret_env"] == (True, "secret", False) and options["map"] == (
+        False,
+        None,
+        True,
+    )
+    stand_in.answers = [make_answer(1, "test", "2026-11-20 10:00:00", {"县志办": "很好"})]
+    body = {"name": "twj", "kind": "tencent-wj", "round": ROUND, "options": {
+        "survey": 5356056, "appid": "wj-app-7f3e", "secret_env": VAR, "url": stand_in.url}}  # fmt: skip
+    refused = client.post("/api/v1/sources", json=body, headers=admin)
+    assert refused.status_code == 400
+    assert "row '县志办' (r-1-0001) is not a unit of the round" in refused.get_json()["message"]
+    body["options"]["map"] = '[units]\n"县志办" = "U05"\n[answers]\n"很好" = "满意"\n'
+    added = client.post("/api/v1/sources", json=body, headers=admin)
+    assert added.status_code == 201, added.get_json()
+    assert added.get_json()["units_seen"] == 1 and KEY not in added.get_data(as_text=True)
