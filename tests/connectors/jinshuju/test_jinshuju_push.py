@@ -64,6 +64,10 @@ def test_the_key_is_checked_and_the_entry_is_re_read_before_it_counts(
             as_text=True
         )
         assert site.count("entry") == 0  # nothing was asked of 金数据 for a refused push
+        # A web process without the API secret cannot know the key: a 500, so 金数据 retries.
+        unset = create_app(Config(database_url=cli.db, environ={"JS_KEY": "k"})).test_client()
+        missing = unset.post(f"/hooks/js/{KEY}", data=push_body(forged))
+        assert missing.status_code == 500 and "not configured" in missing.get_json()["message"]
         stored = post(f"/hooks/js/{KEY}", push_body(forged))
         assert stored.status_code == 202, stored.get_json()
         assert stored.get_json()["delivery"] == "1@2026-11-20T02:00:00.000Z"
