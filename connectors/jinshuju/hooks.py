@@ -26,7 +26,6 @@ import hmac
 from typing import Any
 
 from connectors.base import (
-    ConnectorError,
     Delivery,
     SourceSettings,
     Verifier,
@@ -116,8 +115,6 @@ def parse(
                 response_id=str(serial),
             )
         ]
-    except ConnectorError:
-        raise
     if serial_of(entry) != serial:
         return [
             RawRecord(
