@@ -12,6 +12,8 @@ HTTP on 127.0.0.1) and a fresh PostgreSQL schema:
   so both figures are bounded by the client too; the ratio is the comparable number.
 
 Run: ``.venv/bin/python benchmarks/jinshuju_figures.py [--entries N] [--repeats N]``. Prints JSON.
+``pingyi`` and gunicorn run as processes of their own, so the ``jinshuju`` kind must be listed in
+``connectors/registry.py``; it needs PostgreSQL and Redis as ``benchmarks/stack.py`` says.
 """
 
 from __future__ import annotations
