@@ -80,6 +80,10 @@ def test_a_429_waits_for_its_reset_and_5xx_are_retried() -> None:
         site.fail("entries", "status", (429, {}, {"plan": "企业基础版", "reset_at": reset_ms}))
         drain(p)
         assert p.api.http.waits[-1] == 0.0
+        # An hourly limit that resets in 50 minutes: not waited for; the poll fails, saying so.
+        site.fail("entries", "status", (429, {"X-RateLimit-Reset": "3000"}, {}))
+        with pytest.raises(HttpError, match="waiting 3000 s more would pass the 5 s limit"):
+            p.poll(None)
         site.fail("entries", "status", (503, {}, {}), times=3)
         with pytest.raises(HttpError, match="HTTP 503; gave up after 3 attempts"):
             p.poll(None)
