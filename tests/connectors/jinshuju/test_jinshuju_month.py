@@ -66,8 +66,10 @@ def test_a_month_pushed_and_polled_ranks_as_its_canonical_ballots(
     cli, tmp_path: Path, jinshuju, sqlite_template
 ) -> None:
     tokens = setup_round(cli, tmp_path)
+    # Seat 4's entry carries API codes, as 金数据's newer tools write them (read via the schema).
     entries = [
-        make_entry(n + 1, tokens[n], rows, at=times(n + 1)) for n, rows in enumerate(CHOICES)
+        make_entry(n + 1, tokens[n], rows, at=times(n + 1), codes=n == 3)
+        for n, rows in enumerate(CHOICES)
     ]
     entries.append(make_entry(6, tokens[0], CHOICES[4], at=times(6)))  # seat 1 answers again
     entries.append(make_entry(7, None, CHOICES[0], at=times(7)))  # opened without a link
