@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.registry import platforms, register, unregister
-from connectors.wenjuanxing.platform import PLATFORM
 from tests.connectors.wenjuanxing.wjx import KEY, VAR
 
 
@@ -16,9 +14,3 @@ def push_key(monkeypatch: pytest.MonkeyPatch):
     # Together, as they must be (WAKE_WINDOW < INGEST_LINGER): every delivery wakes its job.
     monkeypatch.setattr("jobs.inbox.INGEST_LINGER", 0.0)
     monkeypatch.setattr("service.web.receiver.WAKE_WINDOW", 0.0)
-    ours = PLATFORM.kind not in [p.kind for p in platforms()]
-    if ours:  # until connectors/registry.py lists it
-        register(PLATFORM)
-    yield
-    if ours:
-        unregister(PLATFORM.kind)
