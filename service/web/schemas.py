@@ -105,6 +105,8 @@ class StatusRoundSchema(Schema):
     id = fields.String()
     kind = fields.String()
     status = fields.String()
+    parts = fields.List(fields.String(), metadata={"description": "A summary's constituents."})
+    waiting_for = fields.List(fields.String(), metadata={"description": "Constituents still open."})
     closes_at = fields.DateTime(allow_none=True)
     progress = fields.Nested(ProgressSchema)
     circular_version = fields.Integer(allow_none=True)
