@@ -172,9 +172,10 @@ def _cells(items: Any) -> list[Cell]:
         items = list(items.values())
     cells = []
     for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict) or seq(item.get("q_index")) is None:
+        number = seq(item.get("q_index")) if isinstance(item, dict) else None
+        if number is None:
             continue
-        question = f"q{seq(item['q_index'])}"
+        question = f"q{number}"
         row = seq(item.get("q_row"))
         key = f"{question}_{row}" if row and row != "0" else question
         chosen = item.get("item_index")

@@ -59,6 +59,10 @@ def sequence_id(value: Any) -> str | None:
     (spreadsheets write numbers as floats); None when it is no whole number."""
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, int):  # the common case, and the hot one: every answer cell of a poll
+        return str(value) if value >= 0 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return str(int(value))
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and value >= 0 else None
     text = str(value).strip()
