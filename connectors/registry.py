@@ -12,9 +12,16 @@ from connectors import files
 from connectors.base import KIND, RESERVED_OPTIONS, Platform
 from connectors.limesurvey import platform as limesurvey
 from connectors.standard_webhooks import connector as standard_webhooks
+from connectors.tencent_wj import platform as tencent_wj
 from connectors.wenjuanxing import platform as wenjuanxing
 
-_BUILT_IN = (files.PLATFORM, limesurvey.PLATFORM, standard_webhooks.PLATFORM, wenjuanxing.PLATFORM)
+_BUILT_IN = (
+    files.PLATFORM,
+    limesurvey.PLATFORM,
+    standard_webhooks.PLATFORM,
+    wenjuanxing.PLATFORM,
+    tencent_wj.PLATFORM,
+)
 
 _platforms: dict[str, Platform] = {}
 

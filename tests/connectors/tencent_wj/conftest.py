@@ -1,4 +1,4 @@
-"""Fixtures of the 腾讯问卷 tests: the platform registered, its secret set, the stand-in running,
+"""Fixtures of the 腾讯问卷 tests: the platform (a built-in), its secret set, the stand-in running,
 no access token left in the process cache from another test (each stand-in issues its own), and
 an inline inbox job that does not linger after its delivery."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.registry import register, source_kinds, unregister
+from connectors.registry import platform
 from connectors.tencent_wj.api import TOKENS
 from connectors.tencent_wj.platform import PLATFORM
 from tests.conftest import Cli
@@ -21,9 +21,7 @@ VAR = "TWJ_SECRET"
 
 @pytest.fixture(autouse=True)
 def tencent(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    ours = PLATFORM.kind not in source_kinds()
-    if ours:
-        register(PLATFORM)
+    assert platform(PLATFORM.kind) is PLATFORM  # registered by connectors/registry.py
     monkeypatch.setenv(VAR, SECRET)
     # The inline inbox job does not linger for more deliveries, and so (WAKE_WINDOW must stay
     # below INGEST_LINGER) every delivery wakes a job of its own.
@@ -32,8 +30,6 @@ def tencent(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     TOKENS.clear()
     yield
     TOKENS.clear()
-    if ours:
-        unregister(PLATFORM.kind)
 
 
 @pytest.fixture
