@@ -84,3 +84,14 @@ def test_a_structure_file_of_another_shape_is_refused_saying_what_it_holds() -> 
     assert odd.unread == ["q2_x", "q4"]
     _, notes = build_map(CONTEXT, None, odd)
     assert "structure keys not read: q2_x, q4" in notes
+
+
+def test_a_single_choice_question_titled_with_a_unit_is_that_units_row() -> None:
+    rows = structure(rows=["财政局", "卫健局", "税务局", "统计局"])  # U05 is not in the matrix
+    data = {**rows, "q4": "城管局（执法大队）", "q4#1": "满意", "q4#2": "不满意"}
+    given = parse_title_map('[units]\n"城管局(执法大队)" = "U05"\n')
+    survey, _ = build_map(CONTEXT, given, parsed(data))
+    assert survey.rows["q4"] == "U05" and survey.answer("q4", "2") == "不满意"
+    twice = {**data, "q2_5": "U05", "q2_5#1": "满意"}
+    with pytest.raises(ConfigError, match="rows q2_5 and q4 are both unit U05"):
+        build_map(CONTEXT, given, parsed(twice))
