@@ -188,9 +188,6 @@ class TencentWjApi:
         self._cache.put(self._key, value, self._clock() + max(0.0, seconds - EXPIRY_MARGIN))
         return value
 
-    def _token(self) -> str:
-        return self._cache.get(self._key, self._clock()) or self._fetch_token()
-
     # -- calls ----------------------------------------------------------------------------------
 
     def _get(
@@ -227,6 +224,10 @@ class TencentWjApi:
                 else "calls are too frequent"
             )
             raise ConnectorError(f"{what}: request_rate_limited: {advice}; try again later")
+        if error == "invalid_org_subscription":
+            raise ConnectorError(
+                f"{what}: invalid_org_subscription: the team's plan does not include the API"
+            )
         if token_call:
             raise CredentialsError(f"{what}: refused ({error}): {self._credentials()}")
         if _speaks_of_token(body):
@@ -287,10 +288,6 @@ class TencentWjApi:
         if not isinstance(data, dict) or "answer_id" not in data:
             raise ConnectorError(f"{what}: the answer holds no data.answer_id")
         return data
-
-    def check_token(self) -> None:
-        """Fetch a token now (``source add``: refused credentials are named there and then)."""
-        self._token()
 
 
 def _integer(value: Any) -> int | None:

@@ -94,6 +94,7 @@ class StandIn:
     ) -> None:
         self.survey, self.refusal, self.token_limit = survey, refusal, token_limit
         self.answers = answers if answers is not None else []
+        self.subscribed = True  # the team's plan includes the API
         self.token: str | None = None  # the newest, the only valid one
         self.token_times: deque[float] = deque()
         self.calls: list[str] = []
@@ -205,6 +206,8 @@ class StandIn:
             return 200, {}, {"code": "ERROR", "error": {"type": "invalid_grant_type"}}
         if (query.get("appid"), query.get("secret")) != (APPID, SECRET):
             return 200, {}, {"code": "ERROR", "error": {"type": "invalid_appid_or_secret"}}
+        if not self.subscribed:
+            return 200, {}, {"code": "ERROR", "error": {"type": "invalid_org_subscription"}}
         now = time.monotonic()
         with self.lock:
             while self.token_times and now - self.token_times[0] > 60:

@@ -97,6 +97,10 @@ def test_source_add_names_refused_credentials_and_an_empty_survey(
     )
     assert "wrong" not in out  # the secret itself is never shown
     monkeypatch.setenv(VAR, SECRET)
+    stand_in.subscribed = False
+    out = add_source(cli, stand_in, ok=False)
+    assert "access_token: invalid_org_subscription: the team's plan does not include the API" in out
+    stand_in.subscribed = True
     out = add_source(cli, stand_in)
     assert "note: no answers yet, so no row or option could be checked" in out
 
