@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from connectors import files
 from connectors.base import KIND, RESERVED_OPTIONS, Platform
+from connectors.jinshuju import platform as jinshuju
 from connectors.limesurvey import platform as limesurvey
 from connectors.standard_webhooks import connector as standard_webhooks
 from connectors.tencent_wj import platform as tencent_wj
@@ -21,6 +22,7 @@ _BUILT_IN = (
     standard_webhooks.PLATFORM,
     wenjuanxing.PLATFORM,
     tencent_wj.PLATFORM,
+    jinshuju.PLATFORM,
 )
 
 _platforms: dict[str, Platform] = {}

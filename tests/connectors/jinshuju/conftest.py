@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import register, source_kinds, unregister
+from connectors.registry import source_kinds
 from tests.connectors.jinshuju.stand_in import FORM, KEY, SECRET, StandIn
 from tests.fake_limesurvey import ROUND
 
@@ -22,19 +22,12 @@ MAP = (
 
 
 @pytest.fixture
-def jinshuju(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The key pair in the environment of the command line and the jobs; the platform is
-    registered here only while connectors/registry.py does not list it."""
-    from connectors.jinshuju.platform import PLATFORM
-
-    added = "jinshuju" not in source_kinds()
-    if added:
-        register(PLATFORM)
+def jinshuju(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key pair in the environment of the command line and the jobs (the platform itself is
+    built in: connectors/registry.py)."""
+    assert "jinshuju" in source_kinds()
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    yield
-    if added:
-        unregister("jinshuju")
 
 
 @pytest.fixture
