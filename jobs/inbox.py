@@ -63,7 +63,9 @@ def _parser(ctx: Context, source: Source) -> tuple[Platform, SourceSettings]:
     found = platform(source.kind)
     if found.webhooks is None:
         raise ConfigError(f"source {source.name}: a {source.kind} source takes no webhooks")
-    settings = found.settings(source.name, dict(source.config or {}), ctx.config.environ)
+    settings = found.settings(
+        source.name, dict(source.config or {}), ctx.config.environ, source.mapping
+    )
     return found, settings
 
 

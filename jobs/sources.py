@@ -136,7 +136,10 @@ def describe(session: Session, config: Config) -> list[dict[str, Any]]:
             found = platform(s.kind)
         except UnknownKind:  # its platform is no longer registered: show what is stored
             found = Platform(kind=s.kind, title="", describe=lambda _c: "(unknown kind)")
-        secrets = found.settings(s.name, stored, config.environ).secret_vars
+        # An optional secret the source does not use has no variable: nothing to report.
+        secrets = {
+            k: v for k, v in found.settings(s.name, stored, config.environ).secret_vars.items() if v
+        }
         rows.append(
             {
                 "name": s.name,
