@@ -2,16 +2,15 @@
 
 Every call is an HTTP GET with Basic auth (API key : API secret) through the shared client of
 :mod:`connectors.http`, so timeouts, retries with backoff and ``Retry-After`` are the same as
-every platform's. Two things the shared client does not know about are bridged here:
+every platform's (every call here is a read, so any retry is safe).
 
-- It sends with ``session.post``; the v1 API is read with GET. :class:`ReadSession` sends what
-  it is handed as a GET (every call here is a read, so any retry is safe).
-- 金数据 answers a 429 with "the plan, the requests left and when the limit resets", but the
-  exact header is not documented. :func:`reset_seconds` reads the usual spellings
-  (``Retry-After``, ``X-RateLimit-Reset``, ``RateLimit-Reset``, ``X-Rate-Limit-Reset``: seconds
-  to wait, a Unix time in seconds or milliseconds, or a date) and the JSON body's ``reset_at`` /
-  ``reset``; the session turns what it finds into ``Retry-After``, which the shared client
-  honours (and refuses to wait past its total limit, leaving the cursor where it was).
+金数据 answers a 429 with "the plan, the requests left and when the limit resets", but the exact
+header is not documented. :func:`rate_limit_wait`, handed to the shared client as the platform's
+reading of a rate-limited answer, looks at the usual spellings (``X-RateLimit-Reset``,
+``RateLimit-Reset``, ``X-Rate-Limit-Reset``: seconds to wait, a Unix time in seconds or
+milliseconds, or a date) and the JSON body's ``reset_at`` / ``reset``; the client waits that long
+(a ``Retry-After`` comes first) and refuses to wait past its total limit, leaving the cursor
+where it was.
 
 Logs and errors name the call (``entries``, ``entry``, ``form``), never the URL's query, a
 credential or a body.
@@ -76,40 +75,26 @@ def reset_seconds(value: Any, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-class ReadSession(requests.Session):
-    """A session whose ``post`` is a GET (see the module docstring) and which writes a 429's
-    reset time as ``Retry-After``; ``last_status`` is the status of the last answer, so that
-    a refusal (401) or a missing entry (404) can be told from other failures."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last_status: int | None = None
-        self.hooks["response"].append(self._seen)
-
-    def post(self, url: Any, data: Any = None, json: Any = None, **kwargs: Any) -> Any:
-        return self.request("GET", url, **kwargs)
-
-    def _seen(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
-        self.last_status = response.status_code
-        if response.status_code != 429 or response.headers.get("Retry-After"):
-            return
-        wait = None
-        for name in RESET_HEADERS:
-            wait = reset_seconds(response.headers.get(name))
-            if wait is not None:
-                break
-        if wait is None:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict):
-                for name in RESET_FIELDS:
-                    wait = reset_seconds(body.get(name))
-                    if wait is not None:
-                        break
+def rate_limit_wait(response: requests.Response) -> float | None:
+    """Seconds until 金数据's limit resets, read from a rate-limited answer's headers or body
+    (see the module docstring); None when it says nothing readable. Whole seconds, rounded up,
+    so the retry does not arrive a moment before the reset."""
+    wait = None
+    for name in RESET_HEADERS:
+        wait = reset_seconds(response.headers.get(name))
         if wait is not None:
-            response.headers["Retry-After"] = str(max(0, math.ceil(wait)))
+            break
+    if wait is None:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            for name in RESET_FIELDS:
+                wait = reset_seconds(body.get(name))
+                if wait is not None:
+                    break
+    return None if wait is None else float(max(0, math.ceil(wait)))
 
 
 class JinshujuApi:
@@ -126,10 +111,14 @@ class JinshujuApi:
     ) -> None:
         self.base = url.rstrip("/")
         self.form = form
-        self.session = ReadSession()
+        self.session = requests.Session()
         self.session.auth = (key, secret)
         self.session.headers.update({"Accept": "application/json"})
-        self.http = HttpClient(policy or RetryPolicy(read_timeout=30.0), session=self.session)
+        self.http = HttpClient(
+            policy or RetryPolicy(read_timeout=30.0),
+            session=self.session,
+            rate_limit_wait=rate_limit_wait,
+        )
         self.hint = hint  # which variables hold the key pair, for a refusal's message
         self.calls: Counter[str] = Counter()
 
@@ -140,9 +129,9 @@ class JinshujuApi:
         self.calls[what] += 1
         label = f"金数据 {what} (form {self.form})"
         try:
-            response = self.http.post(f"{self.base}{path}", label, params=params)
+            response = self.http.get(f"{self.base}{path}", label, params=params)
         except HttpError as exc:
-            status = self.session.last_status
+            status = exc.status
             if status in (401, 403):
                 raise CredentialsError(
                     f"{label}: 金数据 refused the API key and secret (HTTP {status}){self.hint}"

@@ -15,24 +15,20 @@ How the platform behaves (docs/platforms/tencent-wj.md, "Format facts"):
   How an expired token is refused is not documented: HTTP 401/403, or an error whose code or
   type speaks of the token or of authorisation, are read as one; anything else is named.
 
-Every call goes through :class:`connectors.http.HttpClient` (timeouts, retries, Retry-After). It
-only knows POST, so its session here sends a GET instead (:class:`_GetSession`); logs name the
-call, never its query, which holds the token and, for the token call, the app secret.
+Every call is a GET through :class:`connectors.http.HttpClient` (timeouts, retries, Retry-After,
+the status of a failed answer); logs name the call, never its query, which holds the token and,
+for the token call, the app secret: the shared client cuts queries out of urllib3's log lines.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import requests
 
 from connectors.base import ConnectorError, CredentialsError
 from connectors.canonical import decode_json
@@ -44,40 +40,6 @@ TOKEN_PATH = "/api/oauth2/access_token"
 EXPIRY_MARGIN = 300.0
 PER_PAGE = 50
 REFUSED_STATUSES = frozenset({401, 403})
-
-
-class _QueryRedactor(logging.Filter):
-    """Cuts the query off URLs in urllib3's own debug lines: this platform's queries carry the
-    access token and, for the token call, the app secret, and no log line may show either."""
-
-    _QUERY = re.compile(r"\?[^\s\"]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(
-            isinstance(a, str) and "?" in a for a in record.args
-        ):
-            record.args = tuple(
-                self._QUERY.sub("?…", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
-_URLLIB3 = logging.getLogger("urllib3.connectionpool")
-if not any(isinstance(f, _QueryRedactor) for f in _URLLIB3.filters):
-    _URLLIB3.addFilter(_QueryRedactor())
-
-
-class _GetSession(requests.Session):
-    """A session whose ``post`` is a GET, so HttpClient's retries serve the platform's GET API;
-    it remembers the last status so a refused token (401/403) can be told from other errors."""
-
-    last_status: int | None = None
-
-    def post(self, url: str | bytes, data: Any = None, json: Any = None, **kwargs: Any) -> Any:
-        self.last_status = None
-        response = self.request("GET", url, **kwargs)
-        self.last_status = response.status_code
-        return response
 
 
 @dataclass(frozen=True)
@@ -154,8 +116,7 @@ class TencentWjApi:
         self.base = url.rstrip("/")
         self.survey, self.appid = survey, appid
         self._secret, self._secret_var = secret, secret_var
-        self._session = _GetSession()
-        self.http = HttpClient(policy or RetryPolicy(), session=self._session)
+        self.http = HttpClient(policy or RetryPolicy())
         self._clock, self._cache = clock, cache
         digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
         self._key = (self.base, appid, digest)
@@ -196,9 +157,9 @@ class TencentWjApi:
         """One call's decoded body when its code is OK; refusals raised by kind."""
         self.calls[what] += 1
         try:
-            response = self.http.post(self.base + path, what, params=params)
-        except HttpError:
-            status = self._session.last_status
+            response = self.http.get(self.base + path, what, params=params)
+        except HttpError as exc:
+            status = exc.status
             if status in REFUSED_STATUSES:
                 if token_call:
                     raise CredentialsError(

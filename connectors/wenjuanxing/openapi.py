@@ -116,7 +116,7 @@ class AnswerPoller:
                 f"{self.url}/openapi/default.aspx?action=1001002", what, json=body
             )
         except HttpError as exc:
-            if "HTTP 401" in str(exc) or "HTTP 403" in str(exc):
+            if exc.status in (401, 403):
                 raise CredentialsError(f"{exc} ({self.hint})") from None
             raise
         try:

@@ -15,11 +15,13 @@ from connectors.http import HttpClient, HttpError, RetryPolicy, retry_after_seco
 
 
 class Script:
-    """A local HTTP server answering POSTs from a script of (status, headers, delay) steps."""
+    """A local HTTP server answering GETs and POSTs from a script of (status, headers, delay)
+    steps; ``seen`` keeps each request's method and path (query included)."""
 
     def __init__(self, steps: list[tuple[int, dict[str, str], float]]) -> None:
         self.steps = list(steps)
         self.hits = 0
+        self.seen: list[tuple[str, str]] = []
 
     def __enter__(self) -> Script:
         script = self
@@ -28,6 +30,7 @@ class Script:
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 script.hits += 1
+                script.seen.append((self.command, self.path))
                 status, headers, delay = script.steps.pop(0) if script.steps else (200, {}, 0)
                 time.sleep(delay)
                 body = b'{"ok": true}'
@@ -40,6 +43,8 @@ class Script:
                     self.wfile.write(body)
                 except OSError:
                     pass  # the client timed out and hung up
+
+            do_GET = do_POST
 
             def log_message(self, *_args: object) -> None:
                 pass
