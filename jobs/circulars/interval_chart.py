@@ -30,13 +30,13 @@ _GREY = "#8a8a8a"
 _ZONE = "#fbeaea"  # the bottom-list side of the cut, faint enough to print grey on a laser
 
 # Geometry in SVG user units; scaled to the 156 mm text width one unit is about 0.71 pt, so a
-# 12.5-unit label prints at about 9 pt and 18 rows take about a third of the 225 mm page.
+# 12.5-unit label prints at about 9 pt and 15 rows take about a third of the 225 mm page.
 _WIDTH = 620
-_ROW = 15.0
+_ROW = 15.5
 _LABEL_SIZE = 12.5
 _MAX_CHARS = 12
 _TOP = 36  # y of the first row's top edge: below the legend
-_AXIS_H = 36
+_AXIS_H = 34
 _VERDICT_W = 44  # the 确定/并列 column on the right
 _DOT_R = 3.4
 
@@ -229,7 +229,7 @@ def rank_interval_svg(rows: Sequence[IntervalRow], bottom_n: str = "五") -> str
             _text(x, plot_bottom + 14, str(tick), size=11.5, anchor="middle", extra=' class="tick"')
         )
     parts.append(
-        _text((plot_left + plot_right) / 2, plot_bottom + 31, "综合名次", size=12, anchor="middle")
+        _text((plot_left + plot_right) / 2, plot_bottom + 28, "综合名次", size=12, anchor="middle")
     )
     if cut is not None:
         cx = x_of(cut)
