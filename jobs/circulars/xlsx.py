@@ -227,6 +227,8 @@ def render_xlsx(circular: dict[str, Any]) -> bytes:
     _format_columns(ws, {4: SCORE_FORMAT})
     if "measures" in circular:
         _measures_sheet(wb, circular, by_code)
+    if circular.get("reliability"):
+        _reliability_sheet(wb, circular, units)
 
     part = ranking.get("participation") or {}
     ws = _sheet(wb, "参与情况", ["项目", "数值"], [22, 40])
@@ -293,6 +295,52 @@ def _measures_sheet(wb: Workbook, circular: dict[str, Any], by_code: dict[str, d
         )
         for col in (3, 4, 9):
             ws.cell(ws.max_row, col).alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _reliability_sheet(wb: Workbook, circular: dict[str, Any], units: list[dict]) -> None:
+    """可靠性: the engine's per-unit numbers beside the official ones, then agreement, the
+    ballot-check COUNTS and what seeded the bootstrap. Never a seat or a ballot: which ballots
+    were flagged stays in the admin-only quality report."""
+    rel = circular["reliability"]
+    stats, verdicts = rel.get("units") or {}, rel.get("bottom_confidence") or {}
+    tied, names = rel.get("tied_with") or {}, {u["code"]: u.get("name") for u in units}
+    ws = _sheet(
+        wb,
+        "可靠性",
+        ["单位代码", "单位名称", "所属系统", "得分", "校正得分", "综合名次", "综合名次区间下限",
+         "综合名次区间上限", "系统内名次区间下限", "系统内名次区间上限", "进入后五名概率",
+         "后五名结论", "无法区分的单位"],
+        [12, 30, 10, 9, 10, 9, 10, 10, 10, 10, 10, 16, 60],
+    )  # fmt: skip
+    for u in sorted(units, key=_overall_key):
+        one = stats.get(u["code"]) or {}
+        overall = one.get("rank_overall") or [None, None]
+        in_system = one.get("rank_in_system") or [None, None]
+        verdict = {"confirmed": "确定", "tied": "并列"}.get(verdicts.get(u["code"]), "")
+        if verdict == "确定" and u.get("status") == "vetoed":
+            verdict = "确定（一票否决）"
+        ws.append(
+            [u.get("code"), u.get("name"), u.get("system"), _score(u.get("score")),
+             _score(one.get("adjusted_score")), u.get("rank_overall"), *overall[:2],
+             *in_system[:2], one.get("p_bottom"), verdict or None,
+             "、".join(names.get(c) or c for c in tied.get(u["code"]) or []) or None]
+        )  # fmt: skip
+    _format_columns(ws, {4: SCORE_FORMAT, 5: SCORE_FORMAT, 11: SHARE_FORMAT})
+    ws.append([])
+    ws.append(["项目", "数值"])
+    for cell in ws[ws.max_row]:
+        cell.font = _HEADER_FONT
+    for system, value in (rel.get("icc") or {}).items():
+        ws.append([f"评委一致性ICC(2,k)：{system}", "数据不足" if value is None else value])
+    counts = rel.get("quality_counts") or {}
+    for key, label in (("ballots", "有效评议表（份）"), ("straight_line", "对所有单位同一选项（份）"),
+                       ("lenient", "评分明显偏宽（份）"), ("severe", "评分明显偏严（份）"),
+                       ("near_duplicate", "高度雷同（对）")):  # fmt: skip
+        ws.append([label, int(counts.get(key) or 0)])
+    boot = rel.get("bootstrap") or {}
+    ws.append(["自助法重抽样次数", boot.get("b")])
+    ws.append(["随机种子", boot.get("seed")])
+    ws.append(["说明", "统计参考，不改变正式排名结果；区间为90%置信区间（含端点）"])
 
 
 def _keep_as_text(wb: Workbook) -> None:
