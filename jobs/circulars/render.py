@@ -27,6 +27,7 @@ from jobs.circulars.change import build_summary_context, history_charts
 from jobs.circulars.charts import score_distribution_svg
 from jobs.circulars.comments import pool_comments
 from jobs.circulars.context import circular_systems, common_context, listed, system_order, unit_row
+from jobs.circulars.reliability_section import reliability_context
 from jobs.circulars.wording import (
     SUMMARY_KINDS,
     chinese_date,
@@ -144,6 +145,7 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
         ),
         "min_votes": rules.get("min_votes", 10),
         "satisfied_label": rules.get("satisfied_label", "满意"),
+        "reliability": reliability_context(circular),
     }
 
 
