@@ -124,7 +124,7 @@ def _verdict(row: IntervalRow) -> tuple[str, str]:
     return word, _RED if row.verdict == "confirmed" else _INK
 
 
-def _alt_text(rows: list[IntervalRow], bottom_n: str) -> str:
+def _alt_text(rows: list[IntervalRow], bottom_n: str, level: str) -> str:
     clauses = []
     for r in rows:
         clause = f"{r.name}第{r.rank}名"
@@ -138,19 +138,23 @@ def _alt_text(rows: list[IntervalRow], bottom_n: str) -> str:
             )
             clause += f"（后{bottom_n}名）"
         clauses.append(clause)
-    return "综合名次的90%置信区间：" + ("；".join(clauses) if clauses else "无可绘制的单位") + "。"
+    return (
+        f"综合名次的{level}置信区间："
+        + ("；".join(clauses) if clauses else "无可绘制的单位")
+        + "。"
+    )
 
 
-def _legend(x: float, bottom_n: str) -> list[str]:
+def _legend(x: float, bottom_n: str, level: str) -> list[str]:
     """What the marks mean, on one line above the plot."""
     y = 16.0
     parts = [
         f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 22:.1f}" y2="{y:.1f}" stroke="{_GREY}" '
         'stroke-width="2"/>',
         f'<circle cx="{x + 11:.1f}" cy="{y:.1f}" r="{_DOT_R}" fill="{_INK}"/>',
-        _text(x + 28, y + 4.5, "90%置信区间与正式名次", size=12),
+        _text(x + 28, y + 4.5, f"{level}置信区间与正式名次", size=12),
     ]
-    x += 28 + _text_width("90%置信区间与正式名次", 12) + 14
+    x += 28 + _text_width(f"{level}置信区间与正式名次", 12) + 14
     parts += [
         f'<circle cx="{x + 4:.1f}" cy="{y:.1f}" r="{_DOT_R}" fill="{_RED}"/>',
         _text(x + 12, y + 4.5, "确定", size=12),
@@ -170,12 +174,13 @@ def _legend(x: float, bottom_n: str) -> list[str]:
     return parts
 
 
-def rank_interval_svg(rows: Sequence[IntervalRow], bottom_n: str = "五") -> str:
+def rank_interval_svg(rows: Sequence[IntervalRow], bottom_n: str = "五", level: str = "90%") -> str:
     """The chart: one row per unit, best at the top, x the overall rank (rank 1 towards the
     left); the interval as a line, the official rank as a dot, the bottom-list cut as a dashed
     vertical line half-way between the last rank outside the list and the first inside it.
 
-    ``bottom_n`` is the list's size in words (后五名), for the alt text and the zone's label.
+    ``bottom_n`` is the list's size in words (后五名) and ``level`` the intervals' coverage as
+    printed ("90%"), for the legend and the alt text.
     """
     cleaned = _clean(rows)
     label_w = 8 + max(
@@ -201,8 +206,8 @@ def rank_interval_svg(rows: Sequence[IntervalRow], bottom_n: str = "五") -> str
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height:.0f}" '
         'role="img" class="chart interval-chart">',  # no width/height: CSS scales it
-        f"<title>{escape(_alt_text(cleaned, bottom_n))}</title>",
-        *_legend(plot_left, bottom_n),
+        f"<title>{escape(_alt_text(cleaned, bottom_n, level))}</title>",
+        *_legend(plot_left, bottom_n, level),
     ]
 
     inside = [r.rank for r in cleaned if r.bottom and r.rank is not None]

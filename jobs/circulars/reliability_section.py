@@ -38,11 +38,27 @@ def format_probability(p: float | None) -> str:
     return f"{round(p * 100)}%"
 
 
-def _interval_text(interval: Any) -> str:
+def _interval_text(interval: Any, level: str) -> str:
     if not interval or interval[0] is None or interval[1] is None:
         return ""
     lo, hi = sorted(int(v) for v in interval[:2])
-    return f"90%置信区间为第{lo}名" if lo == hi else f"90%置信区间为第{lo}至{hi}名"
+    return f"{level}置信区间为第{lo}名" if lo == hi else f"{level}置信区间为第{lo}至{hi}名"
+
+
+def level_text(rel: dict[str, Any]) -> str:
+    """The intervals' coverage as printed: the engine's ``bootstrap.level``, 90% by default."""
+    level = (rel.get("bootstrap") or {}).get("level") or 0.9
+    return f"{float(level) * 100:g}%"
+
+
+def seed_text(seed: str) -> str:
+    """Where the bootstrap's seed came from, in words, with the engine's exact text beside it so
+    anyone can match it: the month's public draw seed, or the round's id when it had no draw."""
+    if seed.startswith("draw seed "):
+        return f"随机种子由本月抽签种子导出（{seed}）"
+    if seed.startswith("round id "):
+        return f"随机种子由评议轮次编号导出（{seed}）"
+    return f"随机种子由“{seed}”导出"
 
 
 def _tied_text(codes: list[str], names: dict[str, str]) -> str:
@@ -63,12 +79,12 @@ def bottom_sentence(
     code = unit.get("code", "")
     name = unit.get("name") or code
     head = f"{name}：综合第{unit.get('rank_overall')}名"
-    if unit.get("status") == "vetoed":
-        return f"{head}，因一票否决列入后{bottom_label}名（决定，非统计结果）。"
     stats = (rel.get("units") or {}).get(code) or {}
     evidence = (rel.get("bottom_evidence") or {}).get(code) or {}
+    if unit.get("status") == "vetoed" or evidence.get("vetoed"):
+        return f"{head}，因一票否决列入后{bottom_label}名（决定，非统计结果）。"
     clauses = [head]
-    if interval := _interval_text(stats.get("rank_overall")):
+    if interval := _interval_text(stats.get("rank_overall"), level_text(rel)):
         clauses.append(interval)
     p = stats.get("p_bottom", evidence.get("p_bottom"))
     if p is not None:
@@ -193,9 +209,10 @@ def reliability_context(circular: dict[str, Any]) -> dict[str, Any] | None:
     seed = str(boot.get("seed") or "")
     check = f"自助法重抽样{b}次" if b else "自助法重抽样"
     if seed:
-        check += f"，随机种子取自本月抽签种子（{seed}）"
+        check += "，" + seed_text(seed)
     return {
-        "chart": Markup(rank_interval_svg(rows, bottom_label)),  # built with escaped text
+        "chart": Markup(rank_interval_svg(rows, bottom_label, level_text(rel))),  # escaped text
+        "level": level_text(rel),
         "chart_rows": len(rows),
         "bottom_label": bottom_label,
         "bottom_sentences": bottom_rows,

@@ -340,7 +340,8 @@ def _reliability_sheet(wb: Workbook, circular: dict[str, Any], units: list[dict]
     boot = rel.get("bootstrap") or {}
     ws.append(["自助法重抽样次数", boot.get("b")])
     ws.append(["随机种子", boot.get("seed")])
-    ws.append(["说明", "统计参考，不改变正式排名结果；区间为90%置信区间（含端点）"])
+    level = f"{float(boot.get('level') or 0.9) * 100:g}%"
+    ws.append(["说明", f"统计参考，不改变正式排名结果；区间为{level}置信区间（含端点）"])
 
 
 def _keep_as_text(wb: Workbook) -> None:

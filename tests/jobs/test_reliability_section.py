@@ -197,7 +197,18 @@ def test_the_quality_sentence_gives_counts_and_names_no_ballot(context) -> None:
 
 def test_the_closing_line_keeps_the_official_result_and_names_b_and_seed(context) -> None:
     assert context["closing"].startswith("本部分为统计参考，不改变上述正式排名结果。")
-    assert f"自助法重抽样2000次，随机种子取自本月抽签种子（{SEED}）" in context["closing"]
+    assert f"自助法重抽样2000次，随机种子由本月抽签种子导出（{SEED}）" in context["closing"]
+
+
+def test_a_round_without_a_draw_says_what_seeded_it_and_the_level_follows_the_engine(
+    doc,
+) -> None:
+    d = copy.deepcopy(doc)
+    d["reliability"]["bootstrap"] = {"b": 500, "seed": "round id 2026-10", "level": 0.8}
+    ctx = reliability_context(d)
+    assert "自助法重抽样500次，随机种子由评议轮次编号导出（round id 2026-10）" in ctx["closing"]
+    assert "抽签种子" not in ctx["closing"]
+    assert "80%置信区间为第" in ctx["bottom_sentences"][2] and "80%置信区间" in ctx["chart"]
 
 
 def test_a_bottom_unit_without_engine_numbers_still_gets_a_sentence() -> None:
