@@ -92,9 +92,9 @@ def _budget_policy(budget: float | None) -> RetryPolicy | None:
 
 
 def _form_map(settings: SourceSettings) -> FormMap:
-    """The stored mapping. The inbox job hands a parser no mapping (only the configuration), so
-    setup keeps a copy in the configuration too, and either is read."""
-    stored = settings.mapping or settings.config.get("mapping")
+    """The source's stored mapping (``sources.mapping``, handed to pollers and the inbox's
+    parsers alike)."""
+    stored = settings.mapping
     if not stored:
         raise ConfigError(f"source {settings.name}: no 金数据 mapping stored; add it again")
     return FormMap.from_json(stored)
@@ -114,7 +114,7 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
     mapping = forms.to_json()
     path = hooks.hook_path(settings)
     return SetupResult(
-        config={**config, "mapping": mapping},
+        config=config,
         mapping=mapping,
         summary={
             "form": options["form"],

@@ -74,8 +74,6 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
             + " (retitle them on the platform, or name them in a map file: --map)"
         )
     config = stored_config(options)
-    # A copy for the inbox job, which parses webhooks without the source's mapping.
-    config["titles"] = titles.to_json()
     hook = hooks.hook_path(settings.secret("secret"), settings.name)
     units = sorted({u for key, title in rows if (u := titles.unit(key, title))})
     lines = [_describe(config)]

@@ -131,9 +131,8 @@ def api_of(
 
 
 def titles_of(settings: SourceSettings) -> Titles:
-    """The stored titles: from the source's mapping, or from its configuration, which keeps a
-    copy because the inbox job hands webhook parsers the configuration without the mapping."""
-    for holder in (settings.mapping or {}, settings.config):
-        if isinstance(holder.get("titles"), dict):
-            return Titles.from_json(holder["titles"])
+    """The stored titles, from the source's mapping (``sources.mapping``, handed to pollers and
+    the inbox's parsers alike)."""
+    if isinstance((settings.mapping or {}).get("titles"), dict):
+        return Titles.from_json(settings.mapping["titles"])
     raise ConfigError(f"source {settings.name}: no stored mapping; add it again (--replace)")

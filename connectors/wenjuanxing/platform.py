@@ -109,7 +109,7 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
         if name and not settings.secrets.get(secret):
             notes.append(f"${name} is not set here; {who} needs it (e.g. in .env)")
     stored = survey.to_json()
-    config = {"activity": options["activity"], "survey_map": stored}
+    config = {"activity": options["activity"]}
     for field in ("secret_env", "aes_key_env", "link", "app_id", "app_key_env", "url"):
         if options.get(field):
             config[field] = options[field]

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from connectors.base import (
+    ConfigError,
     Delivery,
     SourceSettings,
     Verifier,
@@ -193,7 +194,8 @@ def parse(settings: SourceSettings, delivery: Delivery) -> list[RawRecord]:
 
 
 def stored_map(settings: SourceSettings) -> SurveyMap:
-    """The source's mapping: the stored one when the caller passes it, else the copy kept in
-    the configuration (the inbox job hands parsers the configuration only)."""
-    data = settings.mapping or settings.config.get("survey_map") or {}
-    return SurveyMap.from_json(data)
+    """The source's stored mapping (``sources.mapping``, handed to pollers, the inbox's parsers
+    and export readers alike); a source without one must be added again."""
+    if not settings.mapping:
+        raise ConfigError(f"source {settings.name}: no 问卷星 mapping stored; add it again")
+    return SurveyMap.from_json(settings.mapping)

@@ -53,7 +53,7 @@ def source(structured: bool = True) -> SourceSettings:
     text = MAP if structured else MAP + NO_STRUCTURE
     mapping, _ = build_map(CONTEXT, parse_title_map(text), survey)
     stored = mapping.to_json()
-    return SourceSettings("wjx", {"activity": ACTIVITY, "survey_map": stored}, {}, {}, stored)
+    return SourceSettings("wjx", {"activity": ACTIVITY}, {}, {}, stored)
 
 
 def ballots(records) -> dict[str, tuple]:
