@@ -310,7 +310,7 @@ def _reliability_sheet(wb: Workbook, circular: dict[str, Any], units: list[dict]
         ["单位代码", "单位名称", "所属系统", "得分", "校正得分", "综合名次", "综合名次区间下限",
          "综合名次区间上限", "系统内名次区间下限", "系统内名次区间上限", "进入后五名概率",
          "后五名结论", "无法区分的单位"],
-        [12, 30, 10, 9, 10, 9, 10, 10, 10, 10, 10, 16, 60],
+        [24, 30, 10, 9, 10, 9, 10, 10, 10, 10, 10, 16, 60],  # A also holds the summary labels
     )  # fmt: skip
     for u in sorted(units, key=_overall_key):
         one = stats.get(u["code"]) or {}
