@@ -176,13 +176,20 @@ class SetupContext:
 @dataclass(frozen=True)
 class SetupResult:
     """A source ready to store: its configuration and mapping (JSON, no secret values), and
-    what ``source add`` reports (``summary`` for ``--json`` and the API, ``lines`` for people)."""
+    what ``source add`` reports (``summary`` for ``--json`` and the API, ``lines`` for people).
+
+    ``hook`` is for a platform whose senders post somewhere other than the plain
+    ``/hooks/<name>``, e.g. ``/hooks/<name>/<key>`` with a per-source key: the path as it may be
+    shown in ``--json`` and the API (a secret key written as a placeholder, since those answers
+    are kept and logged), while the platform prints the real URL in its own ``lines``. With it,
+    ``source add`` prints no generic "senders POST to" line, which would name the wrong URL."""
 
     config: dict[str, Any]
     mapping: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    hook: str | None = None
 
 
 @dataclass(frozen=True)

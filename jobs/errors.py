@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-from connectors.base import ConfigError
+from connectors.base import ConnectorError
 
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,8 +18,13 @@ _ROOT = Path(__file__).resolve().parents[1]
 def describe_error(exc: BaseException) -> str:
     """What went wrong, in words that cannot carry a token or an answer: the exception's class,
     for a database error its SQLSTATE and the constraint, table and column it names, and where
-    in pingyi it was raised. A configuration error (ours, about the source) keeps its message."""
-    if isinstance(exc, ConfigError):
+    in pingyi it was raised.
+
+    A connector's error keeps its message (cut to 300 characters): by the connector contract
+    (``connectors.base.ConnectorError``) it names what failed and where, never a secret, a token
+    or a payload, and it is what tells staff why a delivery or poll failed ("金数据 refused the
+    API key and secret", a configuration that cannot work), which the class name alone does not."""
+    if isinstance(exc, ConnectorError):
         return f"{exc.__class__.__name__}: {str(exc)[:300]}"
     words = [exc.__class__.__name__]
     driver = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's exception

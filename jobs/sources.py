@@ -109,7 +109,8 @@ def add(
         add_source(session, name, kind, round_id, result.config, result.mapping, replace)
     logger.info("source %s (%s) %s for round %s", name, kind, "replaced" if replace else "added",
                 round_id)  # fmt: skip
-    hook = f"/hooks/{name}" if found.webhooks is not None else None
+    # A platform with its own hook path (a URL key) shows it itself; see SetupResult.hook.
+    hook = (result.hook or f"/hooks/{name}") if found.webhooks is not None else None
     summary = {
         "source": name,
         "kind": kind,
@@ -121,7 +122,7 @@ def add(
         "notes": result.notes,
     }
     lines = [*result.lines]
-    if hook:
+    if hook and result.hook is None:
         lines.append(f"senders POST to {hook}")
     return Added(summary, [*lines, *(f"note: {n}" for n in result.notes)])
 

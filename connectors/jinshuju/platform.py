@@ -130,6 +130,7 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
             "  (keep it private; it changes when the API secret changes)",
         ],
         notes=notes,
+        hook=f"/hooks/{settings.name}/<key>",  # the key only on the command line, above
     )
 
 

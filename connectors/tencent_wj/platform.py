@@ -103,7 +103,14 @@ def _setup(settings: SourceSettings, context: SetupContext) -> SetupResult:
         "rows": len(rows),
         "units_seen": len(units),
     }  # no webhook URL: its key proves deliveries, so only the command line prints it
-    return SetupResult(config=config, mapping=mapping, summary=summary, lines=lines, notes=notes)
+    return SetupResult(
+        config=config,
+        mapping=mapping,
+        summary=summary,
+        lines=lines,
+        notes=notes,
+        hook=f"/hooks/{settings.name}/<key>",  # the key only in the lines, above
+    )
 
 
 def _link(settings: SourceSettings, seat_token: str) -> str:

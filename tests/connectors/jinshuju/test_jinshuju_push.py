@@ -116,7 +116,9 @@ def test_the_receiver_answers_without_calling_jinshuju(cli, tmp_path: Path, jins
         finally:
             INLINE_CONFIG.reset(token)
         [parked] = cli.json("inbox", "list")
-        assert parked["status"] == "failed" and "CredentialsError" in parked["error"]
+        assert parked["status"] == "failed" and parked["error"].startswith("CredentialsError: ")
+        # The connector's own words reach staff (describe_error keeps a ConnectorError's).
+        assert "金数据 refused the API key and secret (HTTP 401)" in parked["error"]
         assert ballots(cli) == {} and site.count("entry") >= 1
         site.faults.clear()
         assert "1 deliveries back in the inbox" in cli("inbox", "retry", "--all-failed")

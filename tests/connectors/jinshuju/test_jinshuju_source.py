@@ -22,6 +22,7 @@ def test_source_add_reads_the_form_maps_titles_and_prints_the_push_address(
     assert f"form {FORM}: 5 units in 1 矩阵单选" in out
     path = f"/hooks/js/{hook_key(SECRET, 'js')}"
     assert f"金数据 数据推送 address: https://<this server>{path}" in out
+    assert "senders POST to" not in out  # the generic line would name a URL without the key
     assert "note: the form has no 数据推送 address yet" in out
     assert site.count("form") == 1
     [row] = cli.json("source", "list")
@@ -111,7 +112,7 @@ def test_the_api_adds_a_source_with_the_map_files_text_and_answers_no_key(
     assert added.status_code == 201, added.get_json()
     got = added.get_json()
     assert (got["form"], got["units"], got["matrices"], got["hook"]) == (
-        FORM, 5, ["field_1"], "/hooks/js",
+        FORM, 5, ["field_1"], "/hooks/js/<key>",
     )  # fmt: skip
     assert hook_key(SECRET, "js") not in added.get_data(as_text=True)
     assert SECRET not in added.get_data(as_text=True)

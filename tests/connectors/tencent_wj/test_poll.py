@@ -79,11 +79,12 @@ def test_source_add_checks_the_form_the_answers_show_and_names_what_does_not_fit
     assert stand_in.count("access_token") == 1  # the second add used the token the first got
     # The URL key proves deliveries: the command line prints it, --json (as the API) does not.
     key = hook_key(SECRET, "twj")
-    assert f"/hooks/twj/{key}" in out
+    assert f"/hooks/twj/{key}" in out and "senders POST to" not in out
     again = json.loads(
         add_source(cli, stand_in, "--map", str(tmp_path / "map.toml"), "--replace", "--json")
     )
     assert again["survey"] == 5356056 and key not in json.dumps(again)
+    assert again["hook"] == "/hooks/twj/<key>"
 
 
 def test_source_add_names_refused_credentials_and_an_empty_survey(
