@@ -20,6 +20,7 @@ import time
 from jobs.circulars.publish import render_snapshot
 from jobs.progress import set_progress
 from jobs.ranking import ConstituentOpen, NothingToRank, rank_round
+from jobs.reliability.report import reliability_of
 from service.context import Context
 from service.metrics import JOB_SECONDS
 from service.queue import NOTIFY, RANKING, RENDER
@@ -129,6 +130,10 @@ def render_circular_job(round_id: str) -> dict:
     with session_scope(ctx.engine) as session:
         snapshot = latest_snapshot(session, round_id)
         work = get_work(session, round_id)
+        if snapshot is not None:
+            # How sure the ranking is (docs/reliability.md), for the API and the circular: made
+            # once per snapshot, whether or not a new version of the circular follows.
+            reliability_of(session, snapshot, ctx.config.rules)
         if snapshot is None or (work is not None and work.circular_ranking_id == snapshot.id):
             return {"round": round_id, "rendered": False}
         rendered = (

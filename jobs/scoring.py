@@ -173,13 +173,36 @@ class _Tally:
     dissatisfied: int = 0
 
 
+def criteria_weights(rules: Rules) -> dict[str, Fraction]:
+    """The criteria that count, by name, with their weights."""
+    return {c.name: c.weight for c in rules.criteria if c.weight > 0}
+
+
+def answered_criteria(
+    crits: Mapping[str, Answer], weights: Mapping[str, Fraction]
+) -> list[tuple[Fraction, Answer]]:
+    """A ballot's answers on one unit that carry points, with their criterion's weight."""
+    return [
+        (w, a)
+        for c, a in crits.items()
+        if a.points is not None and (w := weights.get(c)) is not None
+    ]
+
+
+def combined_vote(answered: Sequence[tuple[Fraction, Answer]]) -> Fraction:
+    """An evaluator's vote on a unit: the weighted mean of the criteria they answered."""
+    if len(answered) == 1:  # one criterion (the default): the vote is its points
+        return answered[0][1].points
+    return sum(w * a.points for w, a in answered) / sum(w for w, _ in answered)
+
+
 def _tally(
     seats: Sequence[SeatInfo],
     valid: Mapping[str, BallotInput],
     units: Sequence[UnitInfo],
     rules: Rules,
 ) -> dict[str, _Tally]:
-    weights = {c.name: c.weight for c in rules.criteria if c.weight > 0}
+    weights = criteria_weights(rules)
     by_token = {s.token: s for s in seats}
     tallies = {u.code: _Tally() for u in units}
     for token, ballot in valid.items():
@@ -188,17 +211,10 @@ def _tally(
             tally = tallies.get(unit)
             if tally is None or unit in seat.recusals:
                 continue
-            answered = [
-                (w, a)
-                for c, a in crits.items()
-                if a.points is not None and (w := weights.get(c)) is not None
-            ]
+            answered = answered_criteria(crits, weights)
             if not answered:
                 continue
-            if len(answered) == 1:  # one criterion (the default): the vote is its points
-                vote = answered[0][1].points
-            else:
-                vote = sum(w * a.points for w, a in answered) / sum(w for w, _ in answered)
+            vote = combined_vote(answered)
             tally.votes.append((seat.group, vote))
             tally.answers += len(answered)
             for _, a in answered:

@@ -27,6 +27,7 @@ from jobs.circulars.summary_data import (
 )
 from jobs.circulars.wording import chinese_date
 from jobs.ranking import rank_round
+from jobs.reliability.report import reliability_of
 from service.config import CircularSettings, Config
 from service.models.results import RankingSnapshot
 from service.models.rounds import Round
@@ -113,6 +114,7 @@ def build_circular(
         for v in list_vetoes(session, round_id)
     ]
     history = rank_history(session, history_rounds(session, rnd), short_period)
+    report = reliability_of(session, snapshot, config.rules) if rnd.kind == "monthly" else None
     circular = {
         "round": {
             "id": rnd.id,
@@ -135,6 +137,8 @@ def build_circular(
         "reissue": _reissue(session, round_id, reason, local),
         # Ranks in system month by month, for the chart (a month: only once earlier months exist).
         "history": history if len(history["periods"]) > 1 else None,
+        # How sure the ranking is (docs/reliability.md): public numbers only, never the flags.
+        "reliability": None if report is None else report.report,
     }
     if rnd.kind != "monthly":
         circular.update(_summary_parts(session, rnd, snapshot.result, local))

@@ -18,7 +18,7 @@ from service.cli.draw import draw, links_cmd
 from service.cli.inbox import inbox
 from service.cli.measures import measure
 from service.cli.panel import panel
-from service.cli.results import circular, rank
+from service.cli.results import circular, quality, rank
 from service.cli.rounds import ingest, round_, veto
 from service.cli.service import scheduler, subscription, sweep, worker
 from service.cli.setup import import_, init
@@ -41,6 +41,6 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 panel.add_command(links_cmd)
-for command in (init, import_, round_, panel, draw, source, poll, ingest, veto, rank, circular,
+for command in (init, import_, round_, panel, draw, source, poll, ingest, veto, rank, quality, circular,
                 token, subscription, worker, scheduler, sweep, inbox, measure, demo):  # fmt: skip
     main.add_command(command)

@@ -18,13 +18,17 @@ from service.store.engine import session_scope
 @click.option("--force", is_flag=True, help="Rank even a round with no ballots at all.")
 @common
 def rank(state: State, round_id: str, as_json: bool, force: bool) -> None:
-    """Compute the ranking of a round and store it as a snapshot."""
+    """Compute the ranking of a round and store it as a snapshot; a monthly round's JSON also
+    carries how sure each rank is (docs/reliability.md)."""
     from jobs.ranking import rank_round
+    from jobs.reliability.report import reliability_of
+    from service.store.reliability import with_uncertainty
     from service.store.round_units import round_systems
 
     with session_scope(state.engine) as session:
         _, snapshot = rank_round(session, round_id, state.config.rules, force=force)
-        result = snapshot.result
+        report = reliability_of(session, snapshot, state.config.rules)
+        result = with_uncertainty(snapshot.result, None if report is None else report.report)
         systems = round_systems(session, round_id)
     if as_json:
         echo_json(result)
@@ -32,6 +36,43 @@ def rank(state: State, round_id: str, as_json: bool, force: bool) -> None:
     from service.cli.tables import format_ranking
 
     click.echo(format_ranking(result, systems))
+
+
+@click.command()
+@click.argument("round_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the flags as JSON.")
+@common
+def quality(state: State, round_id: str, as_json: bool) -> None:
+    """Ballot-quality flags of a round's latest ranking (straight-lining, leniency, severity,
+    near-identical pairs), by seat. They describe evaluators' behaviour: for staff who run the
+    round only (admin in the service), never published. Flags never void a ballot."""
+    from jobs.reliability.report import reliability_of
+    from service.store.results import latest_snapshot
+    from service.store.rounds import get_round
+
+    with session_scope(state.engine) as session:
+        get_round(session, round_id)
+        snapshot = latest_snapshot(session, round_id)
+        if snapshot is None:
+            raise click.ClickException(f"round {round_id!r} has not been ranked (pingyi rank)")
+        report = reliability_of(session, snapshot, state.config.rules)
+        if report is None:
+            raise click.ClickException(
+                f"round {round_id!r}: ballot quality is checked for monthly rounds"
+            )
+        flags, counts = report.flags, report.report["quality_counts"]
+    if as_json:
+        echo_json({"round": round_id, "counts": counts, "flags": flags})
+        return
+    click.echo(
+        f"round {round_id}: {counts['ballots']} accepted ballots checked; "
+        f"{len(flags)} flag{'s' if len(flags) != 1 else ''} (flags never void a ballot)"
+    )
+    for flag in flags:
+        other = f" with seat {flag['with']}" if flag["with"] is not None else ""
+        click.echo(
+            f"  seat {flag['seat']} ({flag.get('evaluator') or '?'}): {flag['kind']}{other}: {flag['detail']}"
+        )
 
 
 @click.command()

@@ -49,3 +49,16 @@ class Circular(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Why this version replaces the one before it (None for version 1): staff must say why.
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReliabilityReport(Base):
+    """The reliability report of one ranking snapshot (docs/reliability.md): the public numbers
+    (rank intervals, P(bottom), adjusted scores, agreement, flag counts) and, apart, the
+    per-ballot flags, which identify evaluators' behaviour and are shown to admins only."""
+
+    __tablename__ = "reliability_reports"
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("ranking_snapshots.id"), primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), index=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    report: Mapped[dict] = mapped_column(JSON)
+    flags: Mapped[list] = mapped_column(JSON)

@@ -20,6 +20,7 @@ from service.store.ballots import status_counts
 from service.store.draws import panel_json
 from service.store.engine import StoreError, as_utc
 from service.store.outbox import emit
+from service.store.reliability import report_for, with_uncertainty
 from service.store.results import (
     circular_outdated,
     latest_circular,
@@ -165,9 +166,27 @@ def ranking(round_id: str):
             if _pending(get_work(session, round_id)):
                 return jsonify(status="computing", message="the ranking is being computed"), 202
             abort(404, description=f"round {round_id!r} has not been ranked yet")
-        response = jsonify(snapshot.result)
+        # How sure each rank is, once the render job has computed it (docs/reliability.md);
+        # counts only: the per-ballot flags are at …/quality, for admins.
+        report = report_for(session, snapshot.id)
+        response = jsonify(with_uncertainty(snapshot.result, report and report.report))
         response.headers["X-Pingyi-Computed-At"] = as_utc(snapshot.computed_at).isoformat()
         return response
+
+
+@api.get("/api/v1/rounds/<round_id>/quality")
+@require("admin")
+def quality(round_id: str):
+    """Ballot-quality flags of the latest ranking, by seat: they describe evaluators'
+    behaviour, so admins only; they never void a ballot."""
+    with context().session() as session:
+        _get_round(session, round_id)
+        snapshot = latest_snapshot(session, round_id)
+        report = None if snapshot is None else report_for(session, snapshot.id)
+        if report is None:
+            abort(404, description=f"round {round_id!r}: no quality report yet (it is made "
+                  "with the circular, or by pingyi quality)")  # fmt: skip
+        return jsonify(round=round_id, counts=report.report["quality_counts"], flags=report.flags)
 
 
 @api.get("/api/v1/rounds/<round_id>/circular.<fmt>")

@@ -105,7 +105,8 @@ def document() -> dict:
         s.RoundLinksSchema, s.RoundSchema, s.RoundListSchema, s.SourceStatusSchema, s.StatusRoundSchema,
         s.StatusSchema, s.AcceptedSchema, s.JobSchema, s.VetoSchema, s.VetoRecordSchema, s.HealthSchema,
         s.DrawRequestSchema, s.SeatSchema, s.PanelSchema, CanonicalBallotSchema, *src.SCHEMAS, *tok.SCHEMAS,
-        s.InboxCountsSchema, s.RoundFailuresSchema, s.FailuresSchema,
+        s.InboxCountsSchema, s.RoundFailuresSchema, s.FailuresSchema, s.UncertaintySchema,
+        s.BootstrapSchema, s.QualityFlagSchema, s.QualitySchema,
     ]  # fmt: skip
     return {
         "openapi": "3.1.0",
@@ -132,6 +133,7 @@ def document() -> dict:
             "/api/v1/rounds": {"get": _op("Rounds", {"200": _json(s.RoundListSchema, "rounds")})},
             "/api/v1/rounds/{round_id}": {"get": _op("One round", {"200": _json(s.RoundSchema, "round")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/ranking": {"get": _op("The latest ranking (the ranking JSON of docs/rules.md)", {"200": _json(s.RankingSchema, "ranking"), "202": _json(s.AcceptedSchema, "being computed")}, parameters=round_param)},
+            "/api/v1/rounds/{round_id}/quality": {"get": _op("Ballot-quality flags by seat (docs/reliability.md); admins only, never published", {"200": _json(s.QualitySchema, "flags"), "404": _json(s.ErrorSchema, "no report yet")}, role="admin", parameters=round_param)},
             "/api/v1/rounds/{round_id}/circular.pdf": {"get": _op("The latest circular as PDF", {"200": {"description": "PDF", "content": {"application/pdf": binary}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/circular.xlsx": {"get": _op("The latest circular as XLSX", {"200": {"description": "XLSX", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/close": {"post": _op("Close a round; rank and render in the background", {"202": _json(s.AcceptedSchema, "job enqueued")}, role="admin", parameters=round_param)},

@@ -18,6 +18,23 @@ class ParticipationSchema(Schema):
     valid_ballots = fields.Integer(required=True)
 
 
+class UncertaintySchema(Schema):
+    rank_overall = fields.List(
+        fields.Integer(), allow_none=True, metadata={"description": "90% interval, inclusive"}
+    )
+    rank_in_system = fields.List(fields.Integer(), allow_none=True)
+    p_bottom = fields.Float(metadata={"description": "P(in the bottom list), bootstrap"})
+    adjusted_score = fields.Float(
+        allow_none=True, metadata={"description": "each evaluator's leniency taken out"}
+    )
+
+
+class BootstrapSchema(Schema):
+    b = fields.Integer()
+    seed = fields.String(metadata={"description": "what seeded it: the draw seed or the round id"})
+    level = fields.Float()
+
+
 class RankedUnitSchema(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
@@ -32,6 +49,10 @@ class RankedUnitSchema(Schema):
     mean = fields.Float(allow_none=True, metadata={"description": "untrimmed mean, 2 decimals"})
     satisfied_share = fields.Float(allow_none=True)
     dissatisfied_share = fields.Float(allow_none=True)
+    uncertainty = fields.Nested(
+        UncertaintySchema, allow_none=True, metadata={"description": "docs/reliability.md"}
+    )
+    parts = fields.Dict(metadata={"description": "a summary round's constituents, M and L"})
 
 
 class RankingSchema(Schema):
@@ -43,6 +64,32 @@ class RankingSchema(Schema):
     top = fields.List(fields.String(), required=True)
     bottom = fields.List(fields.String(), required=True, metadata={"description": "worst first"})
     vetoed = fields.List(fields.String(), required=True)
+    constituents = fields.List(fields.String(), metadata={"description": "a summary round's"})
+    bottom_confidence = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(validate=validate.OneOf(["confirmed", "tied"])),
+        metadata={"description": "per bottom-list unit, once the reliability report exists"},
+    )
+    tied_with = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    icc = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    bootstrap = fields.Nested(BootstrapSchema)
+
+
+class QualityFlagSchema(Schema):
+    seat = fields.Integer(required=True)
+    evaluator = fields.String(allow_none=True)
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["straight_line", "lenient", "severe", "near_duplicate"]),
+    )
+    with_ = fields.Integer(data_key="with", allow_none=True)
+    detail = fields.String()
+
+
+class QualitySchema(Schema):
+    round = fields.String(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    flags = fields.List(fields.Nested(QualityFlagSchema))
 
 
 class ProgressSchema(ParticipationSchema):

@@ -133,7 +133,14 @@ def test_closing_a_round_publishes_its_circular_pdf_and_xlsx(service, tmp_path: 
     assert status == "rejected" and f"round {ROUND} is closed" in reason
     after = web.get(f"/api/v1/rounds/{ROUND}/ranking", token=viewer).json()
     assert after["participation"] == ranking["participation"]
-    assert after["units"] == ranking["units"]
+    # The same ranking; the render job has added how sure each rank is (docs/reliability.md).
+    assert [{k: v for k, v in u.items() if k != "uncertainty"} for u in after["units"]] == [
+        {k: v for k, v in u.items() if k != "uncertainty"} for u in ranking["units"]
+    ]
+    assert all(u["uncertainty"]["p_bottom"] >= 0 for u in after["units"])
+    assert after["bootstrap"]["b"] == 2000 and set(after["bottom_confidence"]) == set(
+        after["bottom"]
+    )
     # Each ranking of a closed round is published as a new version, with its hash.
     pdf2 = web.get(pdf_url, token=viewer)
     latest = service.rows(

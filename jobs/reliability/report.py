@@ -1,0 +1,93 @@
+"""A round's reliability report from the store, and stored with its ranking snapshot.
+
+The report is a function of the snapshot's ballots, the rules and the seed, so it is computed
+once per snapshot and kept (``reliability_reports``); asking again returns the stored one. It is
+a separate step from the official ranking: the ranking stays the fast, exact thing every
+close waits for, and this runs after it (the render job, ``pingyi rank --json``, ``pingyi
+quality``).
+
+The seed is SHA-256 of ``pingyi-bootstrap-v1|<round>|<what>``, where <what> is the round's draw
+seed (the public lottery numbers), or its id when it had no draw: anyone with the ballots gets
+the same numbers, and nobody could pick a favourable seed after the fact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs.ranking import load_round
+from jobs.reliability.analysis import B, analyse
+from service.models.results import RankingSnapshot, ReliabilityReport
+from service.models.rounds import Round, Seat, SeatHolder
+from service.rules import Rules
+from service.store.draws import current_draw
+from service.store.reliability import report_for, save_report
+from service.store.results import latest_snapshot
+from service.store.rounds import get_round
+
+
+def seed_of(session: Session, round_id: str) -> tuple[int, str]:
+    """The bootstrap's seed and what it was derived from (printed in the circular)."""
+    draw = current_draw(session, round_id)
+    what = f"draw seed {draw.seed}" if draw is not None and draw.seed else f"round id {round_id}"
+    digest = hashlib.sha256(f"pingyi-bootstrap-v1|{round_id}|{what}".encode()).digest()
+    return int.from_bytes(digest[:16], "big"), what
+
+
+def previous_bottoms(session: Session, rnd: Round, months: int = 2) -> list[list[str]]:
+    """The bottom lists of the ``months`` monthly rounds opened just before this one (ranked
+    ones), oldest first: the persistence test looks at the last three months."""
+    earlier = session.scalars(
+        select(Round)
+        .where(Round.kind == "monthly", Round.id != rnd.id, Round.opens_at < rnd.opens_at)
+        .order_by(Round.opens_at.desc(), Round.id.desc())
+    )
+    found = []
+    for other in earlier:
+        snapshot = latest_snapshot(session, other.id)
+        if snapshot is not None:
+            found.append(list(snapshot.result.get("bottom") or ()))
+        if len(found) == months:
+            break
+    return found[::-1]
+
+
+def reliability_of(
+    session: Session, snapshot: RankingSnapshot, rules: Rules, b: int = B
+) -> ReliabilityReport | None:
+    """The snapshot's report, computed and stored the first time; None for a summary round
+    (its numbers are published scores, not ballots) or a round without accepted ballots."""
+    rnd = get_round(session, snapshot.round_id)
+    if rnd.kind != "monthly":
+        return None
+    stored = report_for(session, snapshot.id)
+    if stored is not None and stored.report["bootstrap"]["b"] == b:
+        return stored
+    data = load_round(session, rnd.id)
+    # Seats in a fixed order (by seat id): the resamples must not depend on how the database
+    # happened to return the rows.
+    seat_rows = session.execute(
+        select(Seat.id, Seat.token, SeatHolder.member_id)
+        .join(SeatHolder, SeatHolder.seat_id == Seat.id, isouter=True)
+        .where(Seat.round_id == rnd.id)
+    ).all()
+    number = {token: (seat_id, member) for seat_id, token, member in seat_rows}
+    seats = sorted(data.seats, key=lambda s: number[s.token][0])
+    if not data.ballots:
+        return None
+    seed, what = seed_of(session, rnd.id)
+    report, flags = analyse(
+        data.units, seats, data.ballots, snapshot.result, rules, seed, what,
+        previous_bottoms(session, rnd), b,
+    )  # fmt: skip
+    for flag in flags:
+        for key in ("seat", "with"):
+            if flag[key] is not None:
+                seat_id, member = number[seats[flag[key] - 1].token]
+                flag[key] = seat_id
+                if key == "seat":
+                    flag["evaluator"] = member
+    return save_report(session, snapshot, report, flags)
