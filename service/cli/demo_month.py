@@ -47,13 +47,15 @@ COMMENTS = {
 def unit_quality(rng: random.Random, units: list[DemoUnit], months: int) -> list[dict[str, float]]:
     """Each unit's quality (0.3–0.95) in each month: a lasting level, a drift, two trends."""
     base = {u.code: min(0.95, max(0.3, rng.gauss(0.72, 0.1))) for u in units}
-    for code in rng.sample(list(base), 6):
-        base[code] = rng.uniform(0.34, 0.48)
+    # Three clearly weak units; the rest of the bottom list comes from the ordinary spread, where
+    # a unit's place at the cut is partly chance (the reliability section says which).
+    for code in rng.sample(list(base), 3):
+        base[code] = rng.uniform(0.34, 0.46)
     weak = sorted(base, key=base.get)
     rising, falling = weak[0], rng.choice(sorted(base, key=base.get, reverse=True)[10:30])
     months_q = []
     for m in range(months):
-        q = {c: min(0.95, max(0.3, b + rng.gauss(0, 0.035))) for c, b in base.items()}
+        q = {c: min(0.95, max(0.3, b + rng.gauss(0, 0.05))) for c, b in base.items()}
         q[rising] = min(0.95, base[rising] + 0.07 * m)  # rectified, month by month
         q[falling] = max(0.3, base[falling] - 0.06 * m)  # slipping
         months_q.append(q)
@@ -111,6 +113,13 @@ def simulate_month(
         ballots.append(ballot(f"ls-{i + 1:04d}", token, at, answers, comments))
     if not story:
         return ballots
+    # Careless or worse, and never voided (the reliability section counts them): seat 10 answers
+    # 满意 to every unit, and seat 41 submits seat 40's answers as its own.
+    tokens = {b["token"]: b for b in ballots}
+    if seats[10][0] in tokens:
+        tokens[seats[10][0]]["answers"] = {u.code: "满意" for u in units}
+    if seats[40][0] in tokens and seats[41][0] in tokens:
+        tokens[seats[41][0]]["answers"] = dict(tokens[seats[40][0]]["answers"])
     # A re-submission: seat 7 changes its mind two days later; the later ballot wins.
     first = next(b for b in ballots if b["token"] == seats[7][0])
     again = dict(first, id="ls-resubmit-0008", answers=dict(first["answers"]))
