@@ -11,21 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from fractions import Fraction
-from math import floor, lcm
 
 from jobs.ranks import (
-    INSUFFICIENT,
-    RANKED,
     VETOED,
     UnitResult,
-    assign_ranks,
     bottom_list,
     order_key,
     overall_order,
     top_list,
 )
+from jobs.tallies import Tally, round_half_up, unit_results
 from service.rules import Rules, check_group_weights
 
 ACCEPTED, SUPERSEDED, INVALID = "accepted", "superseded", "invalid"
@@ -119,13 +115,6 @@ def _publish(value: Fraction | None, places: int = 2) -> float | None:
     return None if value is None else float(round_half_up(value, places))
 
 
-def round_half_up(value: Fraction, places: int = 2) -> Decimal:
-    """Round an exact value half up (away from zero at .5) to ``places`` decimals."""
-    scaled = value * 10**places
-    whole = floor(abs(scaled) + Fraction(1, 2))
-    return Decimal(whole if scaled >= 0 else -whole).scaleb(-places)
-
-
 def settle_ballots(
     seats: Sequence[SeatInfo],
     ballots: Iterable[BallotInput],
@@ -165,14 +154,6 @@ def settle_ballots(
     return valid, status
 
 
-@dataclass
-class _Tally:
-    votes: list[tuple[str, Fraction]] = field(default_factory=list)  # (group, vote)
-    answers: int = 0
-    satisfied: int = 0
-    dissatisfied: int = 0
-
-
 def criteria_weights(rules: Rules) -> dict[str, Fraction]:
     """The criteria that count, by name, with their weights."""
     return {c.name: c.weight for c in rules.criteria if c.weight > 0}
@@ -201,10 +182,10 @@ def _tally(
     valid: Mapping[str, BallotInput],
     units: Sequence[UnitInfo],
     rules: Rules,
-) -> dict[str, _Tally]:
+) -> dict[str, Tally]:
     weights = criteria_weights(rules)
     by_token = {s.token: s for s in seats}
-    tallies = {u.code: _Tally() for u in units}
+    tallies = {u.code: Tally() for u in units}
     for token, ballot in valid.items():
         seat = by_token[token]
         for unit, crits in ballot.answers.items():
@@ -215,7 +196,7 @@ def _tally(
             if not answered:
                 continue
             vote = combined_vote(answered)
-            tally.votes.append((seat.group, vote))
+            tally.votes[seat.group, vote] += 1
             tally.answers += len(answered)
             for _, a in answered:
                 if a.label == rules.satisfied_label:
@@ -223,41 +204,6 @@ def _tally(
                 elif a.label == rules.dissatisfied_label:
                     tally.dissatisfied += 1
     return tallies
-
-
-def _exact_mean(votes: list[Fraction], trim: int = 0) -> Fraction:
-    """Exact mean after dropping ``trim`` votes at each end.
-
-    Votes are scaled to integers over their common denominator first: sorting and summing
-    integers is just as exact, and an order of magnitude faster than Fraction arithmetic.
-    """
-    den = lcm(*(v.denominator for v in votes))
-    ordered = sorted(v.numerator * (den // v.denominator) for v in votes)
-    if trim:
-        ordered = ordered[trim:-trim]
-    return Fraction(sum(ordered), den * len(ordered))
-
-
-def _trimmed_mean(votes: list[Fraction], rules: Rules) -> Fraction:
-    """docs/rules.md: from ``trim_min_n`` votes on, drop ``trim`` highest and lowest, then the mean."""
-    k = rules.trim
-    trims = k and len(votes) >= rules.trim_min_n and len(votes) > 2 * k
-    return _exact_mean(votes, k if trims else 0)
-
-
-def _unit_score(tally: _Tally, rules: Rules) -> Fraction | None:
-    """The exact score: trimmed mean, or the renormalised group-weighted mean when configured."""
-    if not tally.votes:
-        return None
-    if not rules.group_weights:
-        return _trimmed_mean([v for _, v in tally.votes], rules)
-    groups: dict[str, list[Fraction]] = {}
-    for group, vote in tally.votes:
-        groups.setdefault(group, []).append(vote)
-    # Every group with seats has a positive weight (checked in compute_ranking), so the sum
-    # over the groups that voted is never 0.
-    weighted = [(rules.group_weights[g], _trimmed_mean(v, rules)) for g, v in groups.items()]
-    return sum(w * m for w, m in weighted) / sum(w for w, _ in weighted)
 
 
 def compute_ranking(
@@ -275,29 +221,7 @@ def compute_ranking(
     check_group_weights(rules, (s.group for s in seats))
     valid, status = settle_ballots(seats, ballots, (u.code for u in units), rules)
     tallies = _tally(seats, valid, units, rules)
-    vetoed = set(vetoes)
-    results = []
-    for u in units:
-        t = tallies[u.code]
-        exact = _unit_score(t, rules)
-        n = len(t.votes)
-        results.append(
-            UnitResult(
-                code=u.code,
-                name=u.name,
-                system=u.system,
-                votes=n,
-                score=None if exact is None else round_half_up(exact),
-                exact_score=exact,
-                mean=_exact_mean([v for _, v in t.votes]) if n else None,
-                satisfied_share=Fraction(t.satisfied, t.answers) if t.answers else None,
-                dissatisfied_share=Fraction(t.dissatisfied, t.answers) if t.answers else None,
-                status=VETOED
-                if u.code in vetoed
-                else (RANKED if n >= rules.min_votes and exact is not None else INSUFFICIENT),
-            )
-        )
-    assign_ranks(results, rules)
+    results = unit_results(units, tallies, vetoes, rules)
     seats_n, valid_n = len(seats), len(valid)
     return Ranking(
         seats=seats_n,
