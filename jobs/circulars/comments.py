@@ -1,16 +1,20 @@
 """Evaluators' comments as a circular may show them: redacted, pooled per unit, unattributed.
 
-Comments are free text typed by evaluators. Before anything is published: phone and ID numbers
-are replaced (people write them in complaints, theirs or a third party's); a unit's comments are
+Comments are free text typed by evaluators. Before anything is published: markup is stripped to
+its text (an official document shows what was meant, not ``<b>…</b>``); phone and ID numbers
+are replaced (people write them in complaints, theirs or a third party's); pool members' names
+are replaced (``redact_names``: an evaluator who signs "我是评委陈伟" must not be named); a unit's comments are
 shown only when it has enough of them that no single evaluator stands out (docs/circulars.md, default 3);
 and they are sorted by text, so their order says nothing about who wrote which or when.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -41,6 +45,55 @@ _PATTERNS = [
 ]
 
 
+# Script and style elements are code, not text anyone wrote to be read: dropped with their content.
+# Any other tag (``<b>``, ``<br/>``, ``<a href=…>``) is dropped and its text kept; then entities
+# (``&amp;``) are decoded, once. A lone ``<`` or ``a<b`` without a closing ``>`` stays as typed.
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
+
+# A name of two characters is also a word inside longer text (王平 in 小王平时, 高峰 in 高峰期),
+# so it is hidden only where it stands as a name: after a cue that introduces a person, or
+# between non-Han characters (start, end, punctuation, digits). Three or more characters are
+# hidden wherever they occur. docs/circulars.md, "Comments", states the rule.
+_NAME_CUES = "评委|委员|我是|我叫|本人|签名|署名|姓名|联系人"
+_HAN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+
+
+def strip_tags(text: str) -> str:
+    """Markup reduced to its text: ``<b>回复敷衍</b>`` reads 回复敷衍."""
+    text = _CODE.sub("", text)
+    text = _TAG.sub("", text)
+    return html.unescape(text)
+
+
+def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern for all names, longest first (陈伟明 before 陈伟)."""
+    names = {"".join(str(n).split()) for n in names}
+    long = sorted((n for n in names if len(n) >= 3), key=lambda n: (-len(n), n))
+    short = sorted(n for n in names if len(n) == 2)
+    parts = [re.escape(n) for n in long]
+    if short:
+        two = "|".join(re.escape(n) for n in short)
+        parts.append(rf"(?P<cue>(?:{_NAME_CUES})[:：\s]?)(?:{two})")
+        parts.append(rf"(?<!{_HAN})(?:{two})(?!{_HAN})")
+    if not short:
+        parts.append("(?P<cue>(?!))")  # the group exists either way
+    return re.compile("|".join(parts)) if parts else None
+
+
+def redact_names(texts: list[str], names: Iterable[str]) -> list[str]:
+    """``texts`` with every pool member's name replaced by ``［已隐去］`` (rule above). Names of
+    one character cannot be told from words and are not looked for."""
+    pattern = _name_pattern(names)
+    if pattern is None:
+        return list(texts)
+
+    def hide(match: re.Match[str]) -> str:
+        return (match["cue"] or "") + REDACTED
+
+    return [pattern.sub(hide, strip_tags(t)) for t in texts]
+
+
 def redact(text: str) -> str:
     """Replace phone numbers and ID numbers with ``［已隐去］``; everything else is kept as is."""
     for pattern in _PATTERNS:
@@ -49,8 +102,9 @@ def redact(text: str) -> str:
 
 
 def clean_comment(text: str) -> str:
-    """One comment ready to print: whitespace collapsed, capped in length, redacted."""
-    text = " ".join(str(text).split())
+    """One comment ready to print: markup stripped to text, whitespace collapsed, capped in
+    length, redacted."""
+    text = " ".join(strip_tags(str(text)).split())
     if len(text) > COMMENT_MAX_CHARS:
         text = text[:COMMENT_MAX_CHARS] + "……"
     return redact(text)

@@ -30,13 +30,19 @@ from tests.jobs.circular_document import (
 )
 
 
-def test_markup_in_a_comment_is_printed_as_text(
+def test_markup_in_a_comment_is_stripped_to_its_text(
     circular_doc: dict[str, Any], circular_text: str
 ) -> None:
-    html = render_html(circular_doc)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<script>" not in html
-    assert XSS in without_spaces(circular_text)
+    """An official document shows what the evaluator meant: no tags, no script, no entities."""
+    doc = copy.deepcopy(circular_doc)
+    doc["comments"]["GA-15"].append("<b>回复敷衍</b> &amp; <i>拖延</i><br/>a<b")
+    html = render_html(doc)
+    assert "<script>" not in html and "&lt;script" not in html and "alert(1)" not in html
+    assert "&lt;b&gt;" not in html
+    assert "<li>回复敷衍 &amp; 拖延a&lt;b</li>" in html  # a lone "<" stays, escaped
+    flat = without_spaces(circular_text)
+    assert XSS.removeprefix("<script>alert(1)</script>") in flat
+    assert "<script>" not in flat and "alert(1)" not in flat
 
 
 def test_phone_and_id_numbers_in_comments_are_redacted(circular_text: str) -> None:
