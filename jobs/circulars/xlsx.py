@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from jobs.circulars.wording import STATUS_LABELS, SUMMARY_KINDS, describe_rules, proportion_text
+from jobs.circulars.xlsx_pages import comments_sheet, print_setup
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,8 @@ def _unit_table(circular: dict[str, Any]) -> tuple[list[str], Any, dict[int, str
 
 
 def render_xlsx(circular: dict[str, Any]) -> bytes:
-    """The workbook: 总表, one sheet per system, 前十名, 后五名, 一票否决, 参与情况, 评议规则."""
+    """The workbook: 总表, one sheet per system, 前十名, 后五名, 一票否决, 评议意见, 参与情况,
+    评议规则 (and 整改措施, 可靠性 when the circular has them); every sheet set up for A4."""
     ranking = circular["ranking"]
     rules = circular.get("rules") or {}
     units = ranking.get("units") or []
@@ -225,6 +227,7 @@ def render_xlsx(circular: dict[str, Any]) -> bytes:
         )
         ws.cell(ws.max_row, 5).alignment = Alignment(wrap_text=True, vertical="top")
     _format_columns(ws, {4: SCORE_FORMAT})
+    comments_sheet(wb, circular, _sheet)
     if "measures" in circular:
         _measures_sheet(wb, circular, by_code)
     if circular.get("reliability"):
@@ -264,6 +267,7 @@ def render_xlsx(circular: dict[str, Any]) -> bytes:
         ws.append([key, text])
 
     _keep_as_text(wb)
+    print_setup(wb, wb.properties.title)
     out = BytesIO()
     wb.save(out)
     logger.info("xlsx: round %s, %d units, %d bytes", round_.get("id"), len(units), out.tell())

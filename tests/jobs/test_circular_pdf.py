@@ -100,7 +100,8 @@ def test_xlsx_has_the_same_scores_as_the_pdf(
 ) -> None:
     wb = load_workbook(BytesIO(render_xlsx(circular_doc)))
     assert wb.sheetnames == [
-        "总表", "法院", "检察院", "公安局", "司法局", "前十名", "后五名", "一票否决", "参与情况", "评议规则",
+        "总表", "法院", "检察院", "公安局", "司法局", "前十名", "后五名", "一票否决", "评议意见", "参与情况",
+        "评议规则",
     ]  # fmt: skip
     rows = list(wb["总表"].iter_rows(min_row=2, values_only=True))
     assert len(rows) == 98
