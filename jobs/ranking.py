@@ -8,23 +8,30 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy.orm import Session
 
+from jobs.ranks import VETOED, bottom_list, order_key, overall_order, top_list
 from jobs.scoring import (
+    SUPERSEDED,
     Answer,
     BallotInput,
     Ranking,
     SeatInfo,
     UnitInfo,
     compute_ranking,
+    criteria_weights,
+    settle,
 )
 from jobs.summary import PartScore, Summary, compute_summary
+from jobs.tallies import Tally, unit_results
 from service.models.results import RankingSnapshot
 from service.models.rounds import Round
-from service.rules import Rules
+from service.rules import Rules, check_group_weights
+from service.store.aggregates import coverage, label_counts, vote_counts
 from service.store.audit import canonical_json, sha256_text
 from service.store.ballots import counted_ballots, counted_votes, set_statuses
 from service.store.engine import StoreError, as_utc
@@ -89,6 +96,68 @@ def load_round(session: Session, round_id: str) -> RoundData:
     return RoundData(units, systems, seats, ballots, vetoes, raw_hashes, ids)
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """A ballot as settling sees it, without its votes (they stay in the database)."""
+
+    id: int
+    key: str
+    token: str
+    submitted_at: datetime
+
+
+def rank_where_stored(session: Session, round_id: str, rules: Rules) -> tuple[RoundData, Ranking]:
+    """The monthly ranking as grouped counts done by the database (docs/scale.md): settle each
+    seat's ballot from per-ballot coverage counts, store the statuses, then count each unit's
+    votes per value (and group) and labels over the accepted ballots, and score from those
+    histograms — the same rules, the same exact numbers as ``compute_ranking`` on ballots in
+    memory, with no per-vote Python object. Only the single-criterion rules qualify (with
+    several, a vote is a weighted mean made per ballot)."""
+    get_round(session, round_id)
+    systems = round_systems(session, round_id)
+    units = [UnitInfo(code, name, system) for code, name, system in round_units(session, round_id)]
+    seats = load_seats(session, round_id)
+    check_group_weights(rules, (s.group for s in seats))
+    covered = coverage(session, round_id)
+    stored, raw_hashes, ids = [], {}, {}
+    for bid, source, response_id, version, token, submitted_at, digest in counted_ballots(
+        session, round_id
+    ):
+        key = ballot_key(source, response_id, version)
+        stored.append(_Stored(bid, key, token, as_utc(submitted_at)))
+        raw_hashes[key] = digest
+        ids[key] = bid
+    active = frozenset(u.code for u in units)
+    valid, status = settle(seats, stored, active, rules, lambda b, _asked: covered.get(b.id, 0))
+    set_statuses(session, round_id, {ids[k]: v for k, v in status.items()})
+    [criterion] = criteria_weights(rules)
+    tallies: dict[str, Tally] = {}
+    for unit, group, points, count in vote_counts(
+        session, round_id, criterion, bool(rules.group_weights)
+    ):
+        tallies.setdefault(unit, Tally()).votes[group or "", Fraction(points)] += count
+    for unit, label, count in label_counts(session, round_id, [criterion]):
+        tally = tallies.setdefault(unit, Tally())
+        tally.answers += count
+        tally.satisfied += count if label == rules.satisfied_label else 0
+        tally.dissatisfied += count if label == rules.dissatisfied_label else 0
+    vetoes = vetoed_units(session, round_id)
+    results = unit_results(units, tallies, vetoes, rules)
+    ranking = Ranking(
+        seats=len(seats),
+        ballots=sum(1 for s in status.values() if s != SUPERSEDED),
+        valid_ballots=len(valid),
+        valid=bool(seats)
+        and len(valid) * rules.quorum.denominator >= rules.quorum.numerator * len(seats),
+        units=overall_order(results, systems),
+        top=top_list(results, rules),
+        bottom=bottom_list(results, rules),
+        vetoed=[u.code for u in sorted(results, key=order_key) if u.status == VETOED],
+        ballot_status=status,
+    )
+    return RoundData(units, systems, seats, [], vetoes, raw_hashes, ids), ranking
+
+
 def inputs_digest(data: RoundData, rules: Rules) -> str:
     """SHA-256 over everything the ranking depends on (token values are hashed, never shown)."""
     return sha256_text(
@@ -137,10 +206,13 @@ def rank_round(
             f"round {round_id!r} has no ballots at all, so there is nothing to rank (check its "
             "sources: pingyi source list); --force ranks it anyway, as a round nobody answered"
         )
-    data = load_round(session, round_id)
-    ranking = compute_ranking(
-        data.units, data.seats, data.ballots, data.vetoes, rules, data.systems
-    )
+    if len(criteria_weights(rules)) == 1:
+        data, ranking = rank_where_stored(session, round_id, rules)
+    else:  # a vote is a weighted mean of criteria: computed per ballot, in memory
+        data = load_round(session, round_id)
+        ranking = compute_ranking(
+            data.units, data.seats, data.ballots, data.vetoes, rules, data.systems
+        )
     set_statuses(
         session, round_id, {data.ballot_ids[k]: v for k, v in ranking.ballot_status.items()}
     )

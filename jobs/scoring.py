@@ -8,10 +8,11 @@ score is rounded, half up, to two decimals.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
+from typing import Any
 
 from jobs.ranks import (
     VETOED,
@@ -127,9 +128,31 @@ def settle_ballots(
     ``submitted_at`` wins; equal times fall back to the ballot key so the result never depends
     on the order ballots arrived in.
     """
-    by_token = {s.token: s for s in seats}
     active = frozenset(active_units)
-    latest: dict[str, BallotInput] = {}
+
+    def voted(b: BallotInput, asked: frozenset[str]) -> int:
+        return sum(
+            1
+            for unit, crits in b.answers.items()
+            if unit in asked and any(a.points is not None for a in crits.values())
+        )
+
+    return settle(seats, ballots, active, rules, voted)
+
+
+def settle(
+    seats: Sequence[SeatInfo],
+    ballots: Iterable,
+    active: frozenset[str],
+    rules: Rules,
+    voted: Callable[[Any, frozenset[str]], int],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settling rule on anything with ``key``, ``token`` and ``submitted_at``: ``voted(b,
+    asked)`` says on how many of the seat's ``asked`` units (the active ones, less its
+    recusals) the ballot gave points. The database path counts those in SQL
+    (``jobs.ranking``), the in-memory path from the answers (:func:`settle_ballots`)."""
+    by_token = {s.token: s for s in seats}
+    latest: dict[str, Any] = {}
     status: dict[str, str] = {}
     for b in ballots:
         if b.token not in by_token:
@@ -138,15 +161,10 @@ def settle_ballots(
         best = latest.get(b.token)
         if best is None or (b.submitted_at, b.key) > (best.submitted_at, best.key):
             latest[b.token] = b
-    valid: dict[str, BallotInput] = {}
+    valid: dict[str, Any] = {}
     for token, b in latest.items():
         asked = active - by_token[token].recusals
-        voted = sum(
-            1
-            for unit, crits in b.answers.items()
-            if unit in asked and any(a.points is not None for a in crits.values())
-        )
-        if voted < rules.min_coverage * len(asked):
+        if voted(b, asked) < rules.min_coverage * len(asked):
             status[b.key] = INVALID
         else:
             status[b.key] = ACCEPTED
