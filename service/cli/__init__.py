@@ -24,6 +24,7 @@ from service.cli.service import scheduler, subscription, sweep, worker
 from service.cli.setup import import_, init
 from service.cli.sources import poll, source
 from service.cli.tokens import token
+from service.cli.verify import verify_circular
 
 
 @click.group()
@@ -44,3 +45,4 @@ panel.add_command(links_cmd)
 for command in (init, import_, round_, panel, draw, source, poll, ingest, veto, rank, quality, circular,
                 token, subscription, worker, scheduler, sweep, inbox, measure, demo):  # fmt: skip
     main.add_command(command)
+main.add_command(verify_circular)
