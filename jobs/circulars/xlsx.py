@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from jobs.circulars.wording import STATUS_LABELS, SUMMARY_KINDS, describe_rules, proportion_text
+from jobs.circulars.xlsx_evidence import evidence_sheet
 from jobs.circulars.xlsx_pages import comments_sheet, print_setup
 
 logger = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def _unit_table(circular: dict[str, Any]) -> tuple[list[str], Any, dict[int, str
 
 def render_xlsx(circular: dict[str, Any]) -> bytes:
     """The workbook: 总表, one sheet per system, 前十名, 后五名, 一票否决, 评议意见, 参与情况,
-    评议规则 (and 整改措施, 可靠性 when the circular has them); every sheet set up for A4."""
+    评议规则 (and 整改措施, 可靠性, 票数分布 when the circular has them); every sheet set up for A4."""
     ranking = circular["ranking"]
     rules = circular.get("rules") or {}
     units = ranking.get("units") or []
@@ -232,6 +233,7 @@ def render_xlsx(circular: dict[str, Any]) -> bytes:
         _measures_sheet(wb, circular, by_code)
     if circular.get("reliability"):
         _reliability_sheet(wb, circular, units)
+    evidence_sheet(wb, circular, _sheet)
 
     part = ranking.get("participation") or {}
     ws = _sheet(wb, "参与情况", ["项目", "数值"], [22, 40])
