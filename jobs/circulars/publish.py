@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ from jobs.reliability.report import reliability_of
 from service.config import CircularSettings, Config
 from service.models.results import RankingSnapshot
 from service.models.rounds import Round
-from service.store.engine import as_utc, utcnow
+from service.store.engine import StoreError, as_utc, utcnow
 from service.store.results import check_reissue, latest_circular, save_circular
 from service.store.round_units import round_systems
 from service.store.rounds import get_round, list_vetoes
@@ -42,6 +42,12 @@ _MONTHLY = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
 _HALF = re.compile(r"^(\d{4})-H([12])$", re.IGNORECASE)
 _QUARTER_NAMES = {"1": "第一季度", "2": "第二季度", "3": "第三季度", "4": "第四季度"}
+_ISSUE_DATE = re.compile(r"^\s*(\d{4})年(\d{1,2})月(\d{1,2})日\s*$")
+
+
+class VetoAfterCircular(StoreError):
+    """A veto is dated after the circular that would print it: an official document cannot cite
+    a decision not yet made, and printing another date would misstate the decision."""
 
 
 def period_of(round_id: str) -> tuple[str, str, str]:
@@ -74,6 +80,33 @@ def issuer(settings: CircularSettings, round_id: str, now: datetime) -> dict:
         "date": settings.date or chinese_date(local.isoformat()),
         "period": period,
     }
+
+
+def issue_date(text: str) -> date | None:
+    """The circular's date (成文日期) as a date, from its printed text; None for a text that is
+    not ``YYYY年M月D日`` (a date written in Chinese numerals is printed as set, and not checked)."""
+    m = _ISSUE_DATE.match(text)
+    return date(int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+def check_veto_dates(round_id: str, vetoes: list[dict], issued: str) -> None:
+    """Refuse a circular dated before a veto it prints (docs/circulars.md, "Veto dates"),
+    naming the unit and both dates and the two ways out."""
+    day = issue_date(issued)
+    if day is None:
+        logger.warning("circular %s: issue date %r is not YYYY年M月D日; veto dates not checked",
+                       round_id, issued)  # fmt: skip
+        return
+    for veto in vetoes:
+        decided = date.fromisoformat(veto["at"])
+        if decided > day:
+            where = veto.get("round") or round_id
+            raise VetoAfterCircular(
+                f"round {round_id}: the veto of {veto['unit']} (round {where}) is dated "
+                f"{decided.isoformat()}, after the circular's date {day.isoformat()}; publish "
+                f"with --date {decided.isoformat()} or later, or if the decision was made "
+                f"earlier, record it with its date (veto remove, then veto add --date)"
+            )
 
 
 def _reissue(session: Session, round_id: str, reason: str | None, local) -> dict | None:
@@ -110,7 +143,7 @@ def build_circular(
 
     systems = round_systems(session, round_id)
     vetoes = [
-        {"unit": v.unit_code, "reason": v.reason, "by": v.by, "at": local(v.at)}
+        {"unit": v.unit_code, "reason": v.reason, "by": v.by, "at": v.decided_on.isoformat()}
         for v in list_vetoes(session, round_id)
     ]
     history = rank_history(session, history_rounds(session, rnd), short_period)
@@ -141,11 +174,12 @@ def build_circular(
         "reliability": None if report is None else report.report,
     }
     if rnd.kind != "monthly":
-        circular.update(_summary_parts(session, rnd, snapshot.result, local))
+        circular.update(_summary_parts(session, rnd, snapshot.result))
+    check_veto_dates(rnd.id, circular["vetoes"], circular["issuer"]["date"])
     return circular
 
 
-def _summary_parts(session: Session, rnd: Round, result: dict, local) -> dict:
+def _summary_parts(session: Session, rnd: Round, result: dict) -> dict:
     """What a quarter's or half year's circular adds: its constituents' ranks, the previous
     summary's for movement, comments pooled over its months (and the leaders' own), the
     rectification measures, and where each veto was decided."""
@@ -168,7 +202,7 @@ def _summary_parts(session: Session, rnd: Round, result: dict, local) -> dict:
         },
         "comments": pooled_comments(session, [*months, rnd.id]),
         "measures": summary_measures(session, rnd, watched),
-        "vetoes": veto_origins(session, rnd, result.get("vetoed", ()), local),
+        "vetoes": veto_origins(session, rnd, result.get("vetoed", ())),
     }
 
 

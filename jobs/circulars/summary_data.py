@@ -86,9 +86,9 @@ def pooled_comments(session: Session, round_ids: Iterable[str]) -> dict[str, lis
     return {unit: sorted(texts) for unit, texts in pooled.items()}
 
 
-def veto_origins(session: Session, rnd: Round, vetoed: Iterable[str], local) -> list[dict]:
+def veto_origins(session: Session, rnd: Round, vetoed: Iterable[str]) -> list[dict]:
     """Where each vetoed unit's veto was decided: the summary round itself or a round below,
-    with its reason, by and when (``local`` turns a time into the body's local ISO text)."""
+    with its reason, by and its decision date (ISO, as the deciding body dated it)."""
     wanted = set(vetoed)
     rows = []
     for source in [rnd, *descendants(session, rnd)]:
@@ -100,7 +100,7 @@ def veto_origins(session: Session, rnd: Round, vetoed: Iterable[str], local) -> 
                         "round": source.id,
                         "reason": v.reason,
                         "by": v.by,
-                        "at": local(v.at),
+                        "at": v.decided_on.isoformat(),
                     }
                 )
     return rows

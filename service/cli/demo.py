@@ -199,7 +199,8 @@ class Demo:
         if story:
             self.pingyi("veto", "add", month, VETOED_UNIT, "--reason",
                         "10月12日发生一起民警违规处置警情、造成严重不良影响的事件，经县委政法委研究"
-                        "决定实行一票否决。", "--by", "县委政法委员会")  # fmt: skip
+                        "决定实行一票否决。", "--by", "县委政法委员会", "--date",
+                        f"{month}-28")  # fmt: skip
         self.publish(month, f"{nxt[0]}-{nxt[1]:02d}-03")
 
     def summary(self, round_id: str, kind: str, parts: tuple[str, ...], leaders: tuple[str, ...],

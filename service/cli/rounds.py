@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -205,14 +206,31 @@ def veto() -> None:
 @click.argument("unit")
 @click.option("--reason", required=True, help="Published in the circular.")
 @click.option("--by", "by", default=None, help="Who decided.")
+@click.option(
+    "--date",
+    "decided",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The decision's date, printed in the circular (default: today in [circular] timezone).",
+)
 @common
-def veto_add(state: State, round_id: str, unit: str, reason: str, by: str | None) -> None:
-    """Veto UNIT in ROUND_ID: ranked last, never in the top list, reason published."""
+def veto_add(
+    state: State, round_id: str, unit: str, reason: str, by: str | None, decided: datetime | None
+) -> None:
+    """Veto UNIT in ROUND_ID: ranked last, never in the top list, reason and date published."""
     from service.store.rounds import add_veto
 
     with session_scope(state.engine) as session:
-        add_veto(session, round_id, unit, reason, by)
-    click.echo(f"round {round_id}: {unit} vetoed ({reason})")
+        veto = add_veto(
+            session,
+            round_id,
+            unit,
+            reason,
+            by,
+            decided.date() if decided else None,
+            state.config.circular.timezone,
+        )
+        on = veto.decided_on.isoformat()
+    click.echo(f"round {round_id}: {unit} vetoed on {on} ({reason})")
 
 
 @veto.command("remove")

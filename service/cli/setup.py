@@ -14,7 +14,7 @@ from service.store.engine import migrate, session_scope
 @common
 def init(state: State) -> None:
     """Create or upgrade the database schema."""
-    migrate(state.engine)
+    migrate(state.engine, state.config.circular.timezone)
     click.echo(f"database ready: {state.engine.url.render_as_string(hide_password=True)}")
 
 

@@ -104,7 +104,11 @@ class SeatHolder(Base):
 
 
 class Veto(Base):
-    """A one-vote veto (一票否决) decision with its reason, who made it and when."""
+    """A one-vote veto (一票否决) decision with its reason, who made it and on which day.
+
+    ``decided_on`` is the decision's date as the deciding body dated it (``veto add --date``),
+    printed in the circular; ``at`` is when it was recorded in pingyi, which can be weeks later.
+    """
 
     __tablename__ = "vetoes"
     __table_args__ = (UniqueConstraint("round_id", "unit_code", name="uq_vetoes_round_unit"),)
@@ -114,6 +118,7 @@ class Veto(Base):
     reason: Mapped[str] = mapped_column(Text)
     by: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_on: Mapped[date] = mapped_column(Date)
 
 
 class Measure(Base):

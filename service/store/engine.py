@@ -61,10 +61,12 @@ def make_engine(url: str, pre_ping: bool = True) -> Engine:
     return create_engine(url, pool_pre_ping=pre_ping, hide_parameters=True)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
+def migrate(engine: Engine, timezone: str = "Asia/Shanghai") -> None:
+    """Bring the schema to the newest Alembic revision (idempotent). ``timezone`` is the issuing
+    body's (``[circular] timezone``): a migration that turns stored moments into dates needs it."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["timezone"] = timezone
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

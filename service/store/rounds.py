@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -278,9 +279,24 @@ def seated_members(session: Session, round_id: str) -> list[tuple[str, str, str,
     ]
 
 
-def add_veto(session: Session, round_id: str, unit_code: str, reason: str, by: str | None) -> Veto:
-    """Record a one-vote veto; the reason is mandatory because the circular publishes it."""
+def add_veto(
+    session: Session,
+    round_id: str,
+    unit_code: str,
+    reason: str,
+    by: str | None,
+    decided_on: date | None = None,
+    timezone: str = "Asia/Shanghai",
+) -> Veto:
+    """Record a one-vote veto; the reason is mandatory because the circular publishes it.
+
+    ``decided_on`` is the date of the decision (default: today in ``timezone``, the issuing
+    body's); a date after today is refused, a decision cannot be dated ahead."""
     get_round(session, round_id)
+    today = utcnow().astimezone(ZoneInfo(timezone)).date()
+    decided_on = decided_on or today
+    if decided_on > today:
+        raise StoreError(f"a veto cannot be decided on {decided_on.isoformat()}, after today")
     if unit_code not in round_unit_codes(session, round_id):
         known = session.scalars(select(Unit).where(Unit.code == unit_code)).first() is not None
         raise StoreError(
@@ -293,11 +309,22 @@ def add_veto(session: Session, round_id: str, unit_code: str, reason: str, by: s
         select(Veto).where(Veto.round_id == round_id, Veto.unit_code == unit_code)
     ).first():
         raise StoreError(f"unit {unit_code!r} is already vetoed in round {round_id!r}")
-    veto = Veto(round_id=round_id, unit_code=unit_code, reason=reason.strip(), by=by, at=utcnow())
-    session.add(veto)
-    append_audit(
-        session, "veto.add", {"unit": unit_code, "reason": reason.strip(), "by": by}, round_id
+    veto = Veto(
+        round_id=round_id,
+        unit_code=unit_code,
+        reason=reason.strip(),
+        by=by,
+        at=utcnow(),
+        decided_on=decided_on,
     )
+    session.add(veto)
+    payload = {
+        "unit": unit_code,
+        "reason": reason.strip(),
+        "by": by,
+        "date": decided_on.isoformat(),
+    }
+    append_audit(session, "veto.add", payload, round_id)
     return veto
 
 
@@ -325,8 +352,12 @@ def remove_veto(
 
 
 def list_vetoes(session: Session, round_id: str) -> list[Veto]:
-    """The round's vetoes in the order they were decided."""
-    return list(session.scalars(select(Veto).where(Veto.round_id == round_id).order_by(Veto.at)))
+    """The round's vetoes in the order they were decided (then recorded)."""
+    return list(
+        session.scalars(
+            select(Veto).where(Veto.round_id == round_id).order_by(Veto.decided_on, Veto.at)
+        )
+    )
 
 
 def vetoed_units(session: Session, round_id: str) -> list[str]:

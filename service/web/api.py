@@ -258,18 +258,28 @@ def veto(round_id: str):
     errors = VetoSchema().validate(data) if isinstance(data, dict) else {"_schema": ["not JSON"]}
     if errors:
         abort(
-            400, description=f'expected {{"unit": "...", "reason": "...", "by": "..."}}: {errors}'
+            400,
+            description='expected {"unit": "...", "reason": "...", "by": "...", '
+            f'"date": "YYYY-MM-DD"}}: {errors}',
         )
     unit, reason = data["unit"], data["reason"]
+    decided = VetoSchema().load(data).get("date")
     rt = context()
     with rt.session() as session:
         _get_round(session, round_id)
         try:
-            v = add_veto(session, round_id, unit, reason, data.get("by"))
+            tz = rt.config.circular.timezone
+            v = add_veto(session, round_id, unit, reason, data.get("by"), decided, tz)
         except StoreError as exc:
             abort(409 if "already" in str(exc) else 400, description=str(exc))
         request_ranking(session, round_id)
-        body = {"round": round_id, "unit": v.unit_code, "reason": v.reason, "by": v.by}
+        body = {
+            "round": round_id,
+            "unit": v.unit_code,
+            "reason": v.reason,
+            "by": v.by,
+            "date": v.decided_on.isoformat(),
+        }
     enqueue_after_commit(
         RANKING, "jobs.rounds.rank_round_job", round_id, coalesce=f"rank:{round_id}"
     )

@@ -219,10 +219,16 @@ class VetoSchema(Schema):
     unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     by = fields.String(allow_none=True, validate=validate.Length(max=200))
+    date = fields.Date(
+        allow_none=True,
+        metadata={"description": "the decision's date, YYYY-MM-DD; default today in the body's "
+                  "time zone; a date after today is refused"},
+    )  # fmt: skip
 
 
 class VetoRecordSchema(VetoSchema):
     round = fields.String(required=True)
+    date = fields.Date(required=True, metadata={"description": "the decision's date"})
 
 
 class DrawRequestSchema(Schema):
