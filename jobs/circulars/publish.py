@@ -6,6 +6,7 @@ identities, so nothing identifying an evaluator can reach a circular.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from jobs.circulars.evidence import evidence_of
 from jobs.circulars.summary_data import (
     history_rounds,
     months_of,
@@ -172,6 +174,9 @@ def build_circular(
         "history": history if len(history["periods"]) > 1 else None,
         # How sure the ranking is (docs/reliability.md): public numbers only, never the flags.
         "reliability": None if report is None else report.report,
+        # What anyone needs to recompute the official result from the JSON alone
+        # (docs/verify.md): histograms, label counts, the decisions and parts it rests on.
+        "evidence": evidence_of(session, rnd, snapshot),
     }
     if rnd.kind != "monthly":
         circular.update(_summary_parts(session, rnd, snapshot.result))
@@ -251,10 +256,13 @@ def render_snapshot(
 
     reason = check_reissue(session, round_id, reason)  # refused before the cost of rendering
     circular = build_circular(session, round_id, snapshot, config, reason)
-    pdf = render_pdf(circular, comment_threshold=config.circular.min_comments)
-    xlsx_bytes = render_xlsx(circular) if xlsx else None
+    # The JSON first: the PDF prints its SHA-256 (the colophon), so that a reader holding both
+    # can tell it is this file that recomputes (pingyi verify-circular --pdf, docs/verify.md).
     public = {k: v for k, v in circular.items() if k != "comments"}
     json_bytes = json.dumps(public, ensure_ascii=False, indent=2).encode("utf-8")
+    named = {**circular["round"], "json_sha256": hashlib.sha256(json_bytes).hexdigest()}
+    pdf = render_pdf({**circular, "round": named}, comment_threshold=config.circular.min_comments)
+    xlsx_bytes = render_xlsx(circular) if xlsx else None
     files = {"pdf": pdf, "json": json_bytes}
     if xlsx_bytes is not None:
         files["xlsx"] = xlsx_bytes
