@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.circulars.comments import redact_names
 from jobs.ranking import load_seats
 from service.models.rounds import Round
 from service.store.ballots import counted_comments
 from service.store.measures import measure_json, round_measures
+from service.store.reference import member_names
 from service.store.results import latest_snapshot
 from service.store.rounds import get_round, list_vetoes
 
@@ -76,14 +78,19 @@ def previous_of_kind(session: Session, rnd: Round) -> Round | None:
 
 def pooled_comments(session: Session, round_ids: Iterable[str]) -> dict[str, list[str]]:
     """Comments of counted ballots in these rounds, recused units left out, pooled per unit and
-    sorted so that neither order nor round says anything about who wrote them."""
+    sorted so that neither order nor round says anything about who wrote them.
+
+    Markup is stripped and every pool member's name hidden here, where the pool is at hand: the
+    circular's data never holds a name, so neither the PDF nor the XLSX can print one (phone and
+    ID numbers are hidden when the comments are pooled for print, ``clean_comment``)."""
     pooled: dict[str, list[str]] = {}
     for round_id in round_ids:
         recusals = {s.token: s.recusals for s in load_seats(session, round_id)}
         for unit, text, token in counted_comments(session, round_id):
             if unit not in recusals.get(token, frozenset()):
                 pooled.setdefault(unit, []).append(text)
-    return {unit: sorted(texts) for unit, texts in pooled.items()}
+    names = member_names(session)
+    return {unit: sorted(redact_names(texts, names)) for unit, texts in pooled.items()}
 
 
 def veto_origins(session: Session, rnd: Round, vetoed: Iterable[str]) -> list[dict]:

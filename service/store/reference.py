@@ -152,6 +152,12 @@ def pool_members(session: Session, active_only: bool = False) -> list[tuple[str,
     return [(member_id, group, bool(active)) for member_id, group, active in session.execute(query)]
 
 
+def member_names(session: Session) -> list[str]:
+    """Every pool member's name, retired ones too: what a published comment must never show
+    (``jobs.circulars.comments.redact_names``). Never logged or returned by the API."""
+    return sorted(set(session.scalars(select(Member.name))))
+
+
 def pool_fingerprint(session: Session) -> str:
     """SHA-256 over the canonical pool: members sorted by id with group, activity and conflicts."""
     groups = {g.id: g.name for g in session.scalars(select(Group))}
