@@ -27,6 +27,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/summary.py
+	for p in wenjuanxing jinshuju tencent_wj; do $(BIN)/python benchmarks/$${p}_figures.py || exit 1; done
 
 # The whole service on this machine: web, workers and scheduler (Procfile) under honcho,
 # against the local PostgreSQL (database pingyi, created if missing) and Redis.
