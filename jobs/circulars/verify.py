@@ -279,6 +279,8 @@ def verify_circular(doc: dict[str, Any]) -> Verification:
     lists["vetoed"] = _vetoed_list(units, vetoed)
     for u in units:
         _compare_unit(check, claimed[u.code], u, summary, int(participation["valid_ballots"]))
+    for u in units:
+        _compare_ranks(check, claimed[u.code], u)
     for name in ("top", "bottom", "vetoed"):
         check.expect(name, ranking.get(name), lists[name])
     for decision in doc.get("vetoes") or ():
@@ -312,5 +314,10 @@ def _compare_unit(
                 f"{code} {key}", claimed.get(key), None if share is None else half_up(share, 4)
             )
     check.expect(f"{code} status", claimed.get("status"), u.status)
-    check.expect(f"{code} rank in system", claimed.get("rank_in_system"), u.rank_in_system)
-    check.expect(f"{code} rank overall", claimed.get("rank_overall"), u.rank_overall)
+
+
+def _compare_ranks(check: Verification, claimed: dict[str, Any], u: Result) -> None:
+    """Ranks after every unit's numbers: a wrong number shows as itself, not as the ranks of
+    the units it displaced."""
+    check.expect(f"{u.code} rank in system", claimed.get("rank_in_system"), u.rank_in_system)
+    check.expect(f"{u.code} rank overall", claimed.get("rank_overall"), u.rank_overall)
