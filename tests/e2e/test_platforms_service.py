@@ -159,8 +159,10 @@ def test_a_month_on_each_platform_through_the_service_ranks_as_canonical_ballots
             return lambda: len(service.ballot_counts(source)) >= n
 
         # The scheduler polls a source never polled at once. Let those first polls finish
-        # (nothing on the platforms yet) before the month begins: a routine poll that ran after
-        # the close would judge what it brings as late (see the report of issue #11).
+        # (nothing on the platforms yet) before the month begins, so that the reconciling poll
+        # is the close's own. (A routine poll that runs between POST …/close and the close job
+        # stores what it brings as received after the close, so rejected; the close's poll then
+        # finds it unchanged. The next routine poll here is 300 s away.)
         polled = "select count(*) from sources where last_poll_at is not null and name <> 'wjx'"
         wait_for(lambda: service.scalar(polled) == 2, 30, what=f"the first polls\n{logs()}")
 
@@ -199,16 +201,8 @@ def test_a_month_on_each_platform_through_the_service_ranks_as_canonical_ballots
         # 问卷星 has no API here: the office reconciles from the export, by the source's mapping.
         export = [(i, t["wjx"][s], p, at.replace("-", "/")) for i, s, p, at in WJX_MONTH]
         written = wjx.write_xlsx(tmp_path / "答卷数据.xlsx", wjx.export_rows(export))
-        ingest = (
-            "ingest",
-            "wjx-2026-11",
-            str(written),
-            "--format",
-            "wenjuanxing",
-            "--source",
-            "wjx",
-        )
-        first = cli.json(*ingest)
+        fmt = ("--format", "wenjuanxing", "--source", "wjx")
+        first = cli.json("ingest", "wjx-2026-11", str(written), *fmt)
         assert (first["records"], first["new"], first["unchanged"]) == (6, 1, 5), first
 
         # -- close each round through the API; the close polls 金数据 and 腾讯问卷 once more -----
