@@ -28,7 +28,8 @@ optional, and a caller asks the descriptor rather than the kind:
     says whether a poll returns records in submission order; when not (LimeSurvey completes an
     old response under its old id) nothing downstream may assume the last record is the newest.
 ``export``
-    A file (the platform's own export) -> records, for ``pingyi ingest ID FILE --format KIND``.
+    A file (the platform's own export) -> records (a list, or a stream for a large file), for
+    ``pingyi ingest ID FILE --format KIND``.
 ``link`` / ``platform_token`` / ``push_panel``
     A seat's personal survey link; the copy of a seat token the platform carries, when it cannot
     carry the token itself; pushing a round's seats as the platform's participants.
@@ -37,7 +38,7 @@ optional, and a caller asks the descriptor rather than the kind:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -297,7 +298,7 @@ class Platform:
     setup: Callable[[SourceSettings, SetupContext], SetupResult] | None = None
     webhooks: Webhooks | None = None
     polling: Polling | None = None
-    export: Callable[[Path, SourceSettings | None], list[RawRecord]] | None = None
+    export: Callable[[Path, SourceSettings | None], Iterable[RawRecord]] | None = None
     link: Callable[[SourceSettings, str], str] | None = None
     platform_token: Callable[[str], str] | None = None
     push_panel: Callable[[SourceSettings, str, Sequence[SeatRef], bool], PushResult] | None = None
