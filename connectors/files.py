@@ -9,6 +9,7 @@ Registered as a platform that offers only an export reader: it is not a kind of 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -100,8 +101,39 @@ def read_canonical(path: Path) -> list[RawRecord]:
     return _read_lines(text, path.name)
 
 
-def _read(path: Path, _source: SourceSettings | None) -> list[RawRecord]:
-    return read_canonical(path)
+def _stream_lines(path: Path) -> Iterator[RawRecord]:
+    """JSON lines one at a time: a province's file is read in constant memory. The same
+    records as ``_read_lines``; a line that is not UTF-8 stops the file, naming the line (the
+    ingest transaction then stores nothing of it)."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                raise FileFormatError(
+                    f"{path}: not UTF-8 text (line {number}, byte {exc.start})"
+                ) from None
+            if not line.strip():
+                continue
+            where = f"{path.name}, line {number}"
+            try:
+                value = decode_json(line)
+            except ValueError as exc:
+                yield RawRecord(where, line, error=f"{where}: invalid JSON ({exc})")
+                continue
+            yield load_ballot(value, where, line)
+
+
+def _read(path: Path, _source: SourceSettings | None) -> Iterable[RawRecord]:
+    """A JSON array is read whole (it is one value); JSON lines are streamed."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).decode("utf-8-sig", errors="ignore").lstrip()
+    except OSError as exc:
+        raise FileFormatError(f"{path}: {exc.strerror or exc}") from None
+    if not head or head.startswith("["):
+        return read_canonical(path)
+    return _stream_lines(path)
 
 
 PLATFORM = Platform(

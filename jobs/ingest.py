@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
-from fractions import Fraction
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -20,9 +20,10 @@ from connectors.base import SourceSettings
 from connectors.canonical import RawRecord
 from connectors.registry import export_reader
 from jobs.judging import RoundContext, judge
-from jobs.ranking import ballot_key, load_seats
-from jobs.scoring import Answer, BallotInput, settle_ballots
+from jobs.ranking import StoredBallot, ballot_key, load_seats
+from jobs.scoring import settle
 from service.rules import Rules
+from service.store.aggregates import coverage, recused_votes
 from service.store.ballots import (
     IngestCounts,
     counted_ballots,
@@ -30,7 +31,6 @@ from service.store.ballots import (
     save_ingest,
     set_statuses,
     status_counts,
-    voted_units,
 )
 from service.store.engine import StoreError, as_utc, utcnow
 from service.store.round_units import round_unit_codes
@@ -73,9 +73,7 @@ def ingest_records(
     after a round's close, only what was received before it still counts.
     """
     ctx = round_context(session, round_id, rules, received_at)
-    batch = prepare_ingest(session, round_id, source, records)
-    verdicts = [judge(r.ballot, ctx) if r.ballot is not None else None for r in batch.records]
-    counts = save_ingest(session, batch, verdicts)
+    counts = _store(session, ctx, source, records)
     settle_statuses(session, round_id, rules)
     statuses = status_counts(session, round_id, counts.ballot_ids)
     logger.info(
@@ -90,30 +88,43 @@ def ingest_records(
     return counts, statuses
 
 
-# Settlement only asks *whether* a ballot voted on a unit, so each voted unit gets this marker.
-_VOTED = {"": Answer(None, Fraction(1))}
+def _lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def batched(records: Iterable[RawRecord], size: int) -> Iterable[list[RawRecord]]:
+    """Lists of ``size`` records (itertools.batched is Python 3.12)."""
+    it = iter(records)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _store(
+    session: Session, ctx: RoundContext, source: str, records: Iterable[RawRecord]
+) -> IngestCounts:
+    """Judge and store records (new versions only); settling is the caller's."""
+    batch = prepare_ingest(session, ctx.round_id, source, records)
+    verdicts = [judge(r.ballot, ctx) if r.ballot is not None else None for r in batch.records]
+    return save_ingest(session, batch, verdicts)
 
 
 def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
-    """Settle accepted / superseded / invalid (docs/rules.md) after an ingest, as ``rank`` would.
-
-    The rule is ``jobs.scoring.settle_ballots``, the one ranking uses; only the loading is
-    lighter than ``jobs.ranking.load_round``: coverage needs the set of units each ballot voted
-    on (``voted_units``), not every vote's points. Ballot keys are built as ``load_round``
-    builds them, so equal submission times are ordered the same way in both.
-    """
+    """Settle accepted / superseded / invalid (docs/rules.md) after an ingest, as ``rank``
+    does: the one settling rule (``jobs.scoring.settle``) on each ballot's stored coverage
+    (``service.store.aggregates.coverage``), never on its votes. Ballot keys are built as
+    ``load_round`` builds them, so equal submission times are ordered the same way."""
     units = round_unit_codes(session, round_id)
     seats = load_seats(session, round_id)
-    voted = voted_units(session, round_id)
+    covered = coverage(session, round_id, recused_votes(session, round_id))
     ballots, ids = [], {}
     for bid, source, response_id, version, token, submitted_at, _ in counted_ballots(
         session, round_id
     ):
         key = ballot_key(source, response_id, version)
-        answers = dict.fromkeys(voted.get(bid, ()), _VOTED)
-        ballots.append(BallotInput(key, token, as_utc(submitted_at), answers))
+        ballots.append(StoredBallot(bid, key, token, as_utc(submitted_at)))
         ids[key] = bid
-    _, status = settle_ballots(seats, ballots, units, rules)
+    _, status = settle(seats, ballots, frozenset(units), rules, lambda b, _: covered.get(b.id, 0))
     set_statuses(session, round_id, {ids[k]: v for k, v in status.items()})
 
 
@@ -136,6 +147,7 @@ def with_seat_tokens(
 # whole before it costs memory and time (200,000 lines of garbage once took 1 GB).
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_FILE_RECORDS = 100_000
+FILE_BATCH = 1_000
 
 
 def ingest_file(
@@ -163,14 +175,35 @@ def ingest_file(
             f"{path.name}: {size / 2**20:.1f} MB is over the {MAX_FILE_BYTES // 2**20} MB a ballot "
             "file may have; split the export"
         )
-    records = reader.export(path, source)
+    records = reader.export(path, source)  # a list, or a stream of records (JSON lines)
+    tokens = None
     if source is not None and reader.platform_token is not None:
         tokens = list(seat_tokens(session, round_id))
-        records = with_seat_tokens(records, tokens, reader.platform_token)
-    if len(records) > MAX_FILE_RECORDS:
-        raise StoreError(
-            f"{path.name}: {len(records):,} records, over the {MAX_FILE_RECORDS:,} one file may "
-            "hold; nothing was stored (split the export)"
-        )
     key = source.name if source is not None else f"file:{round_id}"
-    return ingest_records(session, round_id, key, records, rules)
+    # In batches, in one transaction: memory stays that of a batch whatever the file's size,
+    # and a file refused half-way (too many records, bad bytes) stores nothing.
+    # A stream is counted by its non-empty lines first (a quick pass over the bytes), so a
+    # file that is too long is refused before anything is judged or stored.
+    n = len(records) if isinstance(records, list) else _lines(path)
+    if n > MAX_FILE_RECORDS:
+        raise StoreError(
+            f"{path.name}: {n:,} records, over the {MAX_FILE_RECORDS:,} one file may hold; "
+            "nothing was stored (split the export)"
+        )
+    ctx = round_context(session, round_id, rules)
+    total, seen = IngestCounts(), 0
+    for batch in batched(records, FILE_BATCH):
+        seen += len(batch)
+        if tokens is not None:
+            batch = with_seat_tokens(batch, tokens, reader.platform_token)
+        counts = _store(session, ctx, key, batch)
+        total.new += counts.new
+        total.updated += counts.updated
+        total.unchanged += counts.unchanged
+        total.ballot_ids += counts.ballot_ids
+        total.changed_ids += counts.changed_ids
+    settle_statuses(session, round_id, rules)
+    statuses = status_counts(session, round_id, total.ballot_ids)
+    logger.info("ingested %s into round %s: %d records; %s", path.name, round_id, seen,
+                dict(statuses))  # fmt: skip
+    return total, statuses

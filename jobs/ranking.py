@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from jobs.ranks import VETOED, bottom_list, order_key, overall_order, top_list
 from jobs.scoring import (
+    ACCEPTED,
     SUPERSEDED,
     Answer,
     BallotInput,
@@ -31,7 +32,7 @@ from jobs.tallies import Tally, unit_results
 from service.models.results import RankingSnapshot
 from service.models.rounds import Round
 from service.rules import Rules, check_group_weights
-from service.store.aggregates import coverage, label_counts, vote_counts
+from service.store.aggregates import coverage, recused_votes, vote_counts
 from service.store.audit import canonical_json, sha256_text
 from service.store.ballots import counted_ballots, counted_votes, set_statuses
 from service.store.engine import StoreError, as_utc
@@ -97,7 +98,7 @@ def load_round(session: Session, round_id: str) -> RoundData:
 
 
 @dataclass(frozen=True)
-class _Stored:
+class StoredBallot:
     """A ballot as settling sees it, without its votes (they stay in the database)."""
 
     id: int
@@ -118,29 +119,38 @@ def rank_where_stored(session: Session, round_id: str, rules: Rules) -> tuple[Ro
     units = [UnitInfo(code, name, system) for code, name, system in round_units(session, round_id)]
     seats = load_seats(session, round_id)
     check_group_weights(rules, (s.group for s in seats))
-    covered = coverage(session, round_id)
+    recused = recused_votes(session, round_id)
+    covered = coverage(session, round_id, recused)
     stored, raw_hashes, ids = [], {}, {}
     for bid, source, response_id, version, token, submitted_at, digest in counted_ballots(
         session, round_id
     ):
         key = ballot_key(source, response_id, version)
-        stored.append(_Stored(bid, key, token, as_utc(submitted_at)))
+        stored.append(StoredBallot(bid, key, token, as_utc(submitted_at)))
         raw_hashes[key] = digest
         ids[key] = bid
     active = frozenset(u.code for u in units)
     valid, status = settle(seats, stored, active, rules, lambda b, _asked: covered.get(b.id, 0))
     set_statuses(session, round_id, {ids[k]: v for k, v in status.items()})
     [criterion] = criteria_weights(rules)
+    by_group = bool(rules.group_weights)
     tallies: dict[str, Tally] = {}
-    for unit, group, points, count in vote_counts(
-        session, round_id, criterion, bool(rules.group_weights)
-    ):
-        tallies.setdefault(unit, Tally()).votes[group or "", Fraction(points)] += count
-    for unit, label, count in label_counts(session, round_id, [criterion]):
+
+    def count(unit: str, group: str | None, label: str | None, points: str, n: int) -> None:
         tally = tallies.setdefault(unit, Tally())
-        tally.answers += count
-        tally.satisfied += count if label == rules.satisfied_label else 0
-        tally.dissatisfied += count if label == rules.dissatisfied_label else 0
+        tally.votes[(group or "") if by_group else "", Fraction(points)] += n
+        tally.answers += n
+        tally.satisfied += n if label == rules.satisfied_label else 0
+        tally.dissatisfied += n if label == rules.dissatisfied_label else 0
+
+    for unit, group, label, points, n in vote_counts(session, round_id, criterion, by_group):
+        count(unit, group, label, points, n)
+    accepted = {ids[k] for k, v in status.items() if v == ACCEPTED}
+    for ballot_id, _, unit, crit, group, label, points in recused:
+        if ballot_id in accepted and crit == criterion and points is not None:
+            count(unit, group, label, points, -1)
+    for unit in [u for u, t in tallies.items() if not t.n]:
+        del tallies[unit]
     vetoes = vetoed_units(session, round_id)
     results = unit_results(units, tallies, vetoes, rules)
     ranking = Ranking(

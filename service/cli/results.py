@@ -16,8 +16,15 @@ from service.store.engine import session_scope
 @click.argument("round_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the ranking JSON (docs/rules.md).")
 @click.option("--force", is_flag=True, help="Rank even a round with no ballots at all.")
+@click.option(
+    "--without-reliability",
+    "official_only",
+    is_flag=True,
+    help="Only the official ranking: skip the bootstrap report (docs/reliability.md), e.g. to "
+    "time the ranking of a very large round on its own.",
+)
 @common
-def rank(state: State, round_id: str, as_json: bool, force: bool) -> None:
+def rank(state: State, round_id: str, as_json: bool, force: bool, official_only: bool) -> None:
     """Compute the ranking of a round and store it as a snapshot; a monthly round's JSON also
     carries how sure each rank is (docs/reliability.md)."""
     from jobs.ranking import rank_round
@@ -27,7 +34,7 @@ def rank(state: State, round_id: str, as_json: bool, force: bool) -> None:
 
     with session_scope(state.engine) as session:
         _, snapshot = rank_round(session, round_id, state.config.rules, force=force)
-        report = reliability_of(session, snapshot, state.config.rules)
+        report = None if official_only else reliability_of(session, snapshot, state.config.rules)
         result = with_uncertainty(snapshot.result, None if report is None else report.report)
         systems = round_systems(session, round_id)
     if as_json:

@@ -41,6 +41,10 @@ class Ballot(Base):
     raw_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    # How many units the ballot gave points to, counted when it is stored: settling needs this
+    # per ballot (recusals are taken off then), and reading it here spares a scan of every vote
+    # (docs/scale.md). NULL for a rejected ballot.
+    voted_units: Mapped[int | None] = mapped_column(Integer)
 
 
 class Vote(Base):

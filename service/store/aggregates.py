@@ -2,17 +2,20 @@
 
 A ranking needs, per unit, how many votes of each value it got (per evaluator group when group
 weights are set) and how many of its answers carry each label; settling needs, per ballot, on how
-many of its asked units it gave points. Both are GROUP BY queries, so a province round of 2.25
-million votes is a few thousand rows to Python instead of 2.25 million objects. Recusals (the
-seat holder's conflicts) are left out in SQL with an anti-join, as ``jobs.scoring`` leaves them out
-in memory.
+many of its asked units it gave points. The first is one GROUP BY over the round's votes, the
+second is stored with each ballot (``ballots.voted_units``): a province round of 2.25 million
+votes is a few thousand rows to Python instead of 2.25 million objects.
+
+Recusals (the seat holder's conflicts) are few, so they are taken off afterwards: the votes on
+recused units are read by their own small join (conflicts → seat → ballot → its vote on that
+unit, by primary key) and subtracted, which costs far less than testing every vote against them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.models.ballots import Ballot, Vote
@@ -22,63 +25,75 @@ from service.models.rounds import Seat, SeatHolder
 ACCEPTED, REJECTED = "accepted", "rejected"
 
 
-def _recused():
-    """True for a vote on a unit its ballot's seat holder is recused from."""
-    return (
-        exists()
-        .where(Seat.token == Ballot.token)
-        .where(Seat.round_id == Ballot.round_id)
-        .where(SeatHolder.seat_id == Seat.id)
-        .where(Conflict.member_id == SeatHolder.member_id)
-        .where(Conflict.unit_code == Vote.unit_code)
-    )
+def recused_votes(session: Session, round_id: str) -> list[tuple]:
+    """(ballot id, ballot status, unit, criterion, group, label, points) of every vote a
+    non-rejected ballot gave on a unit its seat holder is recused from."""
+    return [
+        tuple(r)
+        for r in session.execute(
+            select(
+                Vote.ballot_id,
+                Ballot.status,
+                Vote.unit_code,
+                Vote.criterion,
+                Seat.group_name,
+                Vote.label,
+                Vote.points,
+            )
+            .select_from(Conflict)
+            .join(SeatHolder, SeatHolder.member_id == Conflict.member_id)
+            .join(Seat, Seat.id == SeatHolder.seat_id)
+            .join(Ballot, Ballot.seat_id == Seat.id)
+            .join(Vote, (Vote.ballot_id == Ballot.id) & (Vote.unit_code == Conflict.unit_code))
+            .where(Seat.round_id == round_id, Ballot.round_id == round_id)
+            .where(Ballot.status != REJECTED)
+        )
+    ]
 
 
-def coverage(session: Session, round_id: str) -> dict[int, int]:
+def coverage(session: Session, round_id: str, recused: Iterable[tuple]) -> dict[int, int]:
     """Per ballot that is not rejected: the units it gave points to, recused ones left out."""
-    rows = session.execute(
-        select(Vote.ballot_id, func.count(func.distinct(Vote.unit_code)))
-        .join(Ballot, Ballot.id == Vote.ballot_id)
-        .where(Ballot.round_id == round_id, Ballot.status != REJECTED)
-        .where(Vote.points.is_not(None), ~_recused())
-        .group_by(Vote.ballot_id)
+    stored = dict(
+        session.execute(
+            select(Ballot.id, Ballot.voted_units).where(
+                Ballot.round_id == round_id, Ballot.status != REJECTED
+            )
+        ).all()
     )
-    return dict(rows.all())
+    missing = [b for b, n in stored.items() if n is None]
+    if missing:  # stored before the count was kept: count them from their votes
+        for start in range(0, len(missing), 5000):
+            stored.update(
+                session.execute(
+                    select(Vote.ballot_id, func.count(func.distinct(Vote.unit_code)))
+                    .where(Vote.ballot_id.in_(missing[start : start + 5000]))
+                    .where(Vote.points.is_not(None))
+                    .group_by(Vote.ballot_id)
+                ).all()
+            )
+        stored.update({b: 0 for b in missing if stored[b] is None})
+    off = {(r[0], r[2]) for r in recused if r[6] is not None}
+    for ballot_id, _ in off:
+        stored[ballot_id] -= 1
+    return stored
 
 
 def vote_counts(
     session: Session, round_id: str, criterion: str, by_group: bool
-) -> list[tuple[str, str | None, str, int]]:
-    """(unit, group or None, points text, count) over the accepted ballots' votes on
-    ``criterion``, recused units left out."""
-    group = Seat.group_name if by_group else func.cast(None, Seat.group_name.type)
+) -> list[tuple[str, str | None, str | None, str, int]]:
+    """(unit, group or None, label, points text, count) over the accepted ballots' votes with
+    points on ``criterion``, recusals NOT yet taken off (see ``recused_votes``)."""
+    columns = [Vote.unit_code, Seat.group_name if by_group else None, Vote.label, Vote.points]
     query = (
-        select(Vote.unit_code, group, Vote.points, func.count())
+        select(*(c for c in columns if c is not None), func.count())
         .join(Ballot, Ballot.id == Vote.ballot_id)
         .where(Ballot.round_id == round_id, Ballot.status == ACCEPTED)
-        .where(Vote.criterion == criterion, Vote.points.is_not(None), ~_recused())
+        .where(Vote.criterion == criterion, Vote.points.is_not(None))
     )
     if by_group:
-        query = query.join(Seat, Seat.token == Ballot.token).group_by(
-            Vote.unit_code, Seat.group_name, Vote.points
-        )
-    else:
-        query = query.group_by(Vote.unit_code, Vote.points)
-    return [tuple(r) for r in session.execute(query)]
-
-
-def label_counts(
-    session: Session, round_id: str, criteria: Sequence[str]
-) -> list[tuple[str, str | None, int]]:
-    """(unit, label or None for a number, count) of the accepted ballots' answers with points on
-    the counting ``criteria``, recused units left out: the tie-breaks' shares."""
-    return [
-        tuple(r)
-        for r in session.execute(
-            select(Vote.unit_code, Vote.label, func.count())
-            .join(Ballot, Ballot.id == Vote.ballot_id)
-            .where(Ballot.round_id == round_id, Ballot.status == ACCEPTED)
-            .where(Vote.criterion.in_(list(criteria)), Vote.points.is_not(None), ~_recused())
-            .group_by(Vote.unit_code, Vote.label)
-        )
-    ]
+        query = query.join(Seat, Seat.id == Ballot.seat_id)
+    query = query.group_by(*(c for c in columns if c is not None))
+    rows = session.execute(query)
+    if by_group:
+        return [tuple(r) for r in rows]
+    return [(unit, None, label, points, n) for unit, label, points, n in rows]

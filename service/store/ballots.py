@@ -221,12 +221,14 @@ def _ballot_row(
         "submitted_at": None,
         "status": REJECTED,
         "reason": record.error,
+        "voted_units": None,
     }
     b = record.ballot
     if b is not None and verdict is not None:
         row.update(token=b.token, submitted_at=b.submitted_at, seat_id=verdict.seat_id)
         if verdict.accepted:
-            row.update(status=ACCEPTED, reason=None)
+            voted = len({v.unit for v in verdict.votes if v.points is not None})
+            row.update(status=ACCEPTED, reason=None, voted_units=voted)
         else:
             row["reason"] = "; ".join(verdict.reasons)
     return row
