@@ -23,7 +23,7 @@ from jobs.judging import RoundContext, judge
 from jobs.ranking import StoredBallot, ballot_key, load_seats
 from jobs.scoring import settle
 from service.rules import Rules
-from service.store.aggregates import coverage, recused_votes
+from service.store.aggregates import coverage, recused_votes, refresh_statistics
 from service.store.ballots import (
     IngestCounts,
     counted_ballots,
@@ -202,6 +202,8 @@ def ingest_file(
         total.unchanged += counts.unchanged
         total.ballot_ids += counts.ballot_ids
         total.changed_ids += counts.changed_ids
+    if seen > FILE_BATCH:
+        refresh_statistics(session)
     settle_statuses(session, round_id, rules)
     statuses = status_counts(session, round_id, total.ballot_ids)
     logger.info("ingested %s into round %s: %d records; %s", path.name, round_id, seen,

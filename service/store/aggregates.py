@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from service.models.ballots import Ballot, Vote
@@ -97,3 +97,13 @@ def vote_counts(
     if by_group:
         return [tuple(r) for r in rows]
     return [(unit, None, label, points, n) for unit, label, points, n in rows]
+
+
+def refresh_statistics(session: Session) -> None:
+    """After a large ingest, tell PostgreSQL's planner how big the vote table now is: with the
+    statistics of an empty table it sorts 2 million votes on disk to group them (4.5 s) where a
+    parallel hash aggregate takes 1 s. Autovacuum would do it too, but later than the ranking
+    that follows an ingest. SQLite's planner needs no such thing."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("ANALYZE ballots"))
+        session.execute(text("ANALYZE votes"))
