@@ -18,11 +18,12 @@ from jobs.circulars.comments import pool_comments
 from jobs.circulars.context import (
     circular_systems,
     common_context,
-    listed,
     system_order,
+    top_and_bottom,
     unit_row,
 )
 from jobs.circulars.history_chart import RankLine, rank_history_svg
+from jobs.circulars.tables import summary_table
 from jobs.circulars.wording import SUMMARY_KINDS, chinese_date, format_score, plain_number
 
 MEASURE_STATUS = {"open": "整改中", "done": "已完成"}
@@ -191,20 +192,11 @@ def build_summary_context(circular: dict[str, Any], comment_threshold: int = 3) 
         "ranked_count": sum(1 for u in units if u.get("status") == "ranked"),
         "insufficient_count": sum(1 for u in units if u.get("status") == "insufficient"),
         "systems": [
-            {
-                "name": system,
-                "rows": _summary_rows(
-                    circular,
-                    [u for u in units if u.get("system") == system],
-                    previous is not None,
-                ),
-            }
-            for system in systems
+            _system(circular, units, system, (f"{part}均分", f"{name}得分")) for system in systems
         ],
         "history_charts": history_charts(circular, systems),
         "history_periods": [p["label"] for p in (circular.get("history") or {}).get("periods", [])],
-        "top": listed(ranking.get("top") or [], by_code, "top list"),
-        "bottom": listed(ranking.get("bottom") or [], by_code, "bottom list"),
+        **top_and_bottom(circular, by_code, votes=False),
         "vetoes": _vetoes(circular, by_code, name),
         "measures": _measures(circular, by_code),
         "comment_threshold": comment_threshold,
@@ -213,6 +205,16 @@ def build_summary_context(circular: dict[str, Any], comment_threshold: int = 3) 
             pool_comments(circular.get("comments") or {}, units, systems, comment_threshold)
         ),
     }
+
+
+def _system(
+    circular: dict[str, Any], units: list[dict[str, Any]], system: str, heads: tuple[str, str]
+) -> dict[str, Any]:
+    """One system's summary rows and their table (jobs/circulars/tables.py)."""
+    previous = circular.get("previous") is not None
+    rows = _summary_rows(circular, [u for u in units if u.get("system") == system], previous)
+    periods = [c["period"] for c in circular.get("constituents") or []]
+    return {"name": system, "rows": rows, "table": summary_table(rows, periods, heads, previous)}
 
 
 def _capped(pooled: list[dict[str, Any]]) -> list[dict[str, Any]]:

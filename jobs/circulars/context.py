@@ -7,6 +7,7 @@ import logging
 import math
 from typing import Any
 
+from jobs.circulars.tables import list_table
 from jobs.circulars.wording import (
     STATUS_LABELS,
     chinese_date,
@@ -75,6 +76,47 @@ def listed(codes: list[str], by_code: dict[str, dict[str, Any]], what: str) -> l
             unit = {"code": code, "name": code, "status": None}
         rows.append(unit_row(unit, "rank_overall"))
     return rows
+
+
+def top_and_bottom(
+    circular: dict[str, Any], by_code: dict[str, dict[str, Any]], votes: bool = True
+) -> dict[str, Any]:
+    """The top and bottom lists as rows and tables, and what the circular says when they share
+    units. docs/rules.md lets one unit be in both when fewer units are ranked than the two lists
+    are long; the circular prints both lists as ranked (the JSON and XLSX carry the same), marks
+    each shared unit in 备注 and says so in one sentence (docs/circulars.md, "Top and bottom")."""
+    ranking, rules = circular["ranking"], circular.get("rules") or {}
+    rules_top = ranking.get("top") or []
+    rules_bottom = ranking.get("bottom") or []
+    top, bottom = (
+        listed(rules_top, by_code, "top list"),
+        listed(rules_bottom, by_code, "bottom list"),
+    )
+    shared = [code for code in rules_bottom if code in set(rules_top)]
+    overlap = ""
+    if shared:
+        top_label = chinese_number(int(rules.get("top", len(rules_top))))
+        bottom_label = chinese_number(int(rules.get("bottom", len(rules_bottom))))
+        for row in top:
+            if row["code"] in shared:
+                row["note"] = row["note"] or f"见后{bottom_label}名"
+        for row in bottom:
+            if row["code"] in shared:
+                row["note"] = row["note"] or f"见前{top_label}名"
+        ranked = sum(1 for u in by_code.values() if u.get("rank_overall") is not None)
+        names = "、".join((by_code.get(c) or {}).get("name") or c for c in shared)
+        overlap = (
+            f"参与排名的单位共{ranked}个，少于前{top_label}名与后{bottom_label}名之和，"
+            f"{names}{'等' + str(len(shared)) + '个单位' if len(shared) > 1 else ''}"
+            f"同时列入前{top_label}名和后{bottom_label}名。"
+        )
+    return {
+        "top": top,
+        "bottom": bottom,
+        "top_table": list_table(top, votes),
+        "bottom_table": list_table(bottom, votes),
+        "overlap": overlap,
+    }
 
 
 def common_context(circular: dict[str, Any]) -> dict[str, Any]:

@@ -26,8 +26,15 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from jobs.circulars.change import build_summary_context, history_charts
 from jobs.circulars.charts import score_distribution_svg
 from jobs.circulars.comments import pool_comments
-from jobs.circulars.context import circular_systems, common_context, listed, system_order, unit_row
+from jobs.circulars.context import (
+    circular_systems,
+    common_context,
+    system_order,
+    top_and_bottom,
+    unit_row,
+)
 from jobs.circulars.reliability_section import reliability_context
+from jobs.circulars.tables import system_table
 from jobs.circulars.wording import (
     SUMMARY_KINDS,
     chinese_date,
@@ -123,21 +130,11 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
         "unit_count": len(units),
         "ranked_count": sum(1 for u in units if u.get("status") == "ranked"),
         "insufficient_count": sum(1 for u in units if u.get("status") == "insufficient"),
-        "systems": [
-            {
-                "name": system,
-                "rows": [
-                    unit_row(u, "rank_in_system")
-                    for u in system_order([u for u in units if u.get("system") == system])
-                ],
-            }
-            for system in systems
-        ],
+        "systems": [_system(units, system, rules) for system in systems],
         "chart": Markup(score_distribution_svg(units, systems)),  # built with escaped text
         "history_charts": history_charts(circular, systems),
         "history_periods": [p["label"] for p in (circular.get("history") or {}).get("periods", [])],
-        "top": listed(ranking.get("top") or [], by_code, "top list"),
-        "bottom": listed(ranking.get("bottom") or [], by_code, "bottom list"),
+        **top_and_bottom(circular, by_code),
         "vetoes": veto_rows,
         "comment_threshold": comment_threshold,
         "comment_units": pool_comments(
@@ -146,6 +143,17 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
         "min_votes": rules.get("min_votes", 10),
         "satisfied_label": rules.get("satisfied_label", "满意"),
         "reliability": reliability_context(circular),
+    }
+
+
+def _system(units: list[dict[str, Any]], system: str, rules: dict[str, Any]) -> dict[str, Any]:
+    """One system's rows in rank order, and its table (jobs/circulars/tables.py)."""
+    rows = [unit_row(u, "rank_in_system") for u in system_order(
+        [u for u in units if u.get("system") == system])]  # fmt: skip
+    return {
+        "name": system,
+        "rows": rows,
+        "table": system_table(rows, rules.get("satisfied_label", "满意")),
     }
 
 
