@@ -26,9 +26,20 @@ class DrawGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=DrawGroup)
+@click.group(
+    cls=DrawGroup,
+    subcommand_metavar="ROUND_ID (--numbers TEXT | --seed TEXT) [OPTIONS] | COMMAND [ARGS]...",
+)
 def draw() -> None:
-    """Verifiable panel draw (docs/draw.md): announce, draw, verify, replace, stats."""
+    """Verifiable panel draw (docs/draw.md): announce, draw, verify, replace, stats.
+
+    \b
+    The draw itself, after `draw announce` and the lottery:
+      pingyi draw ROUND_ID --numbers "9319; 2 5 12 8 10"   lottery results, sources by ";"
+      pingyi draw ROUND_ID --seed "9319./2.5.8.10.12./"    or the seed string itself
+    with --seats N (announce and draw in one step), --method, --force (redo a drawn round;
+    its old tokens stop working) and --json. `pingyi draw ROUND_ID --help` shows them.
+    """
 
 
 def _sources(text: str) -> list[str]:

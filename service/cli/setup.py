@@ -7,15 +7,36 @@ from pathlib import Path
 import click
 
 from service.cli.base import State, common
+from service.config import CONFIG_FILE
 from service.store.engine import migrate, session_scope
+
+EXAMPLE_CONFIG = Path(__file__).with_name("example_config.toml")
 
 
 @click.command()
+@click.option(
+    "--example-config",
+    "example",
+    is_flag=True,
+    help="Write a commented pingyi.toml (or the --config path) for the office to fill in: "
+    "issuing body, 文号 per round kind, recipients, cc, time zone. Touches no database.",
+)
 @common
-def init(state: State) -> None:
-    """Create or upgrade the database schema."""
+def init(state: State, example: bool) -> None:
+    """Create or upgrade the database schema (or, with --example-config, write a pingyi.toml)."""
+    if example:
+        _write_example(state.config_path or Path(CONFIG_FILE))
+        return
     migrate(state.engine, state.config.circular.timezone)
     click.echo(f"database ready: {state.engine.url.render_as_string(hide_password=True)}")
+
+
+def _write_example(path: Path) -> None:
+    """The example settings, never over a file the office may have filled in already."""
+    if path.exists():
+        raise click.ClickException(f"{path} exists; not overwritten (move it away first)")
+    path.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    click.echo(f"wrote {path}: fill in [circular] (body, doc_number, recipients, cc, timezone)")
 
 
 @click.group("import")
