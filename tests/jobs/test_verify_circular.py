@@ -25,6 +25,7 @@ import pytest
 
 from tests.jobs.evaluation import Evaluation
 from tests.jobs.paper_round import GROUP
+from tests.jobs.test_verify_demo import run_listing
 
 MEMBERS = [f"P{i}" for i in range(1, 8)]
 S, B, D, X = "满意", "基本满意", "不满意", "不了解"
@@ -91,6 +92,8 @@ def test_round_a_verifies_and_carries_its_histograms(round_a: Evaluation, tmp_pa
     assert evidence["vetoes"] == ["U4"] and evidence["histograms"] == "pooled"
     assert verify(round_a, data) == (0, "match\n")
     assert verify(round_a, data, "--pdf", str(pdf)) == (0, "match\n")
+    done = run_listing(tmp_path, data)  # docs/verify.md's listing agrees
+    assert (done.returncode, done.stdout) == (0, "match\n"), done.stderr
     # The XLSX carries the same histograms on a sheet of their own.
     sheet = openpyxl.load_workbook(tmp_path / "c-2026-10.xlsx")["票数分布"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]}
@@ -186,6 +189,8 @@ def test_group_weights_carry_per_group_histograms(migrated_db_url: str, tmp_path
     assert w1["histograms"] == {"人大代表": {"100": 3}, "政协委员": {"30": 3}}
     assert unit(doc, "W1")["score"] == 76.67 and doc["evidence"]["withheld"] is None
     assert verify(ev, data) == (0, "match\n")
+    done = run_listing(tmp_path, data)  # the listing's group-weights branch
+    assert (done.returncode, done.stdout) == (0, "match\n"), done.stderr
     bad = tampered(data, lambda d: d["evidence"]["units"]["W1"]["histograms"].update(
         {"人大代表": {"100": 2, "30": 1}, "政协委员": {"100": 1, "30": 2}}))  # fmt: skip
     code, out = verify(ev, bad)
