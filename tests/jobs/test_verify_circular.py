@@ -210,3 +210,20 @@ def test_a_group_of_two_has_its_histograms_withheld(migrated_db_url: str, tmp_pa
     }
     code, out = verify(ev, data)
     assert code == 0 and out.startswith("match\nnote: scores taken as published"), out
+
+
+def test_the_recomputation_shares_no_code_with_the_scoring() -> None:
+    """docs/verify.md: jobs/circulars/verify.py is written again from the rules, so a bug in
+    jobs/scoring.py, jobs/ranks.py or jobs/summary.py is caught rather than repeated."""
+    import ast
+
+    import jobs.circulars.verify as recomputation
+
+    tree = ast.parse(Path(recomputation.__file__).read_text(encoding="utf-8"))
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported <= {"__future__", "dataclasses", "decimal", "fractions", "math", "typing"}
