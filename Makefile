@@ -30,16 +30,34 @@ bench: $(STAMP)
 	for p in wenjuanxing jinshuju tencent_wj; do $(BIN)/python benchmarks/$${p}_figures.py || exit 1; done
 
 # The whole service on this machine: web, workers and scheduler (Procfile) under honcho,
-# against the local PostgreSQL (database pingyi, created if missing) and Redis.
+# against PostgreSQL and Redis. SERVE_DB names the database (created if missing, on the server
+# and as the user the URL names) and PORT the web process's port (honcho hands it to gunicorn):
+# make serve PORT=8080 SERVE_DB=postgresql+psycopg://postgres@127.0.0.1:5432/pingyi_test
 SERVE_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/pingyi
 SERVE_REDIS ?= redis://127.0.0.1:6379/0
+PORT ?= 8000
+
+define SERVE_CREATEDB
+import sys
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+url = make_url(sys.argv[1])
+if url.get_backend_name() == "postgresql":
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        known = "select 1 from pg_database where datname = :name"
+        if not conn.scalar(text(known), {"name": url.database}):
+            conn.execute(text('create database "%s"' % url.database.replace('"', '""')))
+            print("created database", url.database)
+endef
+export SERVE_CREATEDB
+
 serve: $(STAMP)
-	@psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1 from pg_database where datname='pingyi'" | grep -q 1 \
-	  || psql -h 127.0.0.1 -U postgres -d postgres -c "create database pingyi"
-	DATABASE_URL=$(SERVE_DB) $(BIN)/pingyi init
+	$(BIN)/python -c "$$SERVE_CREATEDB" '$(SERVE_DB)'
+	DATABASE_URL='$(SERVE_DB)' $(BIN)/pingyi init
 	rm -rf /tmp/pingyi-metrics && mkdir -p /tmp/pingyi-metrics
-	PATH=$(CURDIR)/$(BIN):$$PATH DATABASE_URL=$(SERVE_DB) REDIS_URL=$(SERVE_REDIS) \
-	  PROMETHEUS_MULTIPROC_DIR=/tmp/pingyi-metrics $(BIN)/honcho start -f Procfile -p 8000
+	PATH=$(CURDIR)/$(BIN):$$PATH DATABASE_URL='$(SERVE_DB)' REDIS_URL='$(SERVE_REDIS)' \
+	  PROMETHEUS_MULTIPROC_DIR=/tmp/pingyi-metrics $(BIN)/honcho start -f Procfile -p $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

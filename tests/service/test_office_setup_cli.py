@@ -4,6 +4,7 @@ pingyi.toml that pingyi reads back as its defaults and never overwrites one; ``p
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,19 @@ def test_draw_help_shows_the_draw_itself() -> None:
         assert command in shown.output
     run = CliRunner().invoke(main, ["draw", "2026-10", "--help"])
     assert "--numbers" in run.output and "--seats" in run.output
+
+
+def test_make_serve_takes_the_port_and_database_from_its_variables() -> None:
+    """A dry run: every step names SERVE_DB's database, honcho gets PORT, nothing says pingyi."""
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/office_check"
+    dry = subprocess.run(
+        ["make", "-n", "serve", "PORT=8123", f"SERVE_DB={url}"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    steps = dry[dry.index("SERVE_CREATEDB") :]
+    assert steps.count(url) == 3  # created if missing, initialised, served
+    assert "/pingyi'" not in steps and "datname='pingyi'" not in steps
+    assert "honcho start -f Procfile -p 8123" in steps
