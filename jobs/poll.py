@@ -27,6 +27,7 @@ from jobs.ingest import ingest_records, with_seat_tokens
 from service.rules import Rules
 from service.store.ballots import status_counts
 from service.store.engine import StoreError, session_scope, utcnow
+from service.store.rounds import list_rounds
 from service.store.sources import (
     get_source,
     list_sources,
@@ -94,6 +95,9 @@ def poll_source(
     ``Config.environ``); ``connector_options`` go to the platform's poller (tests pass a retry
     policy or a clock).
     """
+    # What a poll brings was on the platform when the poll began: a round closed while the
+    # poll was running must not reject it for pingyi's own delay in storing it.
+    received_at = received_at or utcnow()
     with session_scope(engine) as session:
         source = get_source(session, name)
         kind, round_id = source.kind, source.round_id
@@ -168,12 +172,18 @@ POLL_INTERVAL = 300
 
 
 def due_sources(session: Session, interval: float = POLL_INTERVAL) -> list[str]:
-    """Polled sources whose last poll is older than ``interval`` seconds (or never happened)."""
+    """Polled sources of open rounds whose last poll is older than ``interval`` seconds (or
+    never happened). A closed round's sources are polled once more by its close job, with the
+    close time as the time of receipt; a routine poll after the close would store what it
+    brings as late."""
     cutoff = utcnow() - timedelta(seconds=interval)
+    closed = {r.id for r in list_rounds(session, status="closed")}
     return [
         s.name
         for s in list_sources(session)
-        if s.kind in polled_kinds() and (s.last_poll_at is None or s.last_poll_at < cutoff)
+        if s.kind in polled_kinds()
+        and s.round_id not in closed
+        and (s.last_poll_at is None or s.last_poll_at < cutoff)
     ]
 
 

@@ -230,3 +230,42 @@ def test_a_database_refusal_mid_poll_leaks_no_token_and_keeps_the_cursor(
         assert token not in seen
     assert cursor(cli) is None  # nothing stored, nothing skipped: the next poll reads it all
     assert poll(cli)["new"] == 3  # as a first poll of this fake takes in
+
+
+def test_a_closed_rounds_sources_leave_the_routine_schedule(cli, fake, source) -> None:
+    """The close job polls a closed round's sources one last time with the close as the time of
+    receipt; a routine poll after the close would store what it brings as late, so the
+    scheduler's list of due sources leaves them out."""
+    from jobs.poll import due_sources
+
+    engine = make_engine(cli.db)
+    with session_scope(engine) as s:
+        assert due_sources(s) == ["ls"]
+    cli("round", "close", ROUND)
+    with session_scope(engine) as s:
+        assert due_sources(s) == []
+
+
+def test_what_a_poll_brings_counts_as_received_when_the_poll_began(cli, fake, source) -> None:
+    """A poll that began before the round closed stores its answers as received then, however
+    long the platform takes to answer: here the round is closed while the export is slow."""
+    import threading
+
+    from service.store.work import close_round
+
+    config = load_config({"LS_PASSWORD": PASSWORD}, cli.config, cli.db)
+    engine = make_engine(cli.db)
+    fake.fail("export_responses", "slow", 1.5)
+
+    def close_meanwhile() -> None:
+        time.sleep(0.5)
+        with session_scope(engine) as s:
+            close_round(s, ROUND)
+
+    closer = threading.Thread(target=close_meanwhile)
+    closer.start()
+    result = poll_source(engine, "ls", config.rules, config.environ)
+    closer.join()
+    assert result.error is None and result.new
+    # As in a poll of an open round (response 3 is rejected for reasons of its own).
+    assert stored(cli) == {"1": ("accepted", 1), "3": ("rejected", 1), "5": ("accepted", 1)}
