@@ -93,6 +93,7 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
     rules = circular.get("rules") or {}
     units = ranking.get("units") or []
     by_code = {u["code"]: u for u in units}
+    large = len(units) > LARGE_ROUND
     systems = circular_systems(circular)
 
     participation = ranking.get("participation") or {}
@@ -130,10 +131,12 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
         "unit_count": len(units),
         "ranked_count": sum(1 for u in units if u.get("status") == "ranked"),
         "insufficient_count": sum(1 for u in units if u.get("status") == "insufficient"),
-        "systems": [_system(units, system, rules) for system in systems],
+        "systems": [_system(units, system, rules, large) for system in systems],
         "chart": Markup(score_distribution_svg(units, systems)),  # built with escaped text
-        "history_charts": history_charts(circular, systems),
+        "history_charts": [] if large else history_charts(circular, systems),
         "history_periods": [p["label"] for p in (circular.get("history") or {}).get("periods", [])],
+        "large": large,
+        "large_shown": LARGE_SHOWN,
         **top_and_bottom(circular, by_code),
         "vetoes": veto_rows,
         "comment_threshold": comment_threshold,
@@ -146,12 +149,32 @@ def build_context(circular: dict[str, Any], comment_threshold: int = 3) -> dict[
     }
 
 
-def _system(units: list[dict[str, Any]], system: str, rules: dict[str, Any]) -> dict[str, Any]:
-    """One system's rows in rank order, and its table (jobs/circulars/tables.py)."""
+# A round with more units than this is province-sized (docs/scale.md): its circular prints each
+# system's head and tail, the lists, the vetoes and the rest in full, and leaves the long middle
+# of the system tables (and the rank-over-months charts) to the XLSX, which has every unit. A
+# 2,000-unit table would be some 60 pages nobody reads, and minutes of layout.
+LARGE_ROUND = 400
+LARGE_SHOWN = 15
+
+
+def _system(
+    units: list[dict[str, Any]], system: str, rules: dict[str, Any], large: bool
+) -> dict[str, Any]:
+    """One system's rows in rank order, and its table (jobs/circulars/tables.py); in a
+    province-sized round only its first and last ``LARGE_SHOWN`` rows."""
     rows = [unit_row(u, "rank_in_system") for u in system_order(
         [u for u in units if u.get("system") == system])]  # fmt: skip
+    count, omitted = len(rows), 0
+    if large and count > 2 * LARGE_SHOWN:
+        omitted = count - 2 * LARGE_SHOWN
+        gap = {"code": "", "rank": "…", "name": f"（其余{omitted}个单位见XLSX表格）",
+               "system": system, "score": "", "votes": "", "satisfied": "", "note": "",
+               "status": "gap"}  # fmt: skip
+        rows = [*rows[:LARGE_SHOWN], gap, *rows[-LARGE_SHOWN:]]
     return {
         "name": system,
+        "count": count,
+        "omitted": omitted,
         "rows": rows,
         "table": system_table(rows, rules.get("satisfied_label", "满意")),
     }

@@ -1,0 +1,56 @@
+"""A province-sized round's circular (docs/scale.md): each system's first and last units, the
+rest said to be in the XLSX, no rank-over-months charts; a county round is printed whole."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from jobs.circulars.render import LARGE_SHOWN, build_context, render_pdf
+from tests.jobs.circular_document import _ranked, make_doc, pdftotext, without_spaces
+
+SYSTEMS = ["法院", "检察院", "公安局", "司法局"]
+
+
+def _province(n: int = 2000) -> dict:
+    doc = make_doc()
+    rng = random.Random(1)
+    units = []
+    for i in range(n):
+        score = round(rng.uniform(50, 97), 2)
+        units.append({"code": f"U{i:04d}", "name": f"某市{SYSTEMS[i % 4]}第{i}单位",
+                      "system": SYSTEMS[i % 4], "score": score, "votes": rng.randint(300, 700),
+                      "status": "ranked", "rank_in_system": None, "rank_overall": None,
+                      "satisfied_share": 0.6, "dissatisfied_share": 0.1, "mean": score})  # fmt: skip
+    for rank, u in enumerate(_ranked(units), start=1):
+        u["rank_overall"] = rank
+    for s in SYSTEMS:
+        for rank, u in enumerate(_ranked([u for u in units if u["system"] == s]), start=1):
+            u["rank_in_system"] = rank
+    order = _ranked(units)
+    doc["ranking"].update(units=units, top=[u["code"] for u in order[:10]],
+                          bottom=[u["code"] for u in order[::-1][:5]], vetoed=[])  # fmt: skip
+    doc.update(vetoes=[], comments={}, history={"periods": [{"id": "a", "label": "9月"},
+               {"id": "b", "label": "10月"}], "ranks": {}})  # fmt: skip
+    return doc
+
+
+def test_a_province_round_prints_each_systems_head_and_tail(tmp_path: Path) -> None:
+    doc = _province()
+    context = build_context(doc)
+    court = context["systems"][0]
+    assert court["count"] == 500 and court["omitted"] == 500 - 2 * LARGE_SHOWN
+    ranks = [r["rank"] for r in court["rows"]]
+    assert ranks[:2] == ["1", "2"] and ranks[LARGE_SHOWN] == "…" and ranks[-1] == "500"
+    assert context["history_charts"] == []  # 500 lines to a chart would say nothing
+    path = tmp_path / "province.pdf"
+    path.write_bytes(render_pdf(doc))
+    text = without_spaces(pdftotext(path))
+    assert "（一）法院（500个单位）" in text and "其余470个单位见XLSX表格" in text
+    assert "某市法院第" in text and text.count("其余470个单位的得分和名次见本通报的XLSX表格") == 4
+
+
+def test_a_county_round_is_printed_whole() -> None:
+    context = build_context(make_doc())
+    assert all(s["omitted"] == 0 for s in context["systems"])
+    assert sum(len(s["rows"]) for s in context["systems"]) == 98
