@@ -32,9 +32,6 @@ REJECTED = "rejected"
 # it superseded (the seat sent a later ballot) or invalid (too few units answered).
 ACCEPTED = "accepted"
 
-# Separates unit codes in ``voted_units``' aggregate; a unit code never contains it.
-_SEP = "\x1f"
-
 
 class Judged(Protocol):
     """What the store needs of a verdict (``jobs.judging.Verdict``): the seat, the votes
@@ -322,27 +319,6 @@ def counted_votes(session: Session, round_id: str) -> Result:
         .join(Ballot, Ballot.id == Vote.ballot_id)
         .where(Ballot.round_id == round_id, Ballot.status != REJECTED)
     )
-
-
-def voted_units(session: Session, round_id: str) -> dict[int, list[str]]:
-    """The units each non-rejected ballot gave points to (a no-vote answer does not count).
-
-    Aggregated in the database, one row per ballot: settling needs only which units a ballot
-    covered, so a 10,000-ballot round is 10,000 rows here instead of 980,000 votes.
-    """
-    return {
-        ballot_id: codes.split(_SEP)
-        for ballot_id, codes in session.execute(
-            select(Vote.ballot_id, func.aggregate_strings(Vote.unit_code, _SEP))
-            .join(Ballot, Ballot.id == Vote.ballot_id)
-            .where(
-                Ballot.round_id == round_id,
-                Ballot.status != REJECTED,
-                Vote.points.is_not(None),
-            )
-            .group_by(Vote.ballot_id)
-        )
-    }
 
 
 def counted_comments(session: Session, round_id: str) -> list[tuple[str, str, str]]:
