@@ -192,6 +192,19 @@ def write_section(s: dict, flags: str) -> None:
         f"loader = {ingest['median_s'] / loader:.2f} (bar ≤ 2; RSS {ingest['rss_mb']:.0f} MB, "
         f"bar ≤ 500 MB; {s['answers'] / ingest['median_s']:,.0f} answers/s, bar ≥ 50,000).\n"
     )
+    import resource
+
+    driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lowest = min(r["rss_mb"] for name, r in s.items() if name != "answers")
+    verdict = (
+        "all of them are above it, so each is that process's own"
+        if lowest > driver
+        else "a figure at or below it may be the driver's, not the child's"
+    )
+    lines.append(
+        f"This driver's own peak RSS was {driver:.0f} MB; the kernel carries ru_maxrss across fork "
+        f"and exec, so no child's figure can be below it: {verdict}.\n"
+    )
     path.write_text(old.rstrip() + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
 
 
