@@ -34,7 +34,7 @@ from service.store.ballots import (
 )
 from service.store.engine import StoreError, as_utc, utcnow
 from service.store.round_units import round_unit_codes
-from service.store.rounds import get_round, seat_tokens
+from service.store.rounds import get_round, lock_round, seat_tokens
 from service.store.work import closed_at
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
     does: the one settling rule (``jobs.scoring.settle``) on each ballot's stored coverage
     (``service.store.aggregates.coverage``), never on its votes. Ballot keys are built as
     ``load_round`` builds them, so equal submission times are ordered the same way."""
+    lock_round(session, round_id)  # then read: no other settling of this round in between
     units = round_unit_codes(session, round_id)
     seats = load_seats(session, round_id)
     covered = coverage(session, round_id, recused_votes(session, round_id))

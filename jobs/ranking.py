@@ -38,7 +38,7 @@ from service.store.ballots import counted_ballots, counted_votes, set_statuses
 from service.store.engine import StoreError, as_utc
 from service.store.results import latest_snapshot, save_snapshot
 from service.store.round_units import ballots_received, round_systems, round_units
-from service.store.rounds import active_seats, get_round, vetoed_units
+from service.store.rounds import active_seats, get_round, lock_round, vetoed_units
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +207,9 @@ def rank_round(
     is refused unless ``force``. The Ranking returned is then the leaders' (participation).
     """
     rnd = get_round(session, round_id)
+    # Settling writes every ballot's status from what it reads: one settling of a round at a
+    # time (``service.store.rounds.lock_round``), and the ballots read after the lock.
+    lock_round(session, round_id)
     if rnd.kind != "monthly":
         summary, snapshot = rank_summary(session, rnd, rules, actor, force)
         logger.info("ranked summary round %s over %s", round_id, ", ".join(rnd.parts))

@@ -141,6 +141,15 @@ def open_parts(session: Session, rnd: Round) -> list[str]:
     return [p for p in parts if p not in closed]
 
 
+def lock_round(session: Session, round_id: str) -> None:
+    """Hold the round's row until this transaction ends, so that settling its ballots (after an
+    ingest, in a ranking) happens one transaction at a time: a ranking that read the ballots
+    before an ingest committed would otherwise write back statuses settled without the new
+    ballot (two accepted ballots for one seat). On PostgreSQL a row lock; SQLite already lets
+    one writer at a time."""
+    session.execute(select(Round.id).where(Round.id == round_id).with_for_update())
+
+
 def find_round(session: Session, round_id: str) -> Round | None:
     """The round, or None when there is no such round."""
     return session.get(Round, round_id)
