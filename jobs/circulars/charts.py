@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+import unicodedata
 from collections.abc import Iterable
 from html import escape
 from typing import Any
@@ -34,14 +35,32 @@ _DOT_R = 4.5
 _LABEL_SIZE = 15
 
 
-def _text(
-    x: float, y: float, value: str, size: float = 11, anchor: str = "start", fill: str = _INK
+def svg_text(
+    x: float,
+    y: float,
+    value: str,
+    size: float = 11,
+    anchor: str = "start",
+    fill: str = _INK,
+    extra: str = "",
 ) -> str:
-    """A label; the font is named on every <text> and the value is escaped (names are data)."""
+    """A label; the font is named on every <text> and the value is escaped (names are data).
+    Every chart of the circular writes its text through here."""
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-family="{FONT}" font-size="{size}" '
-        f'text-anchor="{anchor}" fill="{fill}">{escape(value)}</text>'
+        f'text-anchor="{anchor}" fill="{fill}"{extra}>{escape(value)}</text>'
     )
+
+
+def text_width(value: str, size: float) -> float:
+    """An estimate of a label's width: a CJK character is one em, anything else about 0.6."""
+    wide = sum(1 for c in value if unicodedata.east_asian_width(c) in "WF" or c == "…")
+    return size * (wide + 0.6 * (len(value) - wide))
+
+
+def shorten(name: str, limit: int = 12) -> str:
+    """At most ``limit`` characters on a chart; the full name stays in the alt text."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _axis_range(scores: Iterable[float]) -> tuple[float, float]:
@@ -88,12 +107,12 @@ def _legend(x: float) -> list[str]:
         ("vetoed", "一票否决"),
     ):
         parts.append(f'<circle cx="{x + 5:.1f}" cy="13" r="{_DOT_R}" {_dot_style(status)}/>')
-        parts.append(_text(x + 15, 18, label, size=13))
+        parts.append(svg_text(x + 15, 18, label, size=13))
         x += 92
     parts.append(
         f'<line x1="{x + 4:.1f}" y1="5" x2="{x + 4:.1f}" y2="21" stroke="{_RED}" stroke-width="2"/>'
     )
-    parts.append(_text(x + 12, 18, "中位数", size=13))
+    parts.append(svg_text(x + 12, 18, "中位数", size=13))
     return parts
 
 
@@ -128,18 +147,18 @@ def score_distribution_svg(units: list[dict[str, Any]], systems: list[str]) -> s
             f'<line x1="{x:.1f}" y1="{_TOP - 4}" x2="{x:.1f}" y2="{bottom}" '
             f'stroke="{_GRID}" stroke-width="0.6"/>'
         )
-        parts.append(_text(x, bottom + 18, f"{tick:g}", size=13, anchor="middle"))
+        parts.append(svg_text(x, bottom + 18, f"{tick:g}", size=13, anchor="middle"))
         tick += step
-    parts.append(_text(label_w + plot_w / 2, bottom + 42, "得分", size=13, anchor="middle"))
+    parts.append(svg_text(label_w + plot_w / 2, bottom + 42, "得分", size=13, anchor="middle"))
 
     summary: list[str] = []  # the alt text, one clause per system
     for row, system in enumerate(systems):
         members = [u for u in scored if u.get("system") == system]
         total = sum(1 for u in units if u.get("system") == system)
         cy = _TOP + _ROW_H * row + _ROW_H / 2
-        parts.append(_text(label_w - 12, cy - 1, system, size=_LABEL_SIZE, anchor="end"))
+        parts.append(svg_text(label_w - 12, cy - 1, system, size=_LABEL_SIZE, anchor="end"))
         parts.append(
-            _text(label_w - 12, cy + 15, f"{total}个单位", size=11.5, anchor="end", fill=_GREY)
+            svg_text(label_w - 12, cy + 15, f"{total}个单位", size=11.5, anchor="end", fill=_GREY)
         )
         parts.append(
             f'<line x1="{label_w}" y1="{cy:.1f}" x2="{label_w + plot_w}" y2="{cy:.1f}" '

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import math
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 
-from jobs.circulars.charts import FONT
+from jobs.circulars.charts import shorten, svg_text, text_width
 
 logger = logging.getLogger(__name__)
 
@@ -60,31 +60,9 @@ class IntervalRow:
     vetoed: bool = False
 
 
-def _text(
-    x: float,
-    y: float,
-    value: str,
-    size: float = _LABEL_SIZE,
-    anchor: str = "start",
-    fill: str = _INK,
-    extra: str = "",
-) -> str:
-    """A label; the font is named on every <text> and the value is escaped (names are data)."""
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-family="{FONT}" font-size="{size}" '
-        f'text-anchor="{anchor}" fill="{fill}"{extra}>{escape(value)}</text>'
-    )
-
-
-def _text_width(value: str, size: float) -> float:
-    """An estimate of a label's width: a CJK character is one em, anything else about 0.6."""
-    wide = sum(1 for c in value if unicodedata.east_asian_width(c) in "WF" or c == "…")
-    return size * (wide + 0.6 * (len(value) - wide))
-
-
-def _shorten(name: str) -> str:
-    """At most 12 characters on the chart; the full name stays in the alt text."""
-    return name if len(name) <= _MAX_CHARS else name[: _MAX_CHARS - 1] + "…"
+_text = partial(svg_text, size=_LABEL_SIZE)
+_text_width = text_width
+_shorten = partial(shorten, limit=_MAX_CHARS)
 
 
 def _clean(rows: Sequence[IntervalRow]) -> list[IntervalRow]:
