@@ -22,23 +22,18 @@ import argparse
 import json
 import os
 import re
-import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack import REDIS, ROUND, gunicorn, new_secret, pingyi, prepare, schema, signed
+from benchmarks.platform_pushes import THREADS, paired_receivers, timed_poll
+from benchmarks.stack import REDIS, ROUND, new_secret, pingyi, prepare, schema
 from tests.connectors.jinshuju.stand_in import FORM, KEY, SECRET, StandIn, make_entry
 
 LABELS = ("满意", "满意", "满意", "基本满意", "不满意", "不了解")
-THREADS = 16
 
 
 def form_schema(codes: list[str]) -> dict:
@@ -56,32 +51,6 @@ def entries(tokens: list[str], codes: list[str], count: int, start: int = 1) -> 
         at = f"2026-10-{10 + i % 15:02d}T0{i % 8}:00:00.000Z"
         out.append(make_entry(start + i, tokens[i % len(tokens)], rows, at=at))
     return out
-
-
-def post_all(url: str, requests_: list[tuple[str, dict, bytes]]) -> dict:
-    """Send every (path, headers, body) from THREADS threads; the rate of 202 answers."""
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def run(share: list[tuple[str, dict, bytes]]) -> None:
-        with requests.Session() as session:
-            got = [
-                session.post(url + p, data=b, headers=h, timeout=30).status_code
-                for p, h, b in share
-            ]
-        with lock:
-            statuses.extend(got)
-
-    threads = [threading.Thread(target=run, args=(requests_[i::THREADS],)) for i in range(THREADS)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    accepted = statuses.count(202)
-    return {"sent": len(statuses), "accepted": accepted, "seconds": round(elapsed, 3),
-            "rate": round(accepted / elapsed, 1)}  # fmt: skip
 
 
 def jinshuju_pushes(path: str, tokens: list[str], codes: list[str], n: int, start: int) -> list:
@@ -117,10 +86,7 @@ def main() -> None:
             hook = re.search(r"(/hooks/jbench/[0-9a-f]{32})", added).group(1)
             config = load_config(env, database_url=db)
             engine = make_engine(db)
-            started = time.perf_counter()
-            result = poll_source(engine, "jbench", config.rules, env)
-            elapsed = time.perf_counter() - started
-            assert result.error is None and result.new == args.entries, result
+            result, elapsed = timed_poll(engine, "jbench", config.rules, env, args.entries)
             figures["poll_intake"] = {
                 "entries": args.entries, "pages": result.pages, "seconds": round(elapsed, 2),
                 "ballots_per_second": round(args.entries / elapsed, 1),
@@ -129,33 +95,11 @@ def main() -> None:
             idle = poll_source(engine, "jbench", config.rules, env)
             figures["idle_poll"] = {"requests": len(site.calls) - before, "calls": idle.calls,
                                     "new": idle.new}  # fmt: skip
-            from redis import Redis
-
-            Redis.from_url(REDIS).flushdb()
-            runs: dict[str, list[dict]] = {"jinshuju": [], "standard_webhooks": []}
-            with gunicorn(env) as base:
-                for r in range(args.repeats):
-                    offset = (r + 1) * 1_000_000
-                    sw = [("/hooks/bench", h, b)
-                          for h, b in signed(secret, args.per_run, tokens, codes, start=offset)]  # fmt: skip
-                    js = jinshuju_pushes(hook, tokens, codes, args.per_run, offset)
-                    order = [("standard_webhooks", sw), ("jinshuju", js)]
-                    for name, batch in order if r % 2 == 0 else order[::-1]:
-                        runs[name].append(post_all(base, batch))
-            Redis.from_url(REDIS).flushdb()
-    for name, got in runs.items():
-        rates = [x["rate"] for x in got]
-        figures[f"receiver_{name}"] = {"median": statistics.median(rates), "min": min(rates),
-                                       "max": max(rates), "rates": rates,
-                                       "accepted": [x["accepted"] for x in got]}  # fmt: skip
-    ratios = [
-        j["rate"] / s["rate"]
-        for j, s in zip(runs["jinshuju"], runs["standard_webhooks"], strict=True)
-    ]
-    figures["receiver_ratio_jinshuju_to_standard_webhooks"] = {
-        "median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
-        "max": round(max(ratios), 3),
-    }  # fmt: skip
+            figures.update(paired_receivers(
+                env, secret, tokens, codes, "jinshuju",
+                lambda offset: jinshuju_pushes(hook, tokens, codes, args.per_run, offset),
+                args.repeats, args.per_run,
+            ))  # fmt: skip
     figures["machine"] = {"cpus": os.cpu_count(), "threads": THREADS, "per_run": args.per_run}
     print(json.dumps(figures, ensure_ascii=False, indent=2))
 

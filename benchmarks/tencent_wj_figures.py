@@ -26,24 +26,19 @@ import argparse
 import json
 import os
 import re
-import statistics
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack import REDIS, ROUND, gunicorn, new_secret, pingyi, prepare, schema, signed
+from benchmarks.platform_pushes import THREADS, paired_receivers, timed_poll
+from benchmarks.stack import REDIS, ROUND, new_secret, pingyi, prepare, schema
 from tests.connectors.tencent_wj.stand_in import APPID, SECRET, SURVEY, StandIn, make_answer
 
 LABELS = ("满意", "满意", "基本满意", "不满意", "不了解")
-THREADS = 16
 
 
 def answers(tokens: list[str], codes: list[str], count: int) -> list[dict]:
@@ -68,35 +63,6 @@ def envelope(answer_id: int) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def post_all(url: str, batch: list[tuple[str, dict, bytes]]) -> dict:
-    """Send every (path, headers, body) from THREADS threads; the rate of 202 answers."""
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def run(share: list[tuple[str, dict, bytes]]) -> None:
-        with requests.Session() as session:
-            got = [session.post(url + p, data=b, headers=h, timeout=30).status_code
-                   for p, h, b in share]  # fmt: skip
-        with lock:
-            statuses.extend(got)
-
-    threads = [threading.Thread(target=run, args=(batch[i::THREADS],)) for i in range(THREADS)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    accepted = statuses.count(202)
-    return {"sent": len(statuses), "accepted": accepted, "seconds": round(elapsed, 3),
-            "rate": round(accepted / elapsed, 1)}  # fmt: skip
-
-
-def spread(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
-            "max": round(max(values), 3)}  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=1000)
@@ -109,7 +75,6 @@ def main() -> None:
 
     secret = new_secret()
     figures: dict = {}
-    runs: dict[str, list[dict]] = {"tencent_wj": [], "standard_webhooks": []}
     with schema() as db, tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "DATABASE_URL": db, "REDIS_URL": REDIS, "BENCH_SECRET": secret,
                "TWJ_SECRET": SECRET}  # fmt: skip
@@ -121,10 +86,7 @@ def main() -> None:
                            "TWJ_SECRET", "--url", site.url)  # fmt: skip
             hook = re.search(r"(/hooks/tbench/[0-9a-f]{32})", added).group(1)
             config, engine = load_config(env, database_url=db), make_engine(db)
-            started = time.perf_counter()
-            result = poll_source(engine, "tbench", config.rules, env)
-            elapsed = time.perf_counter() - started
-            assert result.error is None and result.new == args.answers, result
+            result, elapsed = timed_poll(engine, "tbench", config.rules, env, args.answers)
             figures["poll_intake"] = {
                 "answers": args.answers, "units": len(codes), "pages": result.pages,
                 "seconds": round(elapsed, 2), "ballots_per_second": round(args.answers / elapsed, 1),
@@ -136,27 +98,12 @@ def main() -> None:
             pingyi(env, "poll", "tbench")  # a process of its own: no token held yet
             figures["idle_poll_new_process"] = {"requests": len(site.calls) - before,
                                                 "calls": site.calls[before:]}  # fmt: skip
-        from redis import Redis
-
-        Redis.from_url(REDIS).flushdb()
-        with gunicorn(env) as base:
-            for r in range(args.repeats):
-                offset = (r + 1) * 1_000_000
-                sw = [("/hooks/bench", h, b)
-                      for h, b in signed(secret, args.per_run, tokens, codes, start=offset)]  # fmt: skip
-                headers = {"Content-Type": "application/json"}
-                tw = [(hook, headers, envelope(offset + i)) for i in range(args.per_run)]
-                order = [("standard_webhooks", sw), ("tencent_wj", tw)]
-                for name, batch in order if r % 2 == 0 else order[::-1]:
-                    runs[name].append(post_all(base, batch))
-        Redis.from_url(REDIS).flushdb()
-    for name, got in runs.items():
-        rates = [x["rate"] for x in got]
-        figures[f"receiver_{name}"] = {**spread(rates), "rates": rates,
-                                       "accepted": [x["accepted"] for x in got]}  # fmt: skip
-    ratios = [t["rate"] / s["rate"]
-              for t, s in zip(runs["tencent_wj"], runs["standard_webhooks"], strict=True)]  # fmt: skip
-    figures["receiver_ratio_tencent_wj_to_standard_webhooks"] = spread(ratios)
+        headers = {"Content-Type": "application/json"}
+        figures.update(paired_receivers(
+            env, secret, tokens, codes, "tencent_wj",
+            lambda offset: [(hook, headers, envelope(offset + i)) for i in range(args.per_run)],
+            args.repeats, args.per_run,
+        ))  # fmt: skip
     figures["machine"] = {"cpus": os.cpu_count(), "threads": THREADS, "per_run": args.per_run}
     print(json.dumps(figures, ensure_ascii=False, indent=2))
 

@@ -24,25 +24,20 @@ import argparse
 import hashlib
 import json
 import os
-import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack import REDIS, ROUND, gunicorn, new_secret, pingyi, prepare, schema, signed
+from benchmarks.platform_pushes import THREADS, paired_receivers, timed_poll
+from benchmarks.stack import REDIS, ROUND, new_secret, pingyi, prepare, schema
 from tests.connectors.wenjuanxing.fake_wjx import APP_ID, APP_KEY, FakeWjx
 
 ACTIVITY = 5657754
 PUSH_KEY = "bench-push-key"
 LABELS = ("满意", "基本满意", "不满意", "不了解")
-THREADS = 16
 
 
 def structure(codes: list[str]) -> dict[str, str]:
@@ -70,35 +65,6 @@ def push(i: int, token: str, units: int) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def post_all(url: str, batch: list[tuple[str, dict, bytes]]) -> dict:
-    """Send every (path, headers, body) from THREADS threads; the rate of 202 answers."""
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def run(share: list[tuple[str, dict, bytes]]) -> None:
-        with requests.Session() as session:
-            got = [session.post(url + p, data=b, headers=h, timeout=30).status_code
-                   for p, h, b in share]  # fmt: skip
-        with lock:
-            statuses.extend(got)
-
-    threads = [threading.Thread(target=run, args=(batch[i::THREADS],)) for i in range(THREADS)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    accepted = statuses.count(202)
-    return {"sent": len(statuses), "accepted": accepted, "seconds": round(elapsed, 3),
-            "rate": round(accepted / elapsed, 1)}  # fmt: skip
-
-
-def spread(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
-            "max": round(max(values), 3)}  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=1000)
@@ -111,7 +77,6 @@ def main() -> None:
 
     secret = new_secret()
     figures: dict = {}
-    runs: dict[str, list[dict]] = {"wenjuanxing": [], "standard_webhooks": []}
     with schema() as db, tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "DATABASE_URL": db, "REDIS_URL": REDIS, "BENCH_SECRET": secret,
                "WJX_PUSH": PUSH_KEY, "WJX_APP": APP_KEY}  # fmt: skip
@@ -125,10 +90,7 @@ def main() -> None:
                    str(Path(tmp) / "structure.json"), "--app-id", APP_ID, "--app-key-env",
                    "WJX_APP", "--url", site.url)  # fmt: skip
             config, engine = load_config(env, database_url=db), make_engine(db)
-            started = time.perf_counter()
-            result = poll_source(engine, "wbench", config.rules, env)
-            elapsed = time.perf_counter() - started
-            assert result.error is None and result.new == args.answers, result
+            result, elapsed = timed_poll(engine, "wbench", config.rules, env, args.answers)
             figures["poll_intake"] = {
                 "answers": args.answers, "units": len(codes), "pages": result.pages,
                 "seconds": round(elapsed, 2), "ballots_per_second": round(args.answers / elapsed, 1),
@@ -136,28 +98,14 @@ def main() -> None:
             before = len(site.requests)
             idle = poll_source(engine, "wbench", config.rules, env)
             figures["idle_poll"] = {"requests": len(site.requests) - before, "calls": idle.calls}
-        from redis import Redis
-
-        Redis.from_url(REDIS).flushdb()
-        with gunicorn(env) as base:
-            headers = {"Content-Type": "application/json"}
-            for r in range(args.repeats):
-                offset = (r + 1) * 1_000_000
-                sw = [("/hooks/bench", h, b)
-                      for h, b in signed(secret, args.per_run, tokens, codes, start=offset)]  # fmt: skip
-                wj = [("/hooks/wbench", headers, push(offset + i, tokens[i % len(tokens)], len(codes)))
-                      for i in range(args.per_run)]  # fmt: skip
-                order = [("standard_webhooks", sw), ("wenjuanxing", wj)]
-                for name, batch in order if r % 2 == 0 else order[::-1]:
-                    runs[name].append(post_all(base, batch))
-        Redis.from_url(REDIS).flushdb()
-    for name, got in runs.items():
-        rates = [x["rate"] for x in got]
-        figures[f"receiver_{name}"] = {**spread(rates), "rates": rates,
-                                       "accepted": [x["accepted"] for x in got]}  # fmt: skip
-    ratios = [w["rate"] / s["rate"]
-              for w, s in zip(runs["wenjuanxing"], runs["standard_webhooks"], strict=True)]  # fmt: skip
-    figures["receiver_ratio_wenjuanxing_to_standard_webhooks"] = spread(ratios)
+        headers = {"Content-Type": "application/json"}
+        figures.update(paired_receivers(
+            env, secret, tokens, codes, "wenjuanxing",
+            lambda offset: [("/hooks/wbench", headers,
+                             push(offset + i, tokens[i % len(tokens)], len(codes)))
+                            for i in range(args.per_run)],
+            args.repeats, args.per_run,
+        ))  # fmt: skip
     figures["machine"] = {"cpus": os.cpu_count(), "threads": THREADS, "per_run": args.per_run}
     print(json.dumps(figures, ensure_ascii=False, indent=2))
 
