@@ -17,9 +17,11 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from tests.harness.stand_in import JsonSite
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "limesurvey"
 SID = 248135
@@ -29,7 +31,7 @@ def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-class FakeLimeSurvey:
+class FakeLimeSurvey(JsonSite):
     """State of one fake LimeSurvey site with one survey; use as a context manager."""
 
     def __init__(
@@ -54,48 +56,20 @@ class FakeLimeSurvey:
         self.exports: list[tuple[str, Any, Any]] = []  # (status, from, to) of each export
         self.faults: dict[str, list[tuple[str, Any]]] = {}
         self.lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def __enter__(self) -> FakeLimeSurvey:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                request = json.loads(self.rfile.read(length))
-                status, headers, body = fake.handle(request)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                if isinstance(body, str):  # a web page where JSON-RPC was expected
-                    data = body.encode("utf-8")
-                    self.send_header("Content-Type", "text/html; charset=UTF-8")
-                else:
-                    data = json.dumps(body).encode("utf-8")
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+    def answer(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        """RemoteControl is JSON-RPC over POST."""
+        if method != "POST":
+            return 405, {}, {"error": "method"}
+        return self.handle(json.loads(body))
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/index.php/admin/remotecontrol"
+        return f"{super().url}/index.php/admin/remotecontrol"
 
     # -- test controls --------------------------------------------------------------------------
 

@@ -22,10 +22,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.harness.stand_in import JsonSite
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "tencent_wj"
 SURVEY = 5356056
@@ -82,7 +84,7 @@ def event(action: str, answer_id: Any, survey: int = SURVEY, **extra: Any) -> by
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-class StandIn:
+class StandIn(JsonSite):
     """One team's API with one survey; use as a context manager."""
 
     def __init__(
@@ -100,45 +102,14 @@ class StandIn:
         self.calls: list[str] = []
         self.faults: dict[str, list[tuple[str, Any]]] = {}
         self.lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
-    def __enter__(self) -> StandIn:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                status, headers, body = stand_in.handle(self.path)
-                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-                try:
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (a timeout test)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def answer(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        """腾讯问卷's API is read with GET only."""
+        if method != "GET":
+            return 405, {}, {"code": "method_not_allowed"}
+        return self.handle(path)
 
     # -- test controls --------------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ import hashlib
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.harness.stand_in import JsonSite
 
 APP_ID = "wjx-app-1"
 APP_KEY = "wjx-app-key-S3cr3t-never-shown"
@@ -36,7 +38,7 @@ def answer(index: int, token: str, positions: list[int], when: str) -> dict[str,
     }  # fmt: skip
 
 
-class FakeWjx:
+class FakeWjx(JsonSite):
     """One 问卷星 account with one survey; use as a context manager."""
 
     def __init__(self, vid: int, answers: list[dict[str, Any]] | None = None) -> None:
@@ -45,45 +47,14 @@ class FakeWjx:
         self.requests: list[dict[str, Any]] = []
         self.faults: list[tuple[str, Any]] = []
         self.lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
-    def __enter__(self) -> FakeWjx:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                raw = self.rfile.read(length)
-                status, headers, body = fake.handle(self.path, raw)
-                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-                try:
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass  # the client gave up waiting (a timeout test)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def answer(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        """The OpenAPI takes POSTs only."""
+        if method != "POST":
+            return 405, {}, {"result": False, "errormsg": "method"}
+        return self.handle(path, body)
 
     def fail(self, kind: str, value: Any) -> None:
         """Queue a fault for the next request: ("http", (status, headers)) or ("slow", s)."""
