@@ -7,10 +7,13 @@ keeps a 100 × 98 round well under the 0.3 s bar.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy.orm import Session
 
@@ -28,7 +31,7 @@ from jobs.scoring import (
     settle,
 )
 from jobs.summary import PartScore, Summary, compute_summary
-from jobs.tallies import Tally, unit_results
+from jobs.tallies import Tally, UnitScore, reduce_tally, scored_results
 from service.models.results import RankingSnapshot
 from service.models.rounds import Round
 from service.rules import Rules, check_group_weights
@@ -132,27 +135,10 @@ def rank_where_stored(session: Session, round_id: str, rules: Rules) -> tuple[Ro
     active = frozenset(u.code for u in units)
     valid, status = settle(seats, stored, active, rules, lambda b, _asked: covered.get(b.id, 0))
     set_statuses(session, round_id, {ids[k]: v for k, v in status.items()})
-    [criterion] = criteria_weights(rules)
-    by_group = bool(rules.group_weights)
-    tallies: dict[str, Tally] = {}
-
-    def count(unit: str, group: str | None, label: str | None, points: str, n: int) -> None:
-        tally = tallies.setdefault(unit, Tally())
-        tally.votes[(group or "") if by_group else "", Fraction(points)] += n
-        tally.answers += n
-        tally.satisfied += n if label == rules.satisfied_label else 0
-        tally.dissatisfied += n if label == rules.dissatisfied_label else 0
-
-    for unit, group, label, points, n in vote_counts(session, round_id, criterion, by_group):
-        count(unit, group, label, points, n)
     accepted = {ids[k] for k, v in status.items() if v == ACCEPTED}
-    for ballot_id, _, unit, crit, group, label, points in recused:
-        if ballot_id in accepted and crit == criterion and points is not None:
-            count(unit, group, label, points, -1)
-    for unit in [u for u, t in tallies.items() if not t.n]:
-        del tallies[unit]
     vetoes = vetoed_units(session, round_id)
-    results = unit_results(units, tallies, vetoes, rules)
+    scores = stored_scores(session, round_id, rules, accepted, recused)
+    results = scored_results(units, scores, vetoes, rules)
     ranking = Ranking(
         seats=len(seats),
         ballots=sum(1 for s in status.values() if s != SUPERSEDED),
@@ -166,6 +152,45 @@ def rank_where_stored(session: Session, round_id: str, rules: Rules) -> tuple[Ro
         ballot_status=status,
     )
     return RoundData(units, systems, seats, [], vetoes, raw_hashes, ids), ranking
+
+
+def stored_scores(
+    session: Session, round_id: str, rules: Rules, accepted: Set[int], recused: Iterable[tuple]
+) -> dict[str, UnitScore]:
+    """Each voted unit's reduced tally, from the database's grouped counts read in unit order:
+    one unit's histogram is built, its recused votes taken off, and it is reduced to a
+    ``UnitScore`` before the next unit's rows are read (docs/scale.md). So what is alive at once
+    is one histogram, one fetch of rows and a small result per unit, however many units and
+    ballots the round has."""
+    [criterion] = criteria_weights(rules)
+    by_group = bool(rules.group_weights)
+    off: dict[str, list[tuple[str | None, str | None, str]]] = {}
+    for ballot_id, _, unit, crit, group, label, points in recused:
+        if ballot_id in accepted and crit == criterion and points is not None:
+            off.setdefault(unit, []).append((group, label, points))
+    values: dict[str, Fraction] = {}  # the few distinct points texts, parsed once
+
+    def count(tally: Tally, group: str | None, label: str | None, points: str, n: int) -> None:
+        value = values.get(points)
+        if value is None:
+            value = values[points] = Fraction(points)
+        tally.votes[(group or "") if by_group else "", value] += n
+        tally.answers += n
+        tally.satisfied += n if label == rules.satisfied_label else 0
+        tally.dissatisfied += n if label == rules.dissatisfied_label else 0
+
+    scores: dict[str, UnitScore] = {}
+    for unit, rows in groupby(
+        vote_counts(session, round_id, criterion, by_group), key=itemgetter(0)
+    ):
+        tally = Tally()
+        for _, group, label, points, n in rows:
+            count(tally, group, label, points, n)
+        for group, label, points in off.pop(unit, ()):
+            count(tally, group, label, points, -1)
+        if tally.n:
+            scores[unit] = reduce_tally(tally, rules)
+    return scores
 
 
 def inputs_digest(data: RoundData, rules: Rules) -> str:

@@ -101,30 +101,66 @@ def round_half_up(value: Fraction, places: int = 2) -> Decimal:
     return Decimal(whole if scaled >= 0 else -whole).scaleb(-places)
 
 
+@dataclass(frozen=True)
+class UnitScore:
+    """What a unit's tally reduces to: all that its result and the tie-breaks need. Small and
+    fixed in size, so a ranking can drop each unit's histogram as soon as it has this."""
+
+    votes: int
+    exact: Fraction | None
+    mean: Fraction | None
+    satisfied_share: Fraction | None
+    dissatisfied_share: Fraction | None
+
+
+NO_VOTES = UnitScore(0, None, None, None, None)
+
+
+def reduce_tally(tally: Tally, rules: Rules) -> UnitScore:
+    """The unit's exact score, untrimmed mean and label shares from its histogram."""
+    n = tally.n
+    return UnitScore(
+        votes=n,
+        exact=unit_score(tally, rules),
+        mean=histogram_mean(tally.pooled()) if n else None,
+        satisfied_share=Fraction(tally.satisfied, tally.answers) if tally.answers else None,
+        dissatisfied_share=Fraction(tally.dissatisfied, tally.answers) if tally.answers else None,
+    )
+
+
 def unit_results(
     units: Sequence[Unit], tallies: Mapping[str, Tally], vetoes: Iterable[str], rules: Rules
 ) -> list[UnitResult]:
     """Every unit's result with its ranks, from its tally (an empty tally: no votes)."""
+    scores = {code: reduce_tally(t, rules) for code, t in tallies.items()}
+    return scored_results(units, scores, vetoes, rules)
+
+
+def scored_results(
+    units: Sequence[Unit], scores: Mapping[str, UnitScore], vetoes: Iterable[str], rules: Rules
+) -> list[UnitResult]:
+    """Every unit's result with its ranks, from its reduced tally (none: no votes). The
+    ranking done by the database streams its histograms unit by unit into ``scores``."""
     vetoed = set(vetoes)
     results = []
     for u in units:
-        t = tallies.get(u.code) or Tally()
-        exact = unit_score(t, rules)
-        n = t.n
+        s = scores.get(u.code) or NO_VOTES
         results.append(
             UnitResult(
                 code=u.code,
                 name=u.name,
                 system=u.system,
-                votes=n,
-                score=None if exact is None else round_half_up(exact),
-                exact_score=exact,
-                mean=histogram_mean(t.pooled()) if n else None,
-                satisfied_share=Fraction(t.satisfied, t.answers) if t.answers else None,
-                dissatisfied_share=Fraction(t.dissatisfied, t.answers) if t.answers else None,
+                votes=s.votes,
+                score=None if s.exact is None else round_half_up(s.exact),
+                exact_score=s.exact,
+                mean=s.mean,
+                satisfied_share=s.satisfied_share,
+                dissatisfied_share=s.dissatisfied_share,
                 status=VETOED
                 if u.code in vetoed
-                else (RANKED if n >= rules.min_votes and exact is not None else INSUFFICIENT),
+                else (
+                    RANKED if s.votes >= rules.min_votes and s.exact is not None else INSUFFICIENT
+                ),
             )
         )
     assign_ranks(results, rules)

@@ -4,7 +4,8 @@ A ranking needs, per unit, how many votes of each value it got (per evaluator gr
 weights are set) and how many of its answers carry each label; settling needs, per ballot, on how
 many of its asked units it gave points. The first is one GROUP BY over the round's votes, the
 second is stored with each ballot (``ballots.voted_units``): a province round of 2.25 million
-votes is a few thousand rows to Python instead of 2.25 million objects.
+votes is a few tens of thousands of grouped rows instead of 2.25 million objects, and they are
+streamed in unit order, so Python holds one unit's rows at a time.
 
 Recusals (the seat holder's conflicts) are few, so they are taken off afterwards: the votes on
 recused units are read by their own small join (conflicts → seat → ballot → its vote on that
@@ -13,7 +14,7 @@ unit, by primary key) and subtracted, which costs far less than testing every vo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -78,11 +79,21 @@ def coverage(session: Session, round_id: str, recused: Iterable[tuple]) -> dict[
     return stored
 
 
+# Grouped rows fetched per round trip while a ranking streams them: enough that a province
+# round (about 40,000 grouped rows) is a few dozen fetches, few enough to stay small in memory.
+STREAM_CHUNK = 1000
+
+
 def vote_counts(
     session: Session, round_id: str, criterion: str, by_group: bool
-) -> list[tuple[str, str | None, str | None, str, int]]:
+) -> Iterator[tuple[str, str | None, str | None, str, int]]:
     """(unit, group or None, label, points text, count) over the accepted ballots' votes with
-    points on ``criterion``, recusals NOT yet taken off (see ``recused_votes``)."""
+    points on ``criterion``, recusals NOT yet taken off (see ``recused_votes``).
+
+    Ordered by unit and streamed (a server-side cursor on PostgreSQL, SQLite's own stepping),
+    ``STREAM_CHUNK`` rows at a time: the caller reduces one unit's rows before the next are
+    read, so a ranking never holds every unit's histogram at once. Read it to the end (or
+    close it) before the session runs its next statement."""
     columns = [Vote.unit_code, Seat.group_name if by_group else None, Vote.label, Vote.points]
     query = (
         select(*(c for c in columns if c is not None), func.count())
@@ -92,11 +103,17 @@ def vote_counts(
     )
     if by_group:
         query = query.join(Seat, Seat.id == Ballot.seat_id)
-    query = query.group_by(*(c for c in columns if c is not None))
-    rows = session.execute(query)
-    if by_group:
-        return [tuple(r) for r in rows]
-    return [(unit, None, label, points, n) for unit, label, points, n in rows]
+    query = query.group_by(*(c for c in columns if c is not None)).order_by(Vote.unit_code)
+    rows = session.execute(query, execution_options={"yield_per": STREAM_CHUNK})
+    try:
+        if by_group:
+            for unit, group, label, points, n in rows:
+                yield unit, group, label, points, n
+        else:
+            for unit, label, points, n in rows:
+                yield unit, None, label, points, n
+    finally:
+        rows.close()
 
 
 def refresh_statistics(session: Session) -> None:
