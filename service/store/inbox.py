@@ -1,11 +1,12 @@
 """Writing a webhook delivery to the inbox: the one database write on the receiver's hot path.
 
 On PostgreSQL each serving thread keeps one dedicated driver connection in autocommit mode with
-the INSERT prepared: one round trip per delivery and none of the ORM's per-statement work (at a
-few thousand deliveries a second on two cores, that work was most of the cost). Group commit
-across threads was tried and measured no faster here: the cost is the request's Python work, not
-the commits. Elsewhere (SQLite) SQLAlchemy Core does it. Either way the row is committed before
-the caller answers.
+the INSERT prepared once, and runs it through libpq directly (``PGconn.exec_prepared``, which
+releases the GIL while it waits): one round trip per delivery and none of the ORM's, nor the
+driver cursor's, per-statement Python. At a few thousand deliveries a second on two cores that
+Python was a large part of the cost (benchmarks/RESULTS.md, intake against bare Flask). Group
+commit across threads was tried and measured no faster here. Elsewhere (SQLite) SQLAlchemy Core
+does it. Either way the row is committed before the caller answers.
 """
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ class DatabaseUnavailable(RuntimeError):
 
 
 _PG_INSERT = (
-    "INSERT INTO inbox (source, delivery_id, received_at, body, headers, status, attempts) "
-    "VALUES (%s, %s, %s, %s, %s::json, 'pending', 0) "
-    "ON CONFLICT (source, delivery_id) DO NOTHING"
+    b"INSERT INTO inbox (source, delivery_id, received_at, body, headers, status, attempts) "
+    b"VALUES ($1, $2, $3::timestamptz, $4::bytea, $5::json, 'pending', 0) "
+    b"ON CONFLICT (source, delivery_id) DO NOTHING"
 )
+_PG_STATEMENT = b"pingyi_inbox_insert"
+# Parameters go as text, except the body: binary, so its bytes are sent as they are.
+_PG_FORMATS = (0, 0, 0, 1, 0)
 
 
 class InboxWriter:
@@ -44,10 +48,26 @@ class InboxWriter:
         self._local = threading.local()
 
     def store(self, source: str, delivery_id: str, body: bytes, headers: dict[str, str]) -> bool:
-        """Insert the delivery; False when (source, delivery id) is already there (a duplicate)."""
+        """Insert the delivery; False when (source, delivery id) is already there (a duplicate).
+
+        ValueError when the delivery id holds a NUL character or a lone surrogate, which no
+        text column takes (libpq would cut the id at the NUL): the delivery is malformed.
+        """
+        if "\x00" in delivery_id:
+            raise ValueError("the delivery id holds a NUL character")
+        try:
+            delivery_id.encode()
+        except UnicodeEncodeError:
+            raise ValueError("the delivery id holds a lone surrogate") from None
         if self.engine.dialect.name != "postgresql":
             return self._store_core(source, delivery_id, body, headers)
-        row = (source, delivery_id, utcnow(), body, json.dumps(headers))
+        row = [
+            source.encode(),
+            delivery_id.encode(),
+            utcnow().isoformat().encode(),
+            body,
+            json.dumps(headers).encode(),
+        ]
         # A connection may have died in an earlier outage: one retry on a fresh connection
         # before answering 503, so the first delivery after a recovery is not refused.
         for attempt in (1, 2):
@@ -60,27 +80,39 @@ class InboxWriter:
 
     def _connect(self):
         import psycopg
+        from psycopg import pq
 
         url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
-            # prepare_threshold=0: the INSERT is prepared on its first use.
-            return psycopg.connect(url, autocommit=True, prepare_threshold=0, connect_timeout=5)
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
         except psycopg.Error as exc:
             raise DatabaseUnavailable(exc.__class__.__name__) from None
+        prepared = conn.pgconn.prepare(_PG_STATEMENT, _PG_INSERT)
+        if prepared.status != pq.ExecStatus.COMMAND_OK:
+            conn.close()
+            raise DatabaseUnavailable("the inbox INSERT could not be prepared") from None
+        return conn
 
-    def _insert(self, row: tuple) -> bool:
-        import psycopg
+    def _insert(self, row: list[bytes]) -> bool:
+        from psycopg import errors, pq
 
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self._local.conn = self._connect()
         try:
-            with conn.cursor() as cur:
-                cur.execute(_PG_INSERT, row)
-                return cur.rowcount == 1
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            result = conn.pgconn.exec_prepared(_PG_STATEMENT, row, _PG_FORMATS)
+        except (errors.OperationalError, errors.InterfaceError) as exc:
             self.close()
             raise DatabaseUnavailable(exc.__class__.__name__) from None
+        if result.status == pq.ExecStatus.COMMAND_OK:
+            return result.command_tuples == 1
+        if conn.pgconn.status != pq.ConnStatus.OK:  # the server went away mid-statement
+            self.close()
+            raise DatabaseUnavailable("the connection to the database was lost") from None
+        # A statement error on a live connection (not an outage): the driver's exception, so
+        # the receiver answers 500 and logs it, as for any other unexpected failure. The
+        # exception's text is the server's message, which names no parameter.
+        raise errors.error_from_result(result, encoding=conn.info.encoding)
 
     def _store_core(
         self, source: str, delivery_id: str, body: bytes, headers: dict[str, str]

@@ -218,6 +218,9 @@ class Receiver:
             DELIVERIES.labels(outcome="unavailable").inc()
             logger.error("source %s: the database is unavailable; answered 503", source)
             return 503, _error("Service Unavailable", "the database is unavailable")
+        except ValueError as exc:  # an id no text column takes (a NUL, a lone surrogate)
+            DELIVERIES.labels(outcome="malformed").inc()
+            return 400, _error("Bad Request", str(exc))
         if not stored:
             DELIVERIES.labels(outcome="duplicate").inc()
             return 200, {"status": "duplicate", "delivery": delivery_id}
