@@ -15,7 +15,11 @@ from service.store.engine import as_utc, utcnow
 GENESIS = "0" * 64
 
 
-AUDIT_LOCK = 0x70696E67  # "ping": the advisory lock that serialises audit appends
+# "ping": the advisory lock that serialises audit appends. Advisory locks belong to the whole
+# database, so the lock is keyed by the schema too (the second key): deployments or test runs
+# that share one database in separate schemas have separate chains, and must not queue on (or
+# deadlock through) each other's appends.
+AUDIT_LOCK = 0x70696E67
 
 
 def canonical_json(data: object) -> str:
@@ -38,7 +42,10 @@ def append_audit(
     if session.get_bind().dialect.name == "postgresql":
         # Concurrent workers must not both extend the same head: appenders queue on one
         # transaction-scoped advisory lock, and the head is read only once it is held.
-        session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
+        session.execute(
+            sql_text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+            {"key": AUDIT_LOCK},
+        )
     entry = AuditEntry(
         at=utcnow(),
         actor=actor,

@@ -214,3 +214,27 @@ def test_concurrent_appends_never_fork_the_audit_chain(pg_url: str) -> None:
         heads = s.scalars(select(AuditEntry.prev_hash)).all()
         assert len(heads) == 60 and len(set(heads)) == 60  # no two entries share a parent
     engine.dispose()
+
+
+def test_audit_appends_in_other_schemas_of_one_database_do_not_wait(
+    pg_schemas,
+) -> None:
+    """Advisory locks belong to the database, not the schema: keyed by the schema as well, an
+    append held open in one schema (another deployment, another test run) does not make an
+    append in a second schema wait — or, with row locks in between, deadlock."""
+    from sqlalchemy import text as sql_text
+
+    with pg_schemas.fresh() as first, pg_schemas.fresh() as second:
+        holder, other = make_engine(first), make_engine(second)
+        try:
+            with session_scope(holder) as held:
+                append_audit(held, "test.held", {})  # the lock is held until this commits
+                with session_scope(other) as s:
+                    s.execute(sql_text("SET LOCAL lock_timeout = '2s'"))
+                    append_audit(s, "test.other", {})  # waited 2 s and failed before
+                with session_scope(other) as s:
+                    assert verify_audit_chain(s) == (True, None)
+                    assert s.scalar(select(func.count()).select_from(AuditEntry)) == 1
+        finally:
+            holder.dispose()
+            other.dispose()
