@@ -221,12 +221,19 @@ class Webhooks:
     """How a platform pushes: ``verifier(settings)`` is built once per source (it may decode its
     secret then) and raises :class:`ConfigError` when a secret is missing; ``parse`` turns a
     stored delivery into records. ``headers`` are read from each request for verification;
-    ``kept`` (a subset) are stored with the delivery, for audit and re-verification."""
+    ``kept`` (a subset) are stored with the delivery, for audit and re-verification. ``keyed``:
+    the platform cannot sign, so senders post to ``/hooks/<source>/<key>`` with a per-source
+    key, and that is the address staff are shown (the key itself only once, at setup)."""
 
     headers: tuple[str, ...]
     kept: tuple[str, ...]
     verifier: Callable[[SourceSettings], Verifier]
     parse: Callable[[SourceSettings, Delivery], list[RawRecord]]
+    keyed: bool = False
+
+    def path(self, source: str) -> str:
+        """The address senders post to, as staff are shown it."""
+        return f"/hooks/{source}/<key>" if self.keyed else f"/hooks/{source}"
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def add(
     logger.info("source %s (%s) %s for round %s", name, kind, "replaced" if replace else "added",
                 round_id)  # fmt: skip
     # A platform with its own hook path (a URL key) shows it itself; see SetupResult.hook.
-    hook = (result.hook or f"/hooks/{name}") if found.webhooks is not None else None
+    hook = (result.hook or found.webhooks.path(name)) if found.webhooks is not None else None
     summary = {
         "source": name,
         "kind": kind,
@@ -150,7 +150,7 @@ def describe(session: Session, config: Config) -> list[dict[str, Any]]:
                 "secrets": dict(secrets),
                 "secrets_set": {var: config.secret(var) is not None for var in secrets.values()},
                 "question": (s.mapping or {}).get("question"),
-                "hook": f"/hooks/{s.name}" if found.webhooks is not None else None,
+                "hook": found.webhooks.path(s.name) if found.webhooks is not None else None,
                 "polled": found.polling is not None,
                 "last_poll_at": s.last_poll_at.isoformat() if s.last_poll_at else None,
                 "last_error": s.last_error,

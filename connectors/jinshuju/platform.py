@@ -233,6 +233,7 @@ PLATFORM = Platform(
         kept=("x-requested-by", "user-agent"),
         verifier=hooks.verifier,
         parse=_parse,
+        keyed=True,
     ),
     # Serial numbers are given in submission order and the entries come sorted by them.
     polling=Polling(open=_open, in_order=True),

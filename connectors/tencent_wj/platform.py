@@ -141,6 +141,7 @@ PLATFORM = Platform(
         kept=hooks.HEADERS,
         verifier=hooks.verifier,
         parse=hooks.parse,
+        keyed=True,
     ),
     # Not in order: an answer edited later comes back (by webhook) under its old id.
     polling=Polling(open=open_poller, in_order=False),

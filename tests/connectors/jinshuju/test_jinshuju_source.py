@@ -31,7 +31,9 @@ def test_source_add_reads_the_form_maps_titles_and_prints_the_push_address(
     }  # fmt: skip
     assert row["secrets_set"] == {"JS_KEY": True, "JS_SECRET": True} and row["polled"]
     assert row["described"].startswith(f"form {FORM} at {site.url}")
+    assert row["hook"] == "/hooks/js/<key>"  # not /hooks/js, which answers no 金数据 push
     listing = cli("source", "list") + cli("source", "list", "--json")
+    assert "POST /hooks/js/<key>" in listing
     assert SECRET not in listing and hook_key(SECRET, "js") not in listing
 
 
