@@ -88,3 +88,32 @@ def test_an_aes_only_source_refuses_signed_pushes_and_a_malformed_key(
     signed = client.post("/hooks/wjx", json=push_body(1, tokens[0], [1] * 5))
     assert signed.status_code == 401
     assert signed.get_json()["message"] == "this source takes redirect pushes only (AES content)"
+
+
+def test_the_evaluators_browser_is_shown_a_page_not_json(cli, tmp_path: Path) -> None:
+    """The redirect push is the evaluator's own browser, sent here after submitting: it is
+    answered with a page in Chinese saying whether the answer is in (never why not); the
+    status stays the receiver's, and a platform's server still gets JSON."""
+    tokens = setup_round(cli, tmp_path)
+    add_source(cli, tmp_path, "wjx", "--aes-key-env", AES_VAR)
+    client = web(cli, {VAR: KEY, AES_VAR: AES_KEY})
+    browser = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    }
+    answer = {k: v for k, v in push_body(31, tokens[0], [1] * 5).items() if k != "sign"}
+    for expected in (202, 200):  # stored, then the same answer again: both are "received"
+        page = client.post("/hooks/wjx", data=form(answer), headers=browser)
+        assert page.status_code == expected
+        assert page.content_type == "text/html; charset=utf-8"
+        text = page.get_data(as_text=True)
+        assert "评议已提交" in text and "<script" not in text
+        assert answer["joinid"] not in text and tokens[0] not in text
+    forged = client.post(
+        "/hooks/wjx", data=form(dict(answer, joinid="77"), key="someone-elses-ky"), headers=browser
+    )
+    assert forged.status_code == 401 and "提交未能确认" in forged.get_data(as_text=True)
+    assert "redirect push" not in forged.get_data(as_text=True)  # the reason is for staff
+    server = send(client, form(dict(answer, joinid="78")))  # no Accept: a platform's server
+    assert server.status_code == 202 and server.get_json()["status"] == "accepted"
+    assert stored(cli)["31"][0] == "accepted"
