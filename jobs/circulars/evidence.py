@@ -18,14 +18,18 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
-from jobs.ranking import RoundData, load_round
-from jobs.scoring import answered_criteria, combined_vote, criteria_weights, settle_ballots
+from jobs.reliability.votes import cells_of
+from jobs.scoring import criteria_weights
 from service.models.results import RankingSnapshot
 from service.models.rounds import Round
 from service.rules import Rules, exact_text, parse_rules
 from service.store.results import latest_snapshot
+from service.store.round_units import round_unit_codes
+from service.store.rounds import vetoed_units
+from service.store.vote_arrays import counted_ballots, evidence_counts, vote_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -48,28 +52,28 @@ def _histogram(counts: Counter) -> dict[str, int]:
 
 
 class _Tallies:
-    """Every unit's votes by group and its criterion answers by label, from the valid ballots."""
+    """Every unit's votes by group and its criterion answers by label, from the counted votes
+    as the store groups them (``service.store.vote_arrays``): one ``GROUP BY`` with one
+    criterion; with several, each ballot's weighted mean is made per (ballot, unit) from the
+    store's integer arrays, exactly."""
 
-    def __init__(self, data: RoundData, rules: Rules) -> None:
+    def __init__(self, session: Session, round_id: str, codes: list[str], rules: Rules) -> None:
         if NUMERIC in rules.scale:
             raise ValueError(f"a scale label may not be {NUMERIC!r} in published evidence")
-        valid, _ = settle_ballots(data.seats, data.ballots, [u.code for u in data.units], rules)
-        weights = criteria_weights(rules)
-        seats = {s.token: s for s in data.seats}
-        self.votes: dict[str, dict[str, Counter]] = {u.code: {} for u in data.units}
-        self.labels: dict[str, Counter] = {u.code: Counter() for u in data.units}
-        self.group_ballots = Counter(seats[token].group for token in valid)
-        for token, ballot in valid.items():
-            seat = seats[token]
-            for unit, crits in ballot.answers.items():
-                if unit not in self.votes or unit in seat.recusals:
-                    continue
-                answered = answered_criteria(crits, weights)
-                if not answered:
-                    continue
-                self.votes[unit].setdefault(seat.group, Counter())[combined_vote(answered)] += 1
-                for _, answer in answered:
-                    self.labels[unit][NUMERIC if answer.label is None else answer.label] += 1
+        criteria = list(criteria_weights(rules))
+        self.votes: dict[str, dict[str, Counter]] = {code: {} for code in codes}
+        self.labels: dict[str, Counter] = {code: Counter() for code in codes}
+        self.group_ballots = Counter(group for _, _, group, _ in counted_ballots(session, round_id))
+        exact: dict[str, Fraction] = {}
+        for unit, group, label, points, n in evidence_counts(session, round_id, criteria):
+            if unit not in self.votes:
+                continue  # not a unit of the round: counted nowhere
+            self.labels[unit][NUMERIC if label is None else label] += n
+            if len(criteria) == 1:
+                value = exact.get(points) or exact.setdefault(points, Fraction(points))
+                self.votes[unit].setdefault(group, Counter())[value] += n
+        if len(criteria) > 1:
+            self._combined(session, round_id, codes, rules)
         self.scale = list(rules.scale)
         self.by_group = bool(rules.group_weights)
         small = sorted(g for g, n in self.group_ballots.items() if n < MIN_GROUP_BALLOTS)
@@ -81,6 +85,19 @@ class _Tallies:
                 "person's votes (docs/verify.md, Privacy); the scores cannot be recomputed here"
             )
             logger.warning("circular evidence: %s", self.withheld)
+
+    def _combined(self, session: Session, round_id: str, codes: list[str], rules: Rules) -> None:
+        """Histograms when a vote is the weighted mean of several criteria: made per (ballot,
+        unit) in integers, then counted per (unit, group, value)."""
+        arrays = vote_arrays(session, round_id, codes, list(criteria_weights(rules)))
+        cells = cells_of(arrays, len(codes), rules)
+        groups = sorted({group for _, _, group, _ in arrays.ballots})
+        group_of = np.array([groups.index(g) for _, _, g, _ in arrays.ballots], dtype=np.int64)
+        key = np.stack([cells.unit, group_of[cells.row], cells.num, cells.den], axis=1)
+        found, counts = np.unique(key.reshape(-1, 4), axis=0, return_counts=True)
+        for (unit, group, num, den), n in zip(found.tolist(), counts.tolist(), strict=True):
+            votes = self.votes[codes[unit]].setdefault(groups[group], Counter())
+            votes[Fraction(num, den)] += n
 
     def unit(self, code: str) -> dict[str, Any]:
         """One unit's histogram(s) and label counts (every scale label, zero counts included)."""
@@ -109,15 +126,14 @@ def evidence_of(session: Session, rnd: Round, snapshot: RankingSnapshot) -> dict
     histograms.
     """
     rules = parse_rules(snapshot.rules, "ranking snapshot rules")
-    data = load_round(session, rnd.id)
-    tallies = _Tallies(data, rules)
+    codes = sorted(round_unit_codes(session, rnd.id))
+    tallies = _Tallies(session, rnd.id, codes, rules)
     evidence: dict[str, Any] = {
         "format": FORMAT,
         "explained_in": "docs/verify.md",
         **tallies.header(),
-        "vetoes": sorted(set(data.vetoes)),
+        "vetoes": sorted(set(vetoed_units(session, rnd.id))),
     }
-    codes = sorted(u.code for u in data.units)
     if rnd.kind == "monthly":
         evidence["units"] = {code: tallies.unit(code) for code in codes}
         return evidence

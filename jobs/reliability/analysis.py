@@ -30,7 +30,7 @@ from jobs.reliability.quality import (
     quietly,
     straight_liners,
 )
-from jobs.reliability.votes import vote_matrix
+from jobs.reliability.votes import VoteMatrix, vote_matrix
 from jobs.scoring import BallotInput, SeatInfo, UnitInfo
 from service.rules import Rules
 
@@ -64,8 +64,25 @@ def analyse(
     previous_bottoms: Sequence[Sequence[str]] = (),
     b: int = B,
 ) -> tuple[dict, list[dict]]:
-    """The public report and the admin flags (``seat``: 1-based position in ``seats``)."""
+    """The public report and the admin flags (``seat``: 1-based position in ``seats``), from
+    ballots in memory (the rule tests' and the benchmark's way in)."""
     m = vote_matrix(units, seats, ballots, rules)
+    return analyse_matrix(m, units, result, rules, seed, seed_text, previous_bottoms, b)
+
+
+def analyse_matrix(
+    m: VoteMatrix,
+    units: Sequence[UnitInfo],
+    result: dict,
+    rules: Rules,
+    seed: int,
+    seed_text: str,
+    previous_bottoms: Sequence[Sequence[str]] = (),
+    b: int = B,
+) -> tuple[dict, list[dict]]:
+    """The public report and the admin flags (``seat``: as ``m.seats`` holds it) from a vote
+    matrix, however it was read: in memory (``vote_matrix``) or from the store's arrays
+    (``stored_vote_matrix``); the report depends on the matrix alone."""
     codes = m.units
     official = {u["code"]: u for u in result["units"]}
     system_names = list(dict.fromkeys(u.system for u in units))
@@ -145,7 +162,7 @@ def analyse(
     return report, flags
 
 
-def _flags(m) -> list[dict]:
+def _flags(m: VoteMatrix) -> list[dict]:
     """Per-ballot flags (admins only): who answered everything alike, who was far more lenient
     or severe than the panel, which pairs of ballots are near-identical."""
     flags = []

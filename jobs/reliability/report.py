@@ -18,15 +18,19 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jobs.ranking import load_round
-from jobs.reliability.analysis import B, analyse
+from jobs.reliability.analysis import B, analyse_matrix
+from jobs.reliability.votes import stored_vote_matrix
+from jobs.scoring import UnitInfo, criteria_weights
 from service.models.results import RankingSnapshot, ReliabilityReport
-from service.models.rounds import Round, Seat, SeatHolder
+from service.models.rounds import Round
 from service.rules import Rules
+from service.store.ballots import REJECTED, status_counts
 from service.store.draws import current_draw
 from service.store.reliability import report_for, save_report
 from service.store.results import latest_snapshot
+from service.store.round_units import round_units
 from service.store.rounds import get_round
+from service.store.vote_arrays import vote_arrays
 
 
 def seed_of(session: Session, round_id: str) -> tuple[int, str]:
@@ -66,28 +70,23 @@ def reliability_of(
     stored = report_for(session, snapshot.id)
     if stored is not None and stored.report["bootstrap"]["b"] == b:
         return stored
-    data = load_round(session, rnd.id)
-    # Seats in a fixed order (by seat id): the resamples must not depend on how the database
-    # happened to return the rows.
-    seat_rows = session.execute(
-        select(Seat.id, Seat.token, SeatHolder.member_id)
-        .join(SeatHolder, SeatHolder.seat_id == Seat.id, isouter=True)
-        .where(Seat.round_id == rnd.id)
-    ).all()
-    number = {token: (seat_id, member) for seat_id, token, member in seat_rows}
-    seats = sorted(data.seats, key=lambda s: number[s.token][0])
-    if not data.ballots:
-        return None
+    units = [UnitInfo(code, name, system) for code, name, system in round_units(session, rnd.id)]
+    codes = [u.code for u in units]
+    arrays = vote_arrays(session, rnd.id, codes, list(criteria_weights(rules)))
+    if not arrays.ballots and not sum(
+        n for status, n in status_counts(session, rnd.id).items() if status != REJECTED
+    ):
+        return None  # nothing came in that counts; a round whose ballots all fell short
+        # of coverage still gets its (empty) report, saying 0 ballots were checked
+    # Rows in seat order (by seat id), fixed by the store's query: the resamples must not
+    # depend on how the database happened to return the rows.
+    holder = {seat: member for _, seat, _, member in arrays.ballots}
+    matrix = stored_vote_matrix(arrays, codes, rules)
+    del arrays
     seed, what = seed_of(session, rnd.id)
-    report, flags = analyse(
-        data.units, seats, data.ballots, snapshot.result, rules, seed, what,
-        previous_bottoms(session, rnd), b,
-    )  # fmt: skip
-    for flag in flags:
-        for key in ("seat", "with"):
-            if flag[key] is not None:
-                seat_id, member = number[seats[flag[key] - 1].token]
-                flag[key] = seat_id
-                if key == "seat":
-                    flag["evaluator"] = member
+    report, flags = analyse_matrix(
+        matrix, units, snapshot.result, rules, seed, what, previous_bottoms(session, rnd), b
+    )
+    for flag in flags:  # the matrix names seats by id; admins also see the holder's pool id
+        flag["evaluator"] = holder.get(flag["seat"])
     return save_report(session, snapshot, report, flags)
