@@ -27,6 +27,7 @@ from service.queue import NOTIFY, RANKING, RENDER
 from service.store.engine import session_scope
 from service.store.outbox import emit
 from service.store.results import (
+    check_reissue,
     circular_outdated,
     get_snapshot,
     latest_circular,
@@ -178,4 +179,46 @@ def render_circular_job(round_id: str) -> dict:
     JOB_SECONDS.labels(job="circular").observe(time.perf_counter() - started)
     set_progress("published", 1.0, round_id)
     logger.info("published circular v%d of round %s", published.version, round_id)
+    return {"round": round_id, "version": published.version}
+
+
+def reissue_circular_job(round_id: str, reason: str) -> dict:
+    """Staff re-issue a published circular through the API, with a reason: rank again (so the
+    new version is of the ballots and vetoes as they are now, and the work table knows it),
+    render, store version n+1, which prints the reason, and tell subscribers. The audit log
+    names the API as the actor."""
+    started = time.perf_counter()
+    ctx = Context.for_job()
+    set_progress("re-issuing", 0.3, round_id)
+    with session_scope(ctx.engine) as session:
+        check_reissue(session, round_id, reason)  # refused before the cost of ranking
+        served = ranking_request(session, round_id)
+        _, snapshot = rank_round(session, round_id, ctx.config.rules, actor="api")
+        again = mark_ranked(session, round_id, served, snapshot.id)
+        published = render_snapshot(
+            session, round_id, snapshot, ctx.config, reason=reason, actor="api"
+        )
+        mark_rendered(session, round_id, snapshot.id)
+        outbox = emit(
+            session,
+            "circular.published",
+            [
+                {
+                    **round_event(find_round(session, round_id)),
+                    "version": published.version,
+                    "sha256": published.pdf_sha256,
+                    "path": f"/api/v1/rounds/{round_id}/circular.pdf",
+                    "reason": reason,
+                }
+            ],
+        )
+    for event_id in outbox:
+        ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
+    if again:
+        ctx.queue.enqueue(
+            RANKING, "jobs.rounds.rank_round_job", round_id, coalesce=f"rank:{round_id}"
+        )
+    JOB_SECONDS.labels(job="circular").observe(time.perf_counter() - started)
+    set_progress("published", 1.0, round_id)
+    logger.info("re-issued circular of round %s as v%d", round_id, published.version)
     return {"round": round_id, "version": published.version}

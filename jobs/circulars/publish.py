@@ -230,6 +230,7 @@ def publish_round(
     xlsx: bool = True,
     reason: str | None = None,
     force: bool = False,
+    actor: str = "cli",
 ) -> Published:
     """Rank, render and store a new version of the round's circular (PDF, XLSX, JSON).
 
@@ -238,7 +239,7 @@ def publish_round(
     ranks a round with no ballots (``jobs.ranking.NothingToRank``)."""
     reason = check_reissue(session, round_id, reason)
     _, snapshot = rank_round(session, round_id, config.rules, force=force)
-    return render_snapshot(session, round_id, snapshot, config, xlsx, reason)
+    return render_snapshot(session, round_id, snapshot, config, xlsx, reason, actor)
 
 
 def render_snapshot(
@@ -248,9 +249,11 @@ def render_snapshot(
     config: Config,
     xlsx: bool = True,
     reason: str | None = None,
+    actor: str = "cli",
 ) -> Published:
     """Render and store a new circular version from an existing ranking snapshot; a version
-    after the first needs ``reason`` (``service.store.results.check_reissue``)."""
+    after the first needs ``reason`` (``service.store.results.check_reissue``). ``actor`` is
+    who the audit log names (the CLI, the API or a job)."""
     from jobs.circulars.render import render_pdf
     from jobs.circulars.xlsx import render_xlsx
 
@@ -266,6 +269,6 @@ def render_snapshot(
     files = {"pdf": pdf, "json": json_bytes}
     if xlsx_bytes is not None:
         files["xlsx"] = xlsx_bytes
-    version, hashes = save_circular(session, round_id, snapshot.id, files, reason)
+    version, hashes = save_circular(session, round_id, snapshot.id, files, reason, actor)
     logger.info("published circular v%d of round %s (%d bytes PDF)", version, round_id, len(pdf))
     return Published(version, pdf, hashes["pdf"], xlsx_bytes, json_bytes, circular)

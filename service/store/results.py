@@ -125,6 +125,7 @@ def save_circular(
     ranking_id: int,
     files: dict[str, bytes],
     reason: str | None = None,
+    actor: str = "cli",
 ) -> tuple[int, dict[str, str]]:
     """Store the files of a new circular version (one row per format) and audit their hashes
     and, for a re-issue, its reason; returns the version and each format's SHA-256. Earlier
@@ -150,5 +151,5 @@ def save_circular(
     detail: dict = {"version": version, **{f"{fmt}_sha256": d for fmt, d in hashes.items()}}
     if reason is not None:
         detail |= {"replaces": version - 1, "reason": reason}
-    append_audit(session, "circular.publish", detail, round_id)
+    append_audit(session, "circular.publish", detail, round_id, actor=actor)
     return version, hashes

@@ -296,6 +296,7 @@ def add_veto(
     by: str | None,
     decided_on: date | None = None,
     timezone: str = "Asia/Shanghai",
+    actor: str = "cli",
 ) -> Veto:
     """Record a one-vote veto; the reason is mandatory because the circular publishes it.
 
@@ -333,12 +334,17 @@ def add_veto(
         "by": by,
         "date": decided_on.isoformat(),
     }
-    append_audit(session, "veto.add", payload, round_id)
+    append_audit(session, "veto.add", payload, round_id, actor=actor)
     return veto
 
 
 def remove_veto(
-    session: Session, round_id: str, unit_code: str, reason: str, by: str | None
+    session: Session,
+    round_id: str,
+    unit_code: str,
+    reason: str,
+    by: str | None,
+    actor: str = "cli",
 ) -> Veto:
     """Withdraw a veto (decided in error, or overturned). The audit log keeps the veto and why
     it was withdrawn; the round's ranking must then be computed again."""
@@ -355,6 +361,7 @@ def remove_veto(
         "veto.remove",
         {"unit": unit_code, "veto": veto.reason, "reason": reason.strip(), "by": by},
         round_id,
+        actor=actor,
     )
     session.delete(veto)
     return veto

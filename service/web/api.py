@@ -27,11 +27,18 @@ from service.store.results import (
     latest_circular_version,
     latest_snapshot,
 )
-from service.store.rounds import add_veto, find_round, list_rounds, open_parts, round_event
+from service.store.rounds import (
+    add_veto,
+    find_round,
+    list_rounds,
+    open_parts,
+    remove_veto,
+    round_event,
+)
 from service.store.status import failure_counts, round_progress
 from service.store.work import close_round, get_work, request_ranking
 from service.web.auth import require
-from service.web.schemas import DrawRequestSchema, VetoSchema
+from service.web.schemas import DrawRequestSchema, ReissueSchema, VetoSchema, WithdrawalSchema
 from service.web.status import service_status
 
 logger = logging.getLogger(__name__)
@@ -269,7 +276,7 @@ def veto(round_id: str):
         _get_round(session, round_id)
         try:
             tz = rt.config.circular.timezone
-            v = add_veto(session, round_id, unit, reason, data.get("by"), decided, tz)
+            v = add_veto(session, round_id, unit, reason, data.get("by"), decided, tz, "api")
         except StoreError as exc:
             abort(409 if "already" in str(exc) else 400, description=str(exc))
         request_ranking(session, round_id)
@@ -284,6 +291,67 @@ def veto(round_id: str):
         RANKING, "jobs.rounds.rank_round_job", round_id, coalesce=f"rank:{round_id}"
     )
     return jsonify(body), 201
+
+
+@api.delete("/api/v1/rounds/<round_id>/vetoes/<unit>")
+@require("admin")
+def withdraw_veto(round_id: str, unit: str):
+    """Withdraw a unit's veto (decided in error, or overturned), with a reason the audit log
+    keeps; the round is ranked again. A published circular is not replaced by this: it is then
+    reported outdated, and staff re-issue it (POST …/circular)."""
+    data = request.get_json(silent=True)
+    errors = (
+        WithdrawalSchema().validate(data) if isinstance(data, dict) else {"_schema": ["not JSON"]}
+    )
+    if errors or not str(data.get("reason", "")).strip():
+        abort(
+            400, description=f'expected {{"reason": "...", "by": "..."}}: {errors or "no reason"}'
+        )
+    rt = context()
+    with rt.session() as session:
+        _get_round(session, round_id)
+        try:
+            remove_veto(session, round_id, unit, data["reason"], data.get("by"), actor="api")
+        except StoreError as exc:
+            abort(404 if "not vetoed" in str(exc) else 400, description=str(exc))
+        request_ranking(session, round_id)
+    enqueue_after_commit(
+        RANKING, "jobs.rounds.rank_round_job", round_id, coalesce=f"rank:{round_id}"
+    )
+    return jsonify(round=round_id, unit=unit, withdrawn=data["reason"].strip()), 200
+
+
+@api.post("/api/v1/rounds/<round_id>/circular")
+@require("admin")
+def reissue(round_id: str):
+    """Re-issue the round's published circular as a new version, with a reason it prints (in
+    the background, on the render queue); 409 when nothing is published yet, since the first
+    version is published by the service itself when the round closes."""
+    data = request.get_json(silent=True)
+    errors = ReissueSchema().validate(data) if isinstance(data, dict) else {"_schema": ["not JSON"]}
+    if errors or not str(data.get("reason", "")).strip():
+        abort(400, description=f'expected {{"reason": "..."}}: {errors or "no reason"}')
+    reason = data["reason"].strip()
+    rt = context()
+    with rt.session() as session:
+        _get_round(session, round_id)
+        if latest_circular(session, round_id, "pdf") is None:
+            abort(
+                409,
+                description=f"round {round_id!r} has no published circular to re-issue; the "
+                "first version is published when the round closes",
+            )
+    try:
+        job = rt.queue.enqueue(RENDER, "jobs.rounds.reissue_circular_job", round_id, reason)
+    except StoreError as exc:  # inline mode: the job ran here and refused
+        abort(409, description=str(exc))
+    if job.id is None:
+        with rt.session() as session:
+            latest = latest_circular(session, round_id, "pdf")
+            assert latest is not None
+            version = latest.version
+        return jsonify(status="done", round=round_id, version=version), 200
+    return jsonify(status="accepted", round=round_id, job=url_for("api.job", job_id=job.id)), 202
 
 
 @api.post("/api/v1/rounds/<round_id>/draw")

@@ -106,7 +106,7 @@ def document() -> dict:
         s.StatusSchema, s.AcceptedSchema, s.JobSchema, s.VetoSchema, s.VetoRecordSchema, s.HealthSchema,
         s.DrawRequestSchema, s.SeatSchema, s.PanelSchema, CanonicalBallotSchema, *src.SCHEMAS, *tok.SCHEMAS,
         s.InboxCountsSchema, s.RoundFailuresSchema, s.FailuresSchema, s.UncertaintySchema,
-        s.BootstrapSchema, s.QualityFlagSchema, s.QualitySchema,
+        s.BootstrapSchema, s.QualityFlagSchema, s.QualitySchema, s.WithdrawalSchema, s.ReissueSchema,
     ]  # fmt: skip
     return {
         "openapi": "3.1.0",
@@ -138,6 +138,8 @@ def document() -> dict:
             "/api/v1/rounds/{round_id}/circular.xlsx": {"get": _op("The latest circular as XLSX", {"200": {"description": "XLSX", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/close": {"post": _op("Close a round; rank and render in the background", {"202": _json(s.AcceptedSchema, "job enqueued")}, role="admin", parameters=round_param)},
             "/api/v1/rounds/{round_id}/vetoes": {"post": _op("One-vote veto of a unit", {"201": _json(s.VetoRecordSchema, "recorded"), "409": _json(s.ErrorSchema, "already vetoed")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.VetoSchema)}}})},
+            "/api/v1/rounds/{round_id}/vetoes/{unit}": {"delete": _op("Withdraw a unit's veto, with a reason the audit log keeps; ranked again (a published circular is then outdated, not replaced)", {"200": {"description": "withdrawn", "content": {"application/json": {"schema": {"type": "object"}}}}, "404": _json(s.ErrorSchema, "not vetoed"), "400": _json(s.ErrorSchema, "no reason")}, role="admin", parameters=[*round_param, {"name": "unit", "in": "path", "required": True, "schema": {"type": "string"}}], requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.WithdrawalSchema)}}})},
+            "/api/v1/rounds/{round_id}/circular": {"post": _op("Re-issue the published circular as a new version printing the reason (ranked again, in the background)", {"202": _json(s.AcceptedSchema, "job enqueued"), "200": _json(s.AcceptedSchema, "done (no queue)"), "409": _json(s.ErrorSchema, "nothing published yet"), "400": _json(s.ErrorSchema, "no reason")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.ReissueSchema)}}})},
             "/api/v1/rounds/{round_id}/circular.json": {"get": _op("The latest circular's numbers as JSON", {"200": {"description": "JSON", "content": {"application/json": {"schema": {"type": "object"}}}}, "202": _json(s.AcceptedSchema, "being made")}, parameters=round_param)},
             "/api/v1/rounds/{round_id}/draw": {"post": _op("Draw the panel from lottery results (docs/draw.md)", {"202": _json(s.AcceptedSchema, "job enqueued"), "200": _json(s.AcceptedSchema, "done (no queue)"), "400": _json(s.ErrorSchema, "bad request or refused draw")}, role="admin", parameters=round_param, requestBody={"required": True, "content": {"application/json": {"schema": _ref(s.DrawRequestSchema)}}})},
             "/api/v1/rounds/{round_id}/panel": {"get": _op("Seats with tokens, and reserve lists", {"200": _json(s.PanelSchema, "panel")}, role="admin", parameters=round_param)},

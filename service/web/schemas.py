@@ -202,6 +202,7 @@ class AcceptedSchema(Schema):
     panel = fields.String(metadata={"description": "URL of the drawn panel (admins)"})
     delivery = fields.String()
     message = fields.String()
+    version = fields.Integer(metadata={"description": "the circular version published"})
 
 
 class JobSchema(Schema):
@@ -224,6 +225,23 @@ class VetoSchema(Schema):
         metadata={"description": "the decision's date, YYYY-MM-DD; default today in the body's "
                   "time zone; a date after today is refused"},
     )  # fmt: skip
+
+
+class WithdrawalSchema(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "why the veto is withdrawn (kept in the audit log)"},
+    )
+    by = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class ReissueSchema(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "printed in the new version and kept in the audit log"},
+    )
 
 
 class VetoRecordSchema(VetoSchema):

@@ -198,3 +198,73 @@ def test_the_service_never_replaces_a_published_circular_by_itself(october) -> N
         assert pdf.status_code == 200 and pdf.headers["X-Pingyi-Sha256"] == before[-1][1]
     finally:
         app.extensions["pingyi"].engine.dispose()
+
+
+def test_staff_withdraw_a_veto_and_reissue_through_the_api(october) -> None:
+    """The API's counterparts of ``veto remove`` and ``circular --reissue``: both need a reason,
+    both are audit-logged as the API's doing, and the new version prints its reason; nothing
+    is re-issued for a round that has published nothing."""
+    from service.config import load_config
+    from service.web import schemas
+    from service.web.app import create_app
+
+    ev = october
+    token = ev.cli("token", "create", "--role", "admin").split()[0]
+    viewer = ev.cli("token", "create", "--role", "viewer").split()[0]
+    app = create_app(load_config({}, ev.cli.config, ev.db_url))
+    auth = {"Authorization": f"Bearer {token}"}
+    base = f"/api/v1/rounds/{ev.round}"
+    try:
+        client = app.test_client()
+        assert client.post(f"{base}/close", headers=auth).status_code == 200
+        veto = {"unit": "C", "reason": "重大失误"}
+        assert client.post(f"{base}/vetoes", json=veto, headers=auth).status_code == 201
+        refused = client.delete(f"{base}/vetoes/C", json={"reason": "  "}, headers=auth)
+        assert refused.status_code == 400
+        assert (
+            client.delete(f"{base}/vetoes/A", json={"reason": "x"}, headers=auth).status_code == 404
+        )
+        as_viewer = {"Authorization": f"Bearer {viewer}"}
+        assert (
+            client.delete(f"{base}/vetoes/C", json={"reason": "x"}, headers=as_viewer).status_code
+            == 403
+        )
+        withdrawn = client.delete(
+            f"{base}/vetoes/C", json={"reason": "复核后撤销", "by": "县委政法委"}, headers=auth
+        )
+        assert withdrawn.status_code == 200, withdrawn.get_data(as_text=True)
+        assert withdrawn.get_json() == {"round": ev.round, "unit": "C", "withdrawn": "复核后撤销"}
+        assert client.post(f"{base}/circular", json={}, headers=auth).status_code == 400
+        before = circulars(ev)
+        done = client.post(f"{base}/circular", json={"reason": "撤销否决后重发"}, headers=auth)
+        assert done.status_code == 200, done.get_data(as_text=True)
+        assert not schemas.AcceptedSchema().validate(done.get_json())
+        assert done.get_json()["version"] == before[-1][0] + 1
+        after = circulars(ev)
+        assert after[:-1] == before and after[-1][2] == "撤销否决后重发"
+        detail = client.get(f"{base}", headers=auth).get_json()
+        assert not detail["circular_outdated"]
+        pdf = client.get(f"{base}/circular.pdf", headers=auth)
+        assert pdf.headers["X-Pingyi-Sha256"] == after[-1][1]
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf.data, capture_output=True,
+                              check=True).stdout.decode()  # fmt: skip
+        assert "更正原因：撤销否决后重发" in "".join(text.split())  # the line may break in it
+        ev.cli("round", "create", "2026-11", "--opens", "2026-11-01", "--closes", "2026-11-30")
+        nothing = client.post("/api/v1/rounds/2026-11/circular", json={"reason": "x"}, headers=auth)
+        assert (
+            nothing.status_code == 409 and "no published circular" in nothing.get_json()["message"]
+        )
+    finally:
+        app.extensions["pingyi"].engine.dispose()
+    with session_scope(make_engine(ev.db_url)) as s:
+        rows = s.execute(
+            select(AuditEntry.action, AuditEntry.actor, AuditEntry.detail)
+            .where(AuditEntry.action.in_(["veto.add", "veto.remove", "circular.publish"]))
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [(a, actor) for a, actor, _ in rows][-3:] == [
+        ("veto.add", "api"),
+        ("veto.remove", "api"),
+        ("circular.publish", "api"),
+    ]
+    assert rows[-1][2]["reason"] == "撤销否决后重发" and rows[-2][2]["reason"] == "复核后撤销"
