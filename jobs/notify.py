@@ -31,7 +31,6 @@ from service.context import Context
 from service.metrics import JOB_SECONDS
 from service.store.engine import session_scope, utcnow
 from service.store.outbox import Claim, claim_attempt, finish_attempt
-from service.store.subscriptions import ADDRESSES
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ def _send(ctx: Context, claim: Claim) -> tuple[int | None, str | None]:
     body = json.dumps(claim.payload, ensure_ascii=False, separators=(",", ":")).encode()
     try:
         headers = sign_headers(secret, claim.message_id, int(time.time()), body)
-        status = post_pinned(sub.url, body, headers, ADDRESSES, timeout=TIMEOUT)
+        status = post_pinned(sub.url, body, headers, ctx.config.outgoing, timeout=TIMEOUT)
     except (ConnectorError, ValueError) as exc:
         return None, f"{exc.__class__.__name__}: {str(exc)[:300]}"
     return status, None if 200 <= status < 300 else f"HTTP {status}"

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from connectors.outgoing import AddressPolicy
 from service.rules import Rules, RulesError, parse_rules
 
 DEFAULT_DB = "sqlite:///pingyi.sqlite"
@@ -121,6 +122,21 @@ def _origin(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """An on/off environment variable; anything but 1/0, true/false, yes/no, on/off is refused
+    by name (a typo must not silently leave a door open)."""
+    value = (environ.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in _ON or value in _OFF:
+        return value in _ON
+    raise RulesError(f"{name} must be 1/0, true/false, yes/no or on/off, got {value!r}")
+
+
 def _parse_auth(environ: Mapping[str, str]) -> AuthSettings:
     secure = (environ.get("PINGYI_COOKIE_SECURE") or "auto").strip().lower()
     if secure not in ("auto", "always", "never"):
@@ -157,6 +173,9 @@ class Config:
     # the round, smaller commits sooner.
     ingest_batch: int = 1000
     auth: AuthSettings = field(default_factory=AuthSettings)
+    # Where outgoing webhooks may go (PINGYI_WEBHOOKS_ALLOW_LOOPBACK / _PRIVATE): link-local and
+    # metadata addresses never; loopback and private ones unless switched off here.
+    outgoing: AddressPolicy = field(default_factory=AddressPolicy)
     # The environment the config was loaded from, for secrets only (see the module docstring);
     # kept out of repr and comparisons so it is never printed with the config.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -250,5 +269,9 @@ def load_config(
         config_path=path,
         ingest_batch=_positive_int(environ, "PINGYI_INGEST_BATCH", 1000),
         auth=_parse_auth(environ),
+        outgoing=AddressPolicy(
+            allow_loopback=_switch(environ, "PINGYI_WEBHOOKS_ALLOW_LOOPBACK", True),
+            allow_private=_switch(environ, "PINGYI_WEBHOOKS_ALLOW_PRIVATE", True),
+        ),
         environ=MappingProxyType(dict(environ)),
     )

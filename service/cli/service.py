@@ -29,7 +29,7 @@ def subscription_add(state: State, url: str, events: str, secret_env: str) -> No
 
     names = [e.strip() for e in events.split(",") if e.strip()]
     with session_scope(state.engine) as session:
-        sub = add_subscription(session, url, names, secret_env)
+        sub = add_subscription(session, url, names, secret_env, state.config.outgoing)
         sub_id = sub.id
     click.echo(f"subscription {sub_id}: {url} ← {', '.join(names)} (secret from ${secret_env})")
 

@@ -21,28 +21,33 @@ from service.store.audit import append_audit
 from service.store.engine import StoreError, utcnow
 from service.store.outbox import EVENTS
 
-# Where subscribers may be: the one policy, applied here when a subscription is added and by
-# the notify job before each delivery (connectors/outgoing.py).
+# Where subscribers may be, by default: applied here when a subscription is added and by the
+# notify job before each delivery (connectors/outgoing.py). A deployment narrows it with
+# PINGYI_WEBHOOKS_ALLOW_LOOPBACK / PINGYI_WEBHOOKS_ALLOW_PRIVATE (Config.outgoing).
 ADDRESSES = AddressPolicy()
 
 
-def check_url(url: str, resolve: bool = True) -> None:
+def check_url(url: str, resolve: bool = True, policy: AddressPolicy = ADDRESSES) -> None:
     """Refuse URLs that are not http(s) or that are (or resolve to) a refused address."""
     try:
-        http_check_url(url, ADDRESSES, resolve=resolve)
+        http_check_url(url, policy, resolve=resolve)
     except HttpError as exc:
         raise StoreError(f"{url!r}: {exc}") from None
 
 
 def add_subscription(
-    session: Session, url: str, events: list[str], secret_env: str
+    session: Session,
+    url: str,
+    events: list[str],
+    secret_env: str,
+    policy: AddressPolicy = ADDRESSES,
 ) -> Subscription:
     unknown = [e for e in events if e not in EVENTS]
     if unknown:
         raise StoreError(f"unknown event {unknown[0]!r} (known: {', '.join(EVENTS)})")
     if not events:
         raise StoreError("name at least one event (--events)")
-    check_url(url)
+    check_url(url, policy=policy)
     if not secret_env:
         raise StoreError("--secret-env names the variable holding the whsec_ secret")
     sub = Subscription(

@@ -225,3 +225,33 @@ def test_link_local_and_metadata_subscriptions_are_refused(service) -> None:
             "subscription", "add", url, "--events", "round.closed", "--secret-env", SECRET_VAR
         )
     assert service.scalar("select count(*) from subscriptions") == len(allowed)
+
+
+def test_a_deployment_can_refuse_loopback_and_private_subscribers(
+    service, in_process_jobs: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PINGYI_WEBHOOKS_ALLOW_LOOPBACK=0 / _PRIVATE=0 narrow the address policy where it is
+    applied: when a subscription is added, and again before each delivery, so one added while
+    loopback was allowed gets nothing once it is switched off. A typo is refused by name."""
+    service.setup_round(ROUND, seats=2)
+
+    def add(url: str, **env: str):
+        args = ("subscription", "add", url, "--events", "round.closed", "--secret-env", SECRET_VAR)
+        return service.cli.runner.invoke(main, ["--db", service.db_url, *args], env=env)
+
+    no_loopback = add("http://127.0.0.1:9/hook", PINGYI_WEBHOOKS_ALLOW_LOOPBACK="0")
+    assert no_loopback.exit_code == 1 and "loopback" in no_loopback.output
+    no_private = add("http://10.1.2.3/hook", PINGYI_WEBHOOKS_ALLOW_PRIVATE="false")
+    assert no_private.exit_code == 1 and "private" in no_private.output
+    typo = add("http://10.1.2.3/hook", PINGYI_WEBHOOKS_ALLOW_PRIVATE="nope")
+    assert typo.exit_code != 0 and "PINGYI_WEBHOOKS_ALLOW_PRIVATE" in typo.output
+    assert service.scalar("select count(*) from subscriptions") == 0
+    with receiver() as hook:
+        assert add(hook.url).exit_code == 0  # allowed by default
+        with session_scope(service.engine) as session:
+            (event_id,) = emit(session, "round.closed", [{"round": ROUND}])
+        monkeypatch.setenv("PINGYI_WEBHOOKS_ALLOW_LOOPBACK", "off")
+        assert notify.deliver(event_id) == "pending"
+        assert hook.requests == []  # nothing was sent
+    (error,) = service.rows("select error from outbox_attempts where outbox_id = :e", e=event_id)[0]
+    assert "loopback" in error
