@@ -146,8 +146,14 @@ def lock_round(session: Session, round_id: str) -> None:
     ingest, in a ranking) happens one transaction at a time: a ranking that read the ballots
     before an ingest committed would otherwise write back statuses settled without the new
     ballot (two accepted ballots for one seat). On PostgreSQL a row lock; SQLite already lets
-    one writer at a time."""
-    session.execute(select(Round.id).where(Round.id == round_id).with_for_update())
+    one writer at a time.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it excludes the other settlings all the same, but not
+    the key-share lock every ballot insert takes on its round (the foreign key). With FOR
+    UPDATE, an ingest holding the audit lock waited here on other ingests' inserted ballots,
+    while they waited on its audit lock: three workers on one round's sources stalled for
+    minutes (tests/e2e/test_scale_out.py, tests/jobs/test_round_lock.py)."""
+    session.execute(select(Round.id).where(Round.id == round_id).with_for_update(key_share=True))
 
 
 def find_round(session: Session, round_id: str) -> Round | None:
