@@ -21,17 +21,21 @@ def via_proxy(url: str, proxy: TcpProxy) -> str:
     """``url`` with its host and port replaced by the proxy's."""
     parts = urlsplit(url)
     userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@127.0.0.1:{proxy.port}" if userinfo else f"127.0.0.1:{proxy.port}"
+    where = f"{proxy.host}:{proxy.port}"
+    netloc = f"{userinfo}@{where}" if userinfo else where
     return parts._replace(netloc=netloc).geturl()
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to a target; ``stop`` closes the listener and every live
-    connection (the database "goes away"), ``start`` listens again on the same port."""
+    """Forwards <host>:<port> (127.0.0.1 unless told) to a target; ``stop`` closes the listener
+    and every live connection (the database "goes away"), ``start`` listens again on the same
+    port. Another ``host`` (the host side of a veth pair, tests/harness/hosts.py) is how a
+    network namespace reaches a server that listens only on this machine's loopback."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
         self.target = target
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
         self._lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._listener: socket.socket | None = None
@@ -41,7 +45,7 @@ class TcpProxy:
     def start(self) -> None:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener.bind((self.host, self.port))
         listener.listen(128)
         listener.settimeout(0.2)
         self._listener = listener
