@@ -44,6 +44,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["pingyi"] = Context.for_web(config)
 
+    from service.web.actions import actions
     from service.web.api import api
     from service.web.pages import web
     from service.web.receiver import install
@@ -59,6 +60,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
         )
     app.register_blueprint(api)
+    app.register_blueprint(actions)
     app.register_blueprint(sources)
     app.register_blueprint(tokens)
     app.register_blueprint(web)
