@@ -54,9 +54,10 @@ class Vote(Base):
     """
 
     __tablename__ = "votes"
-    ballot_id: Mapped[int] = mapped_column(
-        ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key: PostgreSQL checks one row by row, and that check was most of a province
+    # ingest (migration 0011). Votes are written only with their ballot, in its transaction
+    # (``service.store.ballots.save_ingest``), and ballots are never deleted.
+    ballot_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
     criterion: Mapped[str] = mapped_column(String(100), primary_key=True)
     label: Mapped[str | None] = mapped_column(String(100))
