@@ -65,13 +65,15 @@ class _Tallies:
         self.labels: dict[str, Counter] = {code: Counter() for code in codes}
         self.group_ballots = Counter(group for _, _, group, _ in counted_ballots(session, round_id))
         exact: dict[str, Fraction] = {}
-        for unit, group, label, points, n in evidence_counts(session, round_id, criteria):
+        # Without group weights the histograms are pooled: the groups need not be told apart.
+        by_group = bool(rules.group_weights)
+        for unit, group, label, points, n in evidence_counts(session, round_id, criteria, by_group):
             if unit not in self.votes:
                 continue  # not a unit of the round: counted nowhere
             self.labels[unit][NUMERIC if label is None else label] += n
             if len(criteria) == 1:
                 value = exact.get(points) or exact.setdefault(points, Fraction(points))
-                self.votes[unit].setdefault(group, Counter())[value] += n
+                self.votes[unit].setdefault(group or "", Counter())[value] += n
         if len(criteria) > 1:
             self._combined(session, round_id, codes, rules)
         self.scale = list(rules.scale)

@@ -88,9 +88,13 @@ def analyse_matrix(
     system_names = list(dict.fromkeys(u.system for u in units))
     systems = np.array([system_names.index(u.system) for u in units])
     vetoed = np.array([official[c]["status"] == "vetoed" for c in codes], dtype=bool)
+    # The flags first: their working arrays are gone before the resamples' are made, so the
+    # two peaks of memory do not add up (a province round: a few hundred MB each).
+    flags = _flags(m)
     rng = np.random.Generator(np.random.PCG64(seed))
     counts = resample_counts(m.groups, b, rng)
     sc = resample_scores(m.votes, m.groups, counts, rules, m.group_names)
+    del counts
     ranked = (sc.votes >= rules.min_votes) & ~np.isnan(sc.score) & ~vetoed[None, :]
     keys_in, keys_all = order_keys(
         sc.score, ranked, vetoed, systems, rules.cross_system == "zscore"
@@ -153,7 +157,6 @@ def analyse_matrix(
         "tied_with": tied_with,
         "icc": icc,
     }
-    flags = _flags(m)
     report["quality_counts"] = {
         "ballots": len(m.votes),
         **{kind: sum(1 for f in flags if f["kind"] == kind)

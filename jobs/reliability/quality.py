@@ -73,24 +73,49 @@ def lenient_and_severe(votes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return z > FAR, z < -FAR, z
 
 
-def near_duplicates(votes: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Pairs (i, j, same, compared) of rows that agree on at least ``SAME_SHARE`` of the units
-    either voted on. Agreement is counted with one indicator matrix per value (and one for "no
-    vote"), so a province's 5,000 ballots need a handful of matrix products, not 12 million
-    Python comparisons."""
+def near_duplicates(votes: np.ndarray, block: int = 128) -> list[tuple[int, int, int, int]]:
+    """Pairs (i, j, same, compared), i < j, of rows that agree on at least ``SAME_SHARE`` of the
+    units either voted on. Agreement is counted with one indicator matrix per value, so a
+    province's 5,000 ballots need a handful of matrix products, not 12 million Python
+    comparisons.
+
+    Only pairs that can qualify are multiplied out: two ballots agree on at most as many units
+    as the shorter one voted on, and either voted on at least as many as the longer one, so a
+    pair qualifies only if ``shorter ≥ SAME_SHARE × longer``. Rows sorted by how many units they
+    voted on, each block of rows is compared with the window of rows that passes this test (the
+    bound is loosened by a margin, so rounding can never drop a pair); at province scale that is
+    about a tenth of all pairs, and memory is a block's, not 5,000 × 5,000."""
     present = ~np.isnan(votes)
     if len(votes) < 2:
         return []
-    values = np.unique(votes[present])
-    voted = present.astype(np.float32)
-    either = voted.shape[1] - (1 - voted) @ (1 - voted).T  # units at least one of the two voted on
-    same = np.zeros_like(either)
-    for v in values:
-        m = (votes == v).astype(np.float32)
-        same += m @ m.T
-    # "No vote" on a unit the other voted on is a difference; both silent is not compared.
-    i, j = np.nonzero(np.triu((either >= SAME_MIN) & (same >= SAME_SHARE * either), k=1))
-    return [(int(a), int(b), int(same[a, b]), int(either[a, b])) for a, b in zip(i, j, strict=True)]
+    count = present.sum(axis=1)
+    order = np.argsort(count, kind="stable")  # by units voted on, then by row
+    ordered = count[order]
+    sorted_votes = votes[order]
+    voted = (~np.isnan(sorted_votes)).astype(np.float32)
+    indicators = [(sorted_votes == v).astype(np.float32) for v in np.unique(votes[present])]
+    loose = SAME_SHARE - 0.01
+    found: list[tuple[int, int, int, int]] = []
+    for start in range(0, len(order), block):
+        end = min(start + block, len(order))
+        # Partners: from the block's first row on in sorted order (each pair once), up to the
+        # longest row the block's longest could match. Contiguous slices: no copies.
+        stop = int(np.searchsorted(ordered, ordered[end - 1] / loose, side="right"))
+        rows, cols = slice(start, end), slice(start, stop)
+        inter = voted[rows] @ voted[cols].T
+        # float32 as the products are (exact: counts below 2**24), so that the share test
+        # below rounds exactly as it would on the whole table.
+        either = (ordered[rows, None] + ordered[None, cols]).astype(np.float32) - inter
+        same = np.zeros_like(either)
+        for m in indicators:
+            same += m[rows] @ m[cols].T
+        hit = (either >= SAME_MIN) & (same >= SAME_SHARE * either)
+        for a, b in zip(*np.nonzero(hit), strict=True):
+            if b <= a:
+                continue  # itself, or a pair of the block met the other way round
+            i, j = int(order[start + a]), int(order[start + b])
+            found.append((min(i, j), max(i, j), int(same[a, b]), int(either[a, b])))
+    return sorted(found)
 
 
 def adjusted_scores(votes: np.ndarray) -> np.ndarray:

@@ -70,16 +70,19 @@ def counted_ballots(session: Session, round_id: str) -> list[tuple[int, int, str
 
 
 def evidence_counts(
-    session: Session, round_id: str, criteria: Collection[str]
-) -> list[tuple[str, str, str | None, str, int]]:
-    """(unit, group, label, points text, count) of the counted votes on ``criteria``: with one
-    criterion, each unit's histogram per group and its label counts in one grouped query."""
+    session: Session, round_id: str, criteria: Collection[str], by_group: bool
+) -> list[tuple[str, str | None, str | None, str, int]]:
+    """(unit, group or None, label, points text, count) of the counted votes on ``criteria``:
+    with one criterion, each unit's histogram (per group when ``by_group``) and its label
+    counts in one grouped query."""
+    group = [Seat.group_name] if by_group else []
     query = _counted(
-        select(Vote.unit_code, Seat.group_name, Vote.label, Vote.points, func.count()),
-        round_id,
-        criteria,
-    ).group_by(Vote.unit_code, Seat.group_name, Vote.label, Vote.points)
-    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+        select(Vote.unit_code, *group, Vote.label, Vote.points, func.count()), round_id, criteria
+    ).group_by(Vote.unit_code, *group, Vote.label, Vote.points)
+    rows = session.execute(query)
+    if by_group:
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [(unit, None, label, points, n) for unit, label, points, n in rows]
 
 
 class _Codes(dict):
