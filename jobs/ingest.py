@@ -10,8 +10,9 @@ import gc
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from connectors.base import SourceSettings
 from connectors.canonical import RawRecord
 from connectors.registry import export_reader
-from jobs.judging import RoundContext, judge
+from jobs.judging import RoundContext, Verdict, judge
 from jobs.ranking import StoredBallot, ballot_key, load_seats
 from jobs.scoring import settle
 from service.rules import Rules
@@ -30,6 +31,7 @@ from service.store.ballots import (
     IngestCounts,
     counted_ballots,
     prepare_ingest,
+    record_hash,
     save_ingest,
     set_statuses,
     status_counts,
@@ -128,6 +130,41 @@ def _store(
     return save_ingest(session, batch, verdicts)
 
 
+@dataclass
+class _Judged:
+    """A batch of a file with every record's verdict and hash, worked out ahead."""
+
+    records: list[RawRecord]
+    verdicts: list[Verdict | None]
+    digests: list[str]
+
+
+def _judge_ahead(batches: Iterable[list[RawRecord]], ctx: RoundContext) -> Iterator[_Judged]:
+    """Each batch judged and hashed, the next one in a thread while the caller stores this one.
+
+    Reading, judging and hashing are Python; storing is mostly waiting for PostgreSQL to take
+    the COPY in. Done one after the other, each waited for the other; in a thread, the next
+    batch is read while the database works on this one (the driver lets go of the interpreter
+    while it waits). Every record is judged, new or not: which are new is known only once the
+    store is asked, and judging is pure. An error reading the file (bad bytes) is raised here
+    at the batch it belongs to, so the batches before it have been handed over, and nothing of
+    it is committed."""
+    it = iter(batches)
+
+    def work() -> _Judged | None:
+        batch = next(it, None)
+        if batch is None:
+            return None
+        verdicts = [judge(r.ballot, ctx) if r.ballot is not None else None for r in batch]
+        return _Judged(batch, verdicts, [record_hash(r) for r in batch])
+
+    with ThreadPoolExecutor(1, thread_name_prefix="ingest-read") as reader:
+        ahead = reader.submit(work)
+        while (judged := ahead.result()) is not None:
+            ahead = reader.submit(work)
+            yield judged
+
+
 def settle_statuses(session: Session, round_id: str, rules: Rules) -> None:
     """Settle accepted / superseded / invalid (docs/rules.md) after an ingest, as ``rank``
     does: the one settling rule (``jobs.scoring.settle``) on each ballot's stored coverage
@@ -212,12 +249,15 @@ def ingest_file(
         )
     ctx = round_context(session, round_id, rules)
     total, seen = IngestCounts(), 0
+    batches = batched(records, FILE_BATCH)
+    if tokens is not None:
+        batches = (with_seat_tokens(b, tokens, reader.platform_token) for b in batches)
     with _no_cycle_collection():
-        for batch in batched(records, FILE_BATCH):
-            seen += len(batch)
-            if tokens is not None:
-                batch = with_seat_tokens(batch, tokens, reader.platform_token)
-            counts = _store(session, ctx, key, batch)
+        for judged in _judge_ahead(batches, ctx):
+            seen += len(judged.records)
+            batch = prepare_ingest(session, round_id, key, judged.records, judged.digests)
+            verdicts = [judged.verdicts[i] for i in batch.positions]
+            counts = save_ingest(session, batch, verdicts)
             total.new += counts.new
             total.updated += counts.updated
             total.unchanged += counts.unchanged

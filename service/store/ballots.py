@@ -20,13 +20,13 @@ from decimal import Decimal
 from json.encoder import encode_basestring as _quote
 from typing import Protocol
 
-from sqlalchemy import Connection, Result, Row, func, insert, select, text, update
+from sqlalchemy import Connection, Result, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord, canonical_text
 from service.models.ballots import Ballot, Comment, Vote
 from service.store.audit import append_audit
-from service.store.bulk import copy_text, insert_rows, vote_lines
+from service.store.bulk import insert_ballots, insert_votes
 from service.store.engine import utcnow
 
 REJECTED = "rejected"
@@ -107,7 +107,7 @@ def _flat(value: object) -> bool:
     return type(value) is not list
 
 
-def _record_hash(record: RawRecord) -> str:
+def record_hash(record: RawRecord) -> str:
     """Hash of what the record says (sorted keys), so re-serialised copies are still 'the same'."""
     basis = record.text
     if record.ballot is not None:
@@ -146,16 +146,22 @@ class IngestBatch:
     counts: IngestCounts
     _new: list[_Version]  # the new versions of ``records``, same order
     _touched: list[_Version]  # every record's version, in the order the records came
+    positions: list[int] = field(default_factory=list)  # of ``records`` among those given
 
 
 def prepare_ingest(
-    session: Session, round_id: str, source: str, records: Iterable[RawRecord]
+    session: Session,
+    round_id: str,
+    source: str,
+    records: Iterable[RawRecord],
+    digests: Sequence[str] | None = None,
 ) -> IngestBatch:
     """Sort ``records`` of ``source`` into those already stored (``unchanged``) and new versions.
 
     The same content again is unchanged; changed content under a known response id is a new
     version (``updated``). A response id stored under another round is refused. Known versions
     are read as plain rows, in bounded IN lists, for ten thousand records at a time.
+    ``digests`` are the records' ``record_hash`` when the caller has them already.
     """
     counts = IngestCounts()
     records = list(records)
@@ -171,8 +177,10 @@ def prepare_ingest(
     fresh: list[RawRecord] = []
     new: list[_Version] = []
     touched: list[_Version] = []
-    for record in records:
-        digest = _record_hash(record)
+    positions: list[int] = []
+    if digests is None:
+        digests = [record_hash(r) for r in records]
+    for position, (record, digest) in enumerate(zip(records, digests, strict=True)):
         known = versions.setdefault(record.key, [])
         same = next((v for v in known if v.sha == digest), None)
         if same is not None:
@@ -192,10 +200,11 @@ def prepare_ingest(
         else:
             counts.new += 1
         fresh.append(record)
+        positions.append(position)
         new.append(version)
         known.append(version)
         touched.append(version)
-    return IngestBatch(round_id, source, fresh, counts, new, touched)
+    return IngestBatch(round_id, source, fresh, counts, new, touched, positions)
 
 
 def save_ingest(
@@ -204,22 +213,22 @@ def save_ingest(
     """Store the batch's new versions with their verdicts (None: the record did not parse).
 
     Every record is kept: accepted ones with their votes and comments, rejected ones with their
-    reasons. Ballots, votes and comments go in in bulk (``_insert_ballots``, ``_insert_votes``,
-    ``_insert_rows``), never object by object.
+    reasons. Ballots, votes and comments go in in bulk (``service.store.bulk``), never object
+    by object.
     """
     now = utcnow()
     rows = [
         _ballot_row(batch, record, version, now, verdict)
         for record, version, verdict in zip(batch.records, batch._new, verdicts, strict=True)
     ]
-    ids = _insert_ballots(session, rows)
+    ids = insert_ballots(session, rows)
     for version in batch._touched:
         if version.id is None:
             version.id = ids[version.slot]
     counts = batch.counts
     counts.ballot_ids = [v.id for v in batch._touched]
     counts.changed_ids = ids
-    _insert_votes(session, ids, batch.records, verdicts)
+    insert_votes(session, ids, batch.records, verdicts)
     append_audit(
         session,
         "ballots.ingest",
@@ -261,59 +270,6 @@ def _ballot_row(
         else:
             row["reason"] = "; ".join(verdict.reasons)
     return row
-
-
-def _insert_ballots(session: Session, rows: list[dict]) -> list[int]:
-    """Insert ballot rows; their new ids, in the order of ``rows``.
-
-    On PostgreSQL the ids are drawn from the table's own sequence first (one query) and the rows
-    go in by COPY: a 1,000-ballot batch carries 10 MB of verbatim records, which a multi-row
-    INSERT sends as 13,000 bound parameters. Elsewhere one INSERT … RETURNING."""
-    if not rows:
-        return []
-    if session.connection().dialect.name == "postgresql":
-        ids = sorted(session.execute(_NEXT_IDS, {"n": len(rows)}).scalars())
-        columns = tuple(rows[0])
-        rows = [(i, *row.values()) for i, row in zip(ids, rows, strict=True)]
-        insert_rows(session, Ballot.__table__, ("id", *columns), rows)
-        return ids
-    result = session.execute(
-        insert(Ballot).returning(Ballot.id, sort_by_parameter_order=True), rows
-    )
-    return list(result.scalars())
-
-
-_NEXT_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('ballots', 'id')) FROM generate_series(1, :n)"
-)
-VOTE_COLUMNS = ("ballot_id", "unit_code", "criterion", "label", "points")
-
-
-def _insert_votes(
-    session: Session,
-    ids: list[int],
-    records: list[RawRecord],
-    verdicts: Sequence[Judged | None],
-) -> None:
-    counted = [
-        (ballot_id, record, verdict)
-        for ballot_id, record, verdict in zip(ids, records, verdicts, strict=True)
-        if verdict is not None and verdict.accepted
-    ]
-    comments = [
-        (ballot_id, unit, text)
-        for ballot_id, record, _ in counted
-        for unit, text in record.ballot.comments.items()
-        if text.strip()
-    ]
-    if session.connection().dialect.name == "postgresql":
-        copy_text(session, "votes", VOTE_COLUMNS, vote_lines((b, v.votes) for b, _, v in counted))
-    else:
-        votes = [
-            (b, v.unit, v.criterion, v.label, v.points) for b, _, v in counted for v in v.votes
-        ]
-        insert_rows(session, Vote.__table__, VOTE_COLUMNS, votes)
-    insert_rows(session, Comment.__table__, ("ballot_id", "unit_code", "text"), comments)
 
 
 def set_statuses(session: Session, round_id: str, statuses: dict[int, str]) -> None:

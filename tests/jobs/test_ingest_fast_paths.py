@@ -285,3 +285,40 @@ def test_a_file_of_tricky_votes_is_stored_exactly(cli, tmp_path: Path) -> None:
         ("r3", "U4", "总体", None, "0"),
     ]
     assert voted == {"r1": 3, "r2": None, "r3": 4}
+
+
+def test_a_file_in_many_batches_is_stored_whole_or_not_at_all(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are judged a batch ahead in a thread: every batch still lands, in order, and a
+    line of bad bytes in a later batch stops the file with nothing of it stored."""
+    from sqlalchemy import func, select
+
+    import jobs.ingest
+    from service.models.ballots import Ballot, Vote
+    from service.store.engine import make_engine, session_scope
+    from tests.jobs.test_ingest import setup_round
+
+    monkeypatch.setattr(jobs.ingest, "FILE_BATCH", 3)
+    t = setup_round(cli, tmp_path)
+    lines = [
+        json.dumps({"id": f"r{n}", "token": t[n % 3], "submitted_at":
+                    f"2026-10-20T10:{n:02d}:00+08:00", "answers": {"U1": "满意", "U2": 90}},
+                   ensure_ascii=False).encode()
+        for n in range(10)
+    ]  # fmt: skip
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\n".join([*lines[:7], b'{"id": "r\xff"}', *lines[7:]]) + b"\n")
+    assert "not UTF-8 text (line 8" in cli("ingest", "2026-10", str(bad), ok=False)
+    with session_scope(make_engine(cli.db)) as s:
+        assert s.scalar(select(func.count()).select_from(Ballot)) == 0
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(b"\n".join(lines) + b"\n")
+    got = cli.json("ingest", "2026-10", str(good))
+    # each seat's latest ballot counts; P1's covers too few of the units it is not recused from
+    assert (got["new"], got["accepted"], got["invalid"], got["superseded"]) == (10, 2, 1, 7)
+    with session_scope(make_engine(cli.db)) as s:
+        ids = [rid for (rid,) in s.execute(select(Ballot.response_id).order_by(Ballot.id))]
+        assert ids == [f"r{n}" for n in range(10)]
+        assert s.scalar(select(func.count()).select_from(Vote)) == 20
+    assert cli.json("ingest", "2026-10", str(good))["unchanged"] == 10
