@@ -2,19 +2,21 @@
 
 Generates the round (units in four systems, a pool of 5,000 in five groups, a designated panel of
 all of them, one ballot each answering 15–30% of the units, labels with 不了解 among them), then
-measures, each in a fresh process (time and peak RSS from ``wait4``), paired and alternating in
-one run:
+measures, each in a fresh process (time; peak RSS as the child's own VmHWM), in one run:
 
+- ``loader`` and ``pingyi ingest``, paired and alternating ``--repeat`` times, each into a fresh
+  schema: the loader parses each line and COPYs its vote rows into a plain table (the floor for
+  ingest; it parses with the same decoder as pingyi, the standard library's ``json``), then
+  ``pingyi ingest`` takes the same ballots (the file rewritten with the new schema's seat tokens,
+  nothing else changed) into a freshly set-up round;
 - ``limit``: a minimal numpy program over the same ballots file: parse the JSON lines, per unit
   the trimmed mean (one highest and lowest dropped from 7 votes), ranks in system and overall;
 - ``peer``: the same with pandas (read, explode, groupby), what an analyst would write;
 - ``pingyi rank ROUND --json --without-reliability`` on PostgreSQL (the official ranking; the
-  bootstrap report has its own bar, benchmarks/reliability.py);
-- ``loader``: parse each line and COPY its vote rows into a PostgreSQL table (the floor for
-  ingest), and ``pingyi ingest`` of the same file into a fresh schema.
+  bootstrap report has its own bar, benchmarks/reliability.py), on the last ingested round.
 
-Run: ``.venv/bin/python benchmarks/province.py [--repeat N]``; rewrites its section of
-benchmarks/RESULTS.md.
+Run: ``.venv/bin/python benchmarks/province.py [--repeat N]``; prints the figures as JSON and
+the section for benchmarks/RESULTS.md (``--write`` puts it there).
 """
 
 from __future__ import annotations
@@ -41,25 +43,40 @@ HEADING = "## Province scale (issue #13)"
 ROUND = "2026-10"
 SYSTEMS = ["法院", "检察院", "公安局", "司法局"]
 GROUPS = ["人大代表", "政协委员", "乡镇政法委员", "乡村干部", "市场主体代表"]
-PINGYI = [str(Path(sys.executable).parent / "pingyi")]
+PINGYI = [str(Path(sys.executable).parent / "pingyi")]  # a Python script
 CONFIG = '[rules]\nmin_coverage = "1/10"\n'
 
 
+# Runs a script (argv[1]) and, as it exits, reports its own peak RSS: getrusage's ru_maxrss of
+# a child cannot be read below its parent's (the kernel carries it across fork and exec).
+HWM = (
+    "import atexit,re,runpy,sys\n"
+    "def hwm():\n"
+    "    kb = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+    "    sys.stderr.write(f'\\nVmHWM {kb}\\n')\n"
+    "atexit.register(hwm)\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
 def run(argv: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB, stdout) of one child process, reaped with ``wait4`` for its
-    own resource usage."""
+    """(seconds, peak RSS in MB, stdout) of one child process: a Python script run through
+    ``HWM``, so the RSS is the child's own VmHWM."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT,
-                                env={**os.environ, **(env or {})})  # fmt: skip
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen([sys.executable, "-c", HWM, *argv], stdout=out, stderr=err,
+                                cwd=ROOT, env={**os.environ, **(env or {})})  # fmt: skip
+        _, status, _ = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        errors = err.read().decode()
         if proc.returncode:
-            raise SystemExit(f"{' '.join(argv)} failed:\n{err.read().decode()[-2000:]}")
-        return elapsed, usage.ru_maxrss / 1024, out.read().decode()
+            raise SystemExit(f"{' '.join(argv)} failed:\n{errors[-2000:]}")
+        rss = int(errors.rsplit("VmHWM ", 1)[1].split()[0]) / 1024
+        return elapsed, rss, out.read().decode()
 
 
 def generate(work: Path, seed: int = 13) -> tuple[Path, Path, Path]:
@@ -100,7 +117,8 @@ def write_ballots(work: Path, tokens: list[str], seed: int = 13) -> Path:
     return path
 
 
-def setup(db: str, work: Path) -> Path:
+def setup(db: str, work: Path) -> list[str]:
+    """A fresh round in ``db``: units, pool, the round and its panel; the seats' tokens."""
     units, pool, panel = generate(work)
     config = work / "pingyi.toml"
     config.write_text(CONFIG, encoding="utf-8")
@@ -110,38 +128,66 @@ def setup(db: str, work: Path) -> Path:
                  ["panel", "set", ROUND, str(panel)]):  # fmt: skip
         run([*base, *args])
     _, _, out = run([*base, "panel", "show", ROUND, "--json"])
-    tokens = [s["token"] for s in json.loads(out)["seats"]]
-    return write_ballots(work, tokens)
+    return [s["token"] for s in json.loads(out)["seats"]]
+
+
+def with_tokens(ballots: Path, tokens: list[str], work: Path) -> Path:
+    """The same ballots, line for line, carrying another round's seat tokens (a panel drawn
+    again gets new tokens): the answers, ids and times stay as generated."""
+    path = work / "ballots-again.jsonl"
+    with ballots.open(encoding="utf-8") as src, path.open("w", encoding="utf-8") as out:
+        for line, token in zip(src, tokens, strict=True):
+            out.write(json.dumps({**json.loads(line), "token": token}, ensure_ascii=False) + "\n")
+    return path
+
+
+def summary(runs: list[tuple[float, float]]) -> dict:
+    times = [t for t, _ in runs]
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
+            "rss_mb": max(r for _, r in runs), "runs": len(runs)}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pg", default=PG_DEFAULT)
+    parser.add_argument("--write", action="store_true", help="rewrite the RESULTS.md section")
     args = parser.parse_args()
-    url, schema = _pg_schema_url(args.pg)
-    loader_url, loader_schema = _pg_schema_url(args.pg)
     rows: dict[str, list[tuple[float, float]]] = {}
+    ratios: list[float] = []
+    schemas: list[str] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            ballots = setup(url, work)
+            url, schema = _pg_schema_url(args.pg)
+            schemas.append(schema)
+            ballots = write_ballots(work, setup(url, work))
             config = work / "pingyi.toml"
             answers = sum(
                 len(json.loads(line)["answers"]) for line in ballots.open(encoding="utf-8")
             )
-            t, rss, _ = run([*PINGYI, "--db", url, "--config", str(config), "ingest", ROUND,
-                               str(ballots), "--json"])  # fmt: skip
-            rows.setdefault("pingyi ingest (PostgreSQL)", []).append((t, rss))
-            t, rss, _ = run([sys.executable, "benchmarks/province_baselines.py", "loader",
-                             str(ballots), loader_url])  # fmt: skip
-            rows.setdefault("loader: parse + COPY vote rows", []).append((t, rss))
+            for n in range(args.repeat):  # loader, then ingest, each into a fresh schema
+                loader_url, loader_schema = _pg_schema_url(args.pg)
+                schemas.append(loader_schema)
+                loader = run(["benchmarks/province_baselines.py", "loader", str(ballots),
+                              loader_url])  # fmt: skip
+                rows.setdefault("loader: parse + COPY vote rows", []).append(loader[:2])
+                source = ballots
+                if n:
+                    url, schema = _pg_schema_url(args.pg)
+                    schemas.append(schema)
+                    source = with_tokens(ballots, setup(url, work), work)
+                ingest = run([*PINGYI, "--db", url, "--config", str(config), "ingest", ROUND,
+                              str(source), "--json"])  # fmt: skip
+                assert json.loads(ingest[2])["accepted"] == 5000, ingest[2]
+                rows.setdefault("pingyi ingest (PostgreSQL)", []).append(ingest[:2])
+                ratios.append(ingest[0] / loader[0])
+                print(f"pair {n + 1}: loader {loader[0]:.2f} s, ingest {ingest[0]:.2f} s, "
+                      f"ratio {ratios[-1]:.2f}", file=sys.stderr, flush=True)  # fmt: skip
             for _ in range(args.repeat):
                 for name, argv in (
-                    ("limit: numpy", [sys.executable, "benchmarks/province_baselines.py",
-                                      "numpy", str(ballots)]),
-                    ("peer: pandas", [sys.executable, "benchmarks/province_baselines.py",
-                                      "pandas", str(ballots)]),
+                    ("limit: numpy", ["benchmarks/province_baselines.py", "numpy", str(ballots)]),
+                    ("peer: pandas", ["benchmarks/province_baselines.py", "pandas", str(ballots)]),
                     ("pingyi rank --json (PostgreSQL)",
                      [*PINGYI, "--db", url, "--config", str(config), "rank", ROUND, "--json",
                       "--without-reliability"]),
@@ -149,63 +195,58 @@ def main() -> None:
                     t, rss, _ = run(argv)
                     rows.setdefault(name, []).append((t, rss))
     finally:
-        _drop_schema(args.pg, schema)
-        _drop_schema(args.pg, loader_schema)
-    summary = {
-        name: {"median_s": statistics.median(t for t, _ in runs), "min_s": min(t for t, _ in runs),
-               "max_s": max(t for t, _ in runs), "rss_mb": max(r for _, r in runs),
-               "runs": len(runs)}
-        for name, runs in rows.items()
-    }  # fmt: skip
-    summary["answers"] = answers
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
-    write_section(summary, " ".join(sys.argv[1:]))
+        for schema in schemas:
+            _drop_schema(args.pg, schema)
+    result: dict = {name: summary(runs) for name, runs in rows.items()}
+    result["answers"] = answers
+    result["pair_ratios"] = ratios
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    section = format_section(result, " ".join(sys.argv[1:]))
+    print(section)
+    if args.write:
+        write_section(section)
 
 
-def write_section(s: dict, flags: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8")
-    if HEADING in old:
-        start = old.index(HEADING)
-        end = old.find("\n## ", start + len(HEADING))
-        old = old[:start].rstrip() + "\n" + (old[end:] if end != -1 else "")
+def format_section(s: dict, flags: str) -> str:
     limit = s["limit: numpy"]["median_s"]
     rank = s["pingyi rank --json (PostgreSQL)"]
     loader = s["loader: parse + COPY vote rows"]["median_s"]
     ingest = s["pingyi ingest (PostgreSQL)"]
+    ratios = s["pair_ratios"]
     lines = [
         f"\n{HEADING}\n",
         f"Produced by `python benchmarks/province.py {flags}`".rstrip() + f" on "
         f"{datetime.now(UTC):%Y-%m-%d} ({platform.machine()}, 2 cores, shared and noisy): 2,000 "
         f"units × 5,000 ballots, {s['answers']:,} answers; each step a fresh process, peak RSS "
-        "from wait4; the rank rows alternate limit, peer, pingyi.\n",
+        "its own VmHWM. The loader and `pingyi ingest` run in pairs, alternating, each into a "
+        "fresh schema; both parse with the standard library's `json`. The rank rows alternate "
+        "limit, peer, pingyi.\n",
         "| step | median | min–max | runs | peak RSS |\n|---|---|---|---|---|",
     ]
     for name, r in s.items():
-        if name == "answers":
+        if name in ("answers", "pair_ratios"):
             continue
         lines.append(f"| {name} | {r['median_s']:.2f} s | {r['min_s']:.2f}–{r['max_s']:.2f} s | "
                      f"{r['runs']} | {r['rss_mb']:.0f} MB |")  # fmt: skip
     lines.append(
         f"\nRatios: `rank` / numpy limit = {rank['median_s'] / limit:.2f} (bar ≤ 3, and ≤ 5 s: "
         f"{rank['median_s']:.2f} s, RSS {rank['rss_mb']:.0f} MB, bar ≤ 1 GB); `ingest` / "
-        f"loader = {ingest['median_s'] / loader:.2f} (bar ≤ 2; RSS {ingest['rss_mb']:.0f} MB, "
-        f"bar ≤ 500 MB; {s['answers'] / ingest['median_s']:,.0f} answers/s, bar ≥ 50,000).\n"
+        f"loader = {ingest['median_s'] / loader:.2f} on the medians, "
+        f"{statistics.median(ratios):.2f} the median of the {len(ratios)} pairs "
+        f"({min(ratios):.2f}–{max(ratios):.2f}) (bar ≤ 2; RSS {ingest['rss_mb']:.0f} MB, bar ≤ "
+        f"500 MB; {s['answers'] / ingest['median_s']:,.0f} answers/s, bar ≥ 50,000).\n"
     )
-    import resource
+    return "\n".join(lines) + "\n"
 
-    driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lowest = min(r["rss_mb"] for name, r in s.items() if name != "answers")
-    verdict = (
-        "all of them are above it, so each is that process's own"
-        if lowest > driver
-        else "a figure at or below it may be the driver's, not the child's"
-    )
-    lines.append(
-        f"This driver's own peak RSS was {driver:.0f} MB; the kernel carries ru_maxrss across fork "
-        f"and exec, so no child's figure can be below it: {verdict}.\n"
-    )
-    path.write_text(old.rstrip() + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+def write_section(section: str) -> None:
+    path = ROOT / "benchmarks" / "RESULTS.md"
+    old = path.read_text(encoding="utf-8")
+    if HEADING in old:
+        start = old.index(HEADING)
+        end = old.find("\n## ", start + len(HEADING))
+        old = old[:start].rstrip() + "\n" + (old[end:] if end != -1 else "")
+    path.write_text(old.rstrip() + "\n" + section, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
 - ``pandas FILE``: the peer, what an analyst would write: a long table of (unit, points), then
   groupby aggregates and ranks.
 - ``loader FILE URL``: the floor for ingest: parse each line and COPY its vote rows into a
-  PostgreSQL table.
+  PostgreSQL table. It parses with the standard library's ``json``, the decoder ``pingyi
+  ingest`` uses (``connectors.canonical.decode_json``), so the ratio of the two is not a ratio
+  of parsers.
 """
 
 from __future__ import annotations
