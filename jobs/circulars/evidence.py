@@ -5,9 +5,12 @@ identity) and the label counts the tie-breaks use; for a quarter or half year, t
 published scores and vetoes and the leaders' histograms. ``jobs.circulars.verify`` recomputes
 the official result from this and nothing else.
 
-The histograms are read from the round's accepted ballots exactly as the official ranking reads
-them (``jobs.ranking.load_round``, ``jobs.scoring.settle_ballots`` and the vote helpers), not
-from the ranking's output: evidence copied from the result could never catch an error in it.
+The histograms are counted where the votes are stored, by a grouped query of their own
+(``service.store.vote_arrays.evidence_counts``: the accepted ballots on active seats, recused
+units taken off by an anti-join), never taken from the ranking's output nor from its queries
+(``service.store.aggregates``, which subtracts recusals afterwards): evidence copied from the
+result, or counted by the same code, could never catch an error in it. A province round's 2.25
+million votes are a few thousand grouped rows here (docs/scale.md).
 """
 
 from __future__ import annotations
