@@ -166,6 +166,9 @@ def _run_worker(
     backoff: Backoff,
     sleep: Callable[[float], Any],
 ) -> None:
+    from service.queue import preload
+
+    preload(list(queues))
     stop = StopSignals()
     for name in ("rq.worker", "rq.scheduler"):
         logging.getLogger(name).addFilter(OneLineOutages())
