@@ -8,6 +8,7 @@ aggregates, and the status counts ballots, never evaluators.
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, jsonify, url_for
 
@@ -127,6 +128,15 @@ def round_json(session, rnd: Round) -> dict:
     }
 
 
+def attachment(filename: str) -> str:
+    """A download's Content-Disposition (RFC 6266): the name exactly, as UTF-8 in
+    ``filename*`` (RFC 5987; round ids may be Chinese), and an ASCII ``filename`` for old
+    clients with anything else replaced by "_". Nothing of the name reaches the header raw, so
+    a quote or CR LF in a round id from a database older than the id check cannot break it."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _get_round(session, round_id: str) -> Round:
     rnd = find_round(session, round_id)
     if rnd is None:
@@ -216,8 +226,8 @@ def circular(round_id: str, fmt: str):
             "json": "application/json",
         }[fmt]
         response = Response(row.content, mimetype=mimetype)
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="circular-{round_id}-v{row.version}.{fmt}"'
+        response.headers["Content-Disposition"] = attachment(
+            f"circular-{round_id}-v{row.version}.{fmt}"
         )
         response.headers["X-Pingyi-Sha256"] = row.sha256
         response.headers["ETag"] = row.sha256
