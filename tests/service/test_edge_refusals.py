@@ -45,11 +45,17 @@ def test_api_bodies_of_the_wrong_shape_get_400(service) -> None:
     ):
         r = client.post(vetoes, json=body, headers=admin)
         assert r.status_code == 400, (body, r.get_json())
-    draw = f"/api/v1/rounds/{ROUND}/draw"
+    # A round not drawn yet, so that only the body can be what is refused (ROUND is drawn,
+    # and "already drawn" would be a 400 too): the same body with good seats draws it.
+    service.cli("round", "create", "2026-12", "--opens", "2026-12-01", "--closes", "2026-12-31")
+    draw = "/api/v1/rounds/2026-12/draw"
     for body in ({"numbers": "1 2 3", "seats": -5}, {"numbers": "1 2 3", "seats": "5"}):
         r = client.post(draw, json=body, headers=admin)
         assert r.status_code == 400, (body, r.get_json())
         assert "seats" in r.get_json()["message"]
+        assert "already" not in r.get_json()["message"]
+    drawn = client.post(draw, json={"numbers": "1 2 3", "seats": 5}, headers=admin)
+    assert drawn.status_code == 200, drawn.get_json()
     ok = client.post(vetoes, json={"unit": "U1", "reason": "重大失误", "by": None}, headers=admin)
     assert ok.status_code == 201, ok.get_json()
     app.extensions["pingyi"].engine.dispose()
