@@ -163,6 +163,48 @@ def test_the_scheduler_sweeps_on_through_redis_and_database_outages(pg_url, tmp_
     assert "Connection refused" in text or "ConnectionError" in text
 
 
+def test_an_outage_that_escapes_the_sweep_loop_restarts_it_after_a_backoff(
+    monkeypatch, caplog
+) -> None:
+    """What escapes ``run_scheduler`` itself (an outage while it starts, before its own loop
+    catches anything) is logged in one line and the loop is started again after a growing
+    backoff; ``--once`` lets it through. The loop is stood in for: no fault of a real one
+    reaches this path, which is why it is tested on its own (found by the audit of issue #9)."""
+    from redis.exceptions import ConnectionError as RedisDown
+    from sqlalchemy.exc import OperationalError
+
+    import jobs.schedule
+    from service.cli.processes import run_scheduler_riding
+
+    outages = [RedisDown("Error 111 connecting"), OperationalError("SELECT 1", {}, Exception())]
+    calls: list[tuple[float, bool]] = []
+
+    def loop(interval: float, once: bool) -> None:
+        calls.append((interval, once))
+        if outages:
+            raise outages.pop(0)
+
+    slept: list[float] = []
+    monkeypatch.setattr(jobs.schedule, "run_scheduler", loop)
+    with caplog.at_level("WARNING", logger="service.cli.processes"):
+        run_scheduler_riding(
+            0.3, False, backoff=Backoff(base=1, cap=8, rng=lambda: 0.999), sleep=slept.append
+        )
+    assert calls == [(0.3, False)] * 3  # started, started again twice, then it returned
+    assert [round(s, 2) for s in slept] == [1.0, 2.0]
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and all("starting again in" in line for line in lines)
+    assert "Traceback" not in caplog.text
+    outages.append(RedisDown("again"))
+    try:
+        run_scheduler_riding(0.3, True, sleep=slept.append)
+    except RedisDown:
+        pass
+    else:
+        raise AssertionError("--once must let the outage through")
+    assert len(slept) == 2
+
+
 def test_a_worker_without_redis_url_says_so() -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     args = [str(BIN / "pingyi"), "worker", "inbox"]
