@@ -14,7 +14,8 @@ from jobs.circulars.history_chart import RankLine, rank_history_svg
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 RED, INK, LINE_GREY = "#c00000", "#222222", "#bdbdbd"
-LABEL_H = 14.0  # the least distance between two labels' centres, as in the module
+LABEL_H = 11.0  # the least distance between two labels' centres in a column, as in the module
+FIT_HEIGHT = 380.0  # the tallest chart two of which share a page with their captions
 MONTHS = ("7月", "8月", "9月", "10月", "11月", "12月")
 
 _PLACES = ["城关", "东关", "西关", "南关", "北关", "石桥", "柳树", "大营", "河口", "新集", "王庄",
@@ -200,13 +201,37 @@ def test_degenerate_inputs_draw_what_they_can() -> None:
     assert "乙 3→—" in (root.find("svg:title", NS).text or "")
 
 
-def test_height_grows_with_the_ranks() -> None:
+def test_height_grows_with_the_ranks_and_two_charts_fit_a_page() -> None:
     def height(count: int) -> float:
-        lines = [RankLine(f"单位{i}", (i, i)) for i in range(1, count + 1)]
+        lines = [RankLine(f"单位{i}", (i,) * len(MONTHS)) for i in range(1, count + 1)]
         return float(parse(rank_history_svg("法院", MONTHS, lines)).get("viewBox").split()[3])
 
-    per_rank = (height(25) - height(5)) / 20
-    assert 15 <= per_rank <= 16
+    heights = {count: height(count) for count in (5, 16, 25, 33, 50, 60, 70)}
+    assert list(heights.values()) == sorted(heights.values())
+    assert (heights[16] - heights[5]) / 11 == 12  # a small system keeps roomy rows
+    assert all(heights[count] <= FIT_HEIGHT for count in (16, 25, 33, 50))  # ≈ 96 mm
+    assert heights[60] > FIT_HEIGHT  # beyond about 50 ranks the chart grows, its rows no closer
+    assert abs((heights[70] - heights[60]) / 10 - 6.5) < 0.11
+
+
+def test_close_rows_put_the_names_in_two_columns_each_at_its_rank() -> None:
+    """33 ranks in a half page: rows closer than a name is tall, so the names alternate between
+    two columns, each name level with its point and two rows from its column's neighbours; the
+    second column's names are joined to their points by dotted leaders."""
+    lines = [RankLine(f"县公安局第{i}派出所", (i, i)) for i in range(1, 34)]
+    root = parse(rank_history_svg("公安局", MONTHS[:2], lines))
+    texts = {t.text: t for t in root.findall("svg:text", NS)}
+    xs = [float(texts[f"县公安局第{i}派出所"].get("x")) for i in range(1, 34)]
+    ys = [float(texts[f"县公安局第{i}派出所"].get("y")) for i in range(1, 34)]
+    assert len(set(xs)) == 2 and xs[0::2] == [min(xs)] * 17 and xs[1::2] == [max(xs)] * 16
+    row = ys[1] - ys[0]
+    assert row < LABEL_H <= 2 * row  # closer than a name, so a column holds every other one
+    assert max(abs(b - a - row) for a, b in pairwise(ys)) < 0.11  # none pushed off its rank
+    dotted = [el for el in root.findall("svg:line", NS) if el.get("stroke-dasharray") == "1 1.6"]
+    assert len(dotted) == 16  # one per name in the second column
+    for leader in dotted:
+        assert float(leader.get("y1")) == float(leader.get("y2"))  # level: nothing was moved
+    assert float(root.get("viewBox").split()[3]) <= FIT_HEIGHT
 
 
 def test_alt_text_reads_as_a_sentence() -> None:
