@@ -4,9 +4,12 @@ A province ingest writes 2.25 million vote rows: how they are written decides it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
+from psycopg import Copy
 from sqlalchemy import Table, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord
@@ -46,11 +49,27 @@ def copy_text(
     session: Session, table: str, columns: tuple[str, ...], chunks: Iterable[str]
 ) -> None:
     """COPY rows already written as COPY text into ``table``, in the session's transaction."""
-    driver = session.connection().connection.driver_connection
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+    with _copy(session, f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for chunk in chunks:
             copy.write(chunk)
+
+
+@contextmanager
+def _copy(session: Session, statement: str) -> Iterator[Copy]:
+    """A COPY on the session's connection. The driver's own errors are raised as SQLAlchemy
+    raises them for any other statement (a CHECK that refuses a ballot is an IntegrityError
+    wrapping the driver's CheckViolation), so callers and their error descriptions
+    (``jobs.errors.describe_error``) see the same thing whichever way the rows went in."""
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            yield copy
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(
+            statement, None, exc, dbapi.Error, dialect=connection.dialect
+        ) from exc
 
 
 def insert_rows(
@@ -61,11 +80,8 @@ def insert_rows(
     executemany elsewhere (SQLite is in-process, so executemany is already cheap)."""
     if not rows:
         return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+    if session.connection().dialect.name == "postgresql":
+        with _copy(session, f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         return
