@@ -29,6 +29,7 @@ from service.rules import Rules
 from service.store.aggregates import coverage, recused_votes, refresh_statistics
 from service.store.ballots import (
     IngestCounts,
+    audit_ingest,
     counted_ballots,
     prepare_ingest,
     record_hash,
@@ -79,6 +80,7 @@ def ingest_records(
     ctx = round_context(session, round_id, rules, received_at)
     counts = _store(session, ctx, source, records)
     settle_statuses(session, round_id, rules)
+    audit_ingest(session, round_id, source, counts)
     statuses = status_counts(session, round_id, counts.ballot_ids)
     logger.info(
         "ingested into round %s from %s: %d new, %d updated, %d unchanged; %s",
@@ -266,6 +268,7 @@ def ingest_file(
     if seen > FILE_BATCH:
         refresh_statistics(session)
     settle_statuses(session, round_id, rules)
+    audit_ingest(session, round_id, key, total)
     statuses = status_counts(session, round_id, total.ballot_ids)
     logger.info("ingested %s into round %s: %d records; %s", path.name, round_id, seen,
                 dict(statuses))  # fmt: skip

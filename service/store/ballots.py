@@ -229,18 +229,26 @@ def save_ingest(
     counts.ballot_ids = [v.id for v in batch._touched]
     counts.changed_ids = ids
     insert_votes(session, ids, batch.records, verdicts)
+    return counts
+
+
+def audit_ingest(session: Session, round_id: str, source: str, counts: IngestCounts) -> None:
+    """The audit entry of one ingest (a delivery batch, a poll, a file), appended after its
+    ballots are settled. Order matters: settling locks the round's row, and the audit lock comes
+    after it here as in a ranking, which locks the round and then appends. Appending first (as
+    each stored batch once did) held the audit lock while waiting for a ranking's round lock,
+    while the ranking waited for the audit lock: a deadlock PostgreSQL broke by failing a job."""
     append_audit(
         session,
         "ballots.ingest",
         {
-            "source": batch.source,
+            "source": source,
             "new": counts.new,
             "updated": counts.updated,
             "unchanged": counts.unchanged,
         },
-        batch.round_id,
+        round_id,
     )
-    return counts
 
 
 def _ballot_row(
