@@ -155,9 +155,12 @@ def settle(
     latest: dict[str, Any] = {}
     status: dict[str, str] = {}
     for b in ballots:
-        if b.token not in by_token:
-            continue
         status[b.key] = SUPERSEDED
+        if b.token not in by_token:
+            # Its seat is no longer active: replaced (or its draw redone) after the ballot came
+            # in. The seat's new holder speaks for it now, so this ballot stops counting, and
+            # its stored status must say so: the ranking from grouped counts reads it.
+            continue
         best = latest.get(b.token)
         if best is None or (b.submitted_at, b.key) > (best.submitted_at, best.key):
             latest[b.token] = b

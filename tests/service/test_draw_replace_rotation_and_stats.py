@@ -14,6 +14,7 @@ from sqlalchemy import select
 from service.models.audit import AuditEntry
 from tests.conftest import Cli
 from tests.service.draw_setup import (
+    AT,
     MEMBERS,
     RD,
     ROUND,
@@ -247,3 +248,30 @@ def test_stats_over_a_simulated_year(cli: Cli, tmp_path: Path) -> None:
     assert [r["round"] for r in last["per_round"]] == list(rounds[-3:])
     text = cli("draw", "stats")
     assert "12 drawn rounds" in text and RD in text
+
+
+def test_a_ballot_in_before_its_seat_was_replaced_stops_counting(cli: Cli, tmp_path: Path) -> None:
+    """RD01 answered, then could not serve and was replaced: the seat is RD03's now, so RD01's
+    ballot no longer counts (docs/rules.md), in the stored statuses as in the ranking's
+    numbers, whichever way the ranking reads them. It used to stay "accepted", and the
+    ranking from grouped counts went on counting its votes."""
+    data = announce_and_draw(cli, tmp_path)
+    old = tokens_of(data)
+    path = tmp_path / "in.jsonl"
+    lines = [
+        {"id": f"b-{m}", "token": t, "submitted_at": AT,
+         "answers": {"U1": "不满意" if m == "RD01" else "满意", "U2": "满意"}}
+        for m, t in old.items()
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), "utf-8")
+    cli("ingest", ROUND, str(path))
+    assert ballot_statuses(cli)["b-RD01"][0] == "accepted"
+    before = {u["code"]: u for u in cli.json("rank", ROUND)["units"]}
+    cli("draw", "replace", ROUND, "RD01", "--reason", "因病住院")
+    after = cli.json("rank", ROUND)
+    assert after["participation"]["valid_ballots"] == len(old) - 1
+    units = {u["code"]: u for u in after["units"]}
+    # RD06 is recused from U1 (a conflict): 4 votes on it before, 3 after.
+    assert before["U1"]["votes"] == len(old) - 1 and units["U1"]["votes"] == len(old) - 2
+    assert units["U1"]["score"] == 100.0  # the 不满意 was RD01's
+    assert ballot_statuses(cli)["b-RD01"][0] == "superseded"
