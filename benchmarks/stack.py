@@ -155,18 +155,26 @@ def new_secret() -> str:
 
 @contextmanager
 def workers(env: dict):
-    """The Procfile's two RQ workers (inbox lane and render lane), as ``make serve`` runs them."""
-    common = ["--url", REDIS, "--serializer", "json", "--with-scheduler"]
+    """The Procfile's two workers (inbox lane and render lane), started as ``make serve`` starts
+    them (``pingyi worker``, which imports its queues' job modules before taking work); yields
+    once both are registered with Redis, so start-up is not timed as work."""
+    from redis import Redis
+
     procs = [
         subprocess.Popen(
-            [str(BIN / "rq"), "worker", *common, *queues],
+            [str(BIN / "pingyi"), "worker", "--maintenance-interval", "60", *queues],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         for queues in (["inbox", "ranking", "notify", "poll"], ["render", "ranking"])
     ]  # fmt: skip
     try:
-        time.sleep(2)
+        client = Redis.from_url(env["REDIS_URL"])
+        deadline = time.monotonic() + 120
+        while client.scard("rq:workers") < len(procs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not register within 120 s")
+            time.sleep(0.1)
         yield procs
     finally:
         for proc in procs:
