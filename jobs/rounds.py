@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import time
 
-from jobs.circulars.publish import render_snapshot
+from sqlalchemy.orm import Session
+
+from jobs.circulars.publish import Published, render_snapshot
 from jobs.progress import set_progress
 from jobs.ranking import ConstituentOpen, NothingToRank, rank_round
 from jobs.reliability.report import reliability_of
@@ -46,6 +48,22 @@ from service.store.work import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def _announce(
+    session: Session, round_id: str, published: Published, reason: str | None = None
+) -> list[int]:
+    """The ``circular.published`` event of a new version (with the re-issue's reason, if any);
+    the outbox ids to enqueue once the transaction commits."""
+    event = {
+        **round_event(find_round(session, round_id)),
+        "version": published.version,
+        "sha256": published.pdf_sha256,
+        "path": f"/api/v1/rounds/{round_id}/circular.pdf",
+    }
+    if reason is not None:
+        event["reason"] = reason
+    return emit(session, "circular.published", [event])
 
 
 def close_round_job(round_id: str) -> dict:
@@ -162,18 +180,7 @@ def render_circular_job(round_id: str) -> dict:
             return {"round": round_id, "rendered": False, "outdated": True}
         published = render_snapshot(session, round_id, snapshot, ctx.config)
         mark_rendered(session, round_id, snapshot.id)
-        outbox = emit(
-            session,
-            "circular.published",
-            [
-                {
-                    **round_event(find_round(session, round_id)),
-                    "version": published.version,
-                    "sha256": published.pdf_sha256,
-                    "path": f"/api/v1/rounds/{round_id}/circular.pdf",
-                }
-            ],
-        )
+        outbox = _announce(session, round_id, published)
     for event_id in outbox:
         ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
     JOB_SECONDS.labels(job="circular").observe(time.perf_counter() - started)
@@ -199,19 +206,7 @@ def reissue_circular_job(round_id: str, reason: str) -> dict:
             session, round_id, snapshot, ctx.config, reason=reason, actor="api"
         )
         mark_rendered(session, round_id, snapshot.id)
-        outbox = emit(
-            session,
-            "circular.published",
-            [
-                {
-                    **round_event(find_round(session, round_id)),
-                    "version": published.version,
-                    "sha256": published.pdf_sha256,
-                    "path": f"/api/v1/rounds/{round_id}/circular.pdf",
-                    "reason": reason,
-                }
-            ],
-        )
+        outbox = _announce(session, round_id, published, reason)
     for event_id in outbox:
         ctx.queue.enqueue(NOTIFY, "jobs.notify.deliver", event_id)
     if again:
