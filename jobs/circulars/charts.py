@@ -75,20 +75,39 @@ def _axis_range(scores: Iterable[float]) -> tuple[float, float]:
     return lo, hi
 
 
-def _swarm_offsets(xs: list[float], spacing: float) -> list[float]:
-    """Vertical offsets so dots closer than ``spacing`` stack (0, +1, -1, +2, ...) instead of hiding."""
+def _swarm_offsets(xs: list[float], spacing: float, reach: float) -> list[float]:
+    """Vertical offsets so dots closer than ``spacing`` stack (0, +1, -1, +2, ...) instead of
+    hiding, never further than ``reach`` from the row's line: where a row is too crowded for
+    that, the dot takes the free-est place within reach and overlaps (the chart then reads as
+    density). Dots are placed in order of x, so only those within ``spacing`` to the left can
+    collide: a sliding window keeps a 500-unit row linear, not quadratic."""
     offsets = [0.0] * len(xs)
-    placed: list[tuple[float, float]] = []
+    levels = int(reach // (spacing * 0.9))
+    candidates = [
+        ((k + 1) // 2) * (1 if k % 2 else -1) * spacing * 0.9 for k in range(2 * levels + 1)
+    ]
+    window: list[tuple[float, float]] = []  # placed dots with x within ``spacing`` of the last
     for i in sorted(range(len(xs)), key=lambda k: xs[k]):
-        step = 0
-        while True:
-            dy = ((step + 1) // 2) * (1 if step % 2 else -1) * spacing * 0.9
-            if all(abs(xs[i] - px) >= spacing or abs(dy - py) >= spacing for px, py in placed):
-                break
-            step += 1
-        offsets[i] = dy
-        placed.append((xs[i], dy))
+        x = xs[i]
+        window = [(px, py) for px, py in window if x - px < spacing]
+        best, fewest = candidates[0], len(window) + 1
+        for dy in candidates:
+            clashes = sum(1 for _, py in window if abs(dy - py) < spacing)
+            if clashes < fewest:
+                best, fewest = dy, clashes
+                if clashes == 0:
+                    break
+        offsets[i] = best
+        window.append((x, best))
     return offsets
+
+
+def _dot_radius(counts: list[int]) -> float:
+    """Smaller dots for crowded rows: the full size up to 60 units in a system, then shrinking
+    with the square root of the count (a county's ~25 a system keep the full size; a province's
+    500 get about a third of it), so a swarm keeps to its row."""
+    most = max(counts, default=0)
+    return _DOT_R if most <= 60 else max(1.2, _DOT_R * math.sqrt(60 / most))
 
 
 def _dot_style(status: str | None) -> str:
@@ -152,6 +171,7 @@ def score_distribution_svg(units: list[dict[str, Any]], systems: list[str]) -> s
     parts.append(svg_text(label_w + plot_w / 2, bottom + 42, "得分", size=13, anchor="middle"))
 
     summary: list[str] = []  # the alt text, one clause per system
+    radius = _dot_radius([sum(1 for u in scored if u.get("system") == s) for s in systems])
     for row, system in enumerate(systems):
         members = [u for u in scored if u.get("system") == system]
         total = sum(1 for u in units if u.get("system") == system)
@@ -173,10 +193,11 @@ def score_distribution_svg(units: list[dict[str, Any]], systems: list[str]) -> s
             f"{system}{total}个单位，得分{min(scores):.2f}至{max(scores):.2f}，中位数{median:.2f}"
         )
         xs = [x_of(score) for score in scores]
-        for u, x, dy in zip(members, xs, _swarm_offsets(xs, _DOT_R * 2.1), strict=True):
+        offsets = _swarm_offsets(xs, radius * 2.1, _ROW_H / 2 - radius - 2)
+        for u, x, dy in zip(members, xs, offsets, strict=True):
             parts.append(
-                f'<circle cx="{x:.1f}" cy="{cy + dy:.1f}" r="{_DOT_R}" '
-                f'{_dot_style(u.get("status"))} stroke-width="0.8"/>'
+                f'<circle cx="{x:.1f}" cy="{cy + dy:.1f}" r="{radius:.2f}" '
+                f'{_dot_style(u.get("status"))} stroke-width="{min(0.8, radius / 3):.2f}"/>'
             )
         mx = x_of(median)
         parts.append(

@@ -54,3 +54,32 @@ def test_a_county_round_is_printed_whole() -> None:
     context = build_context(make_doc())
     assert all(s["omitted"] == 0 for s in context["systems"])
     assert sum(len(s["rows"]) for s in context["systems"]) == 98
+
+
+def test_the_score_chart_keeps_every_dot_in_its_row_at_province_scale() -> None:
+    """500 units a system: the dots shrink and stay within their system's row, instead of a
+    swarm spilling over the legend and the other systems' labels (seen in a province PDF)."""
+    import re
+
+    from jobs.circulars import charts
+
+    units = _province()["ranking"]["units"]
+    svg = charts.score_distribution_svg(units, SYSTEMS)
+    circles = [
+        (float(cy), float(r))
+        for cy, r in re.findall(r'<circle cx="[\d.]+" cy="([\d.-]+)" r="([\d.]+)"', svg)
+    ]
+    legend, circles = circles[:3], circles[3:]  # the legend's three keys come first
+    assert all(cy < charts._TOP for cy, _ in legend) and len(circles) == len(units)
+    half = charts._ROW_H / 2
+    start = 0
+    for row, system in enumerate(SYSTEMS):
+        n = sum(1 for u in units if u["system"] == system)
+        centre = charts._TOP + charts._ROW_H * row + half
+        for cy, r in circles[start : start + n]:
+            assert abs(cy - centre) + r <= half, (system, cy, r)
+            assert 1.2 <= r < charts._DOT_R
+        start += n
+    # A county keeps full-size dots.
+    county = charts.score_distribution_svg(units[:100], SYSTEMS)
+    assert f'r="{charts._DOT_R:.2f}"' in county
