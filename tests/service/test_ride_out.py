@@ -98,7 +98,9 @@ def test_a_worker_busy_when_redis_stops_starts_again_and_works_on(tmp_path) -> N
         except subprocess.TimeoutExpired:
             tree = subprocess.run(["ps", "-o", "pid,ppid,stat,wchan:24,etime,cmd", "-g",
                                    str(worker.pid)], capture_output=True, text=True).stdout  # fmt: skip
-            raise AssertionError(f"no exit 30 s after SIGTERM\n{tree}\n{log.read_text()[-3000:]}")
+            raise AssertionError(
+                f"no exit 30 s after SIGTERM\n{tree}\n{log.read_text()[-3000:]}"
+            ) from None
         assert code == 0
     finally:
         _stop(worker)
