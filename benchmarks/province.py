@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results_file import replace_section
 from benchmarks.run import PG_DEFAULT, _drop_schema, _pg_schema_url
 
 HEADING = "## Province scale (issue #13)"
@@ -240,13 +241,7 @@ def format_section(s: dict, flags: str) -> str:
 
 
 def write_section(section: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8")
-    if HEADING in old:
-        start = old.index(HEADING)
-        end = old.find("\n## ", start + len(HEADING))
-        old = old[:start].rstrip() + "\n" + (old[end:] if end != -1 else "")
-    path.write_text(old.rstrip() + "\n" + section, encoding="utf-8")
+    replace_section(HEADING, section)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results_file import replace_section
 from jobs.reliability.analysis import analyse
 from jobs.reliability.votes import vote_matrix
 from jobs.scoring import Answer, BallotInput, SeatInfo, UnitInfo, compute_ranking
@@ -104,12 +105,6 @@ def bench(name: str, args: tuple, repeat: int) -> dict:
 
 
 def write_section(rows: list[dict], command: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8")
-    if HEADING in old:
-        start = old.index(HEADING)
-        end = old.find("\n## ", start + len(HEADING))
-        old = old[:start].rstrip() + "\n" + (old[end:] if end != -1 else "")
     lines = [
         f"\n{HEADING}\n",
         f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d} ({platform.machine()}, "
@@ -127,7 +122,7 @@ def write_section(rows: list[dict], command: str) -> None:
             f"{bars[r['name']]} | {r['median_s']:.2f} s | {r['min_s']:.2f}–{r['max_s']:.2f} s "
             f"({r['runs']} runs) | {r['baseline_median_s']:.3f} s | {r['peak_rss_mb']:.0f} MB |"
         )
-    path.write_text(old.rstrip() + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    replace_section(HEADING, "\n".join(lines) + "\n")
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results_file import replace_section
 from benchmarks.run import PG_DEFAULT, _drop_schema, _pg_schema_url
 from jobs.ingest import ingest_file
 from jobs.ranking import rank_round
@@ -180,12 +181,6 @@ def _time_circular(engine, round_id: str, config, repeat: int) -> dict:
 
 
 def write_section(r: dict, repeat: int) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8")
-    if HEADING in old:
-        start = old.index(HEADING)
-        end = old.find("\n## ", start + len(HEADING))
-        old = old[:start].rstrip() + "\n" + (old[end:] if end != -1 else "")
     section = (
         f"\n{HEADING}\n\n"
         f"Produced by `.venv/bin/python benchmarks/summary.py --repeat {repeat}` on "
@@ -204,7 +199,7 @@ def write_section(r: dict, repeat: int) -> None:
             f"≤ 3 s | {c['median_s']:.2f} s | {c['max_s']:.2f} s | {c['runs']} runs; "
             f"{c['bytes'] / 1024:.0f} KB PDF |\n"
         )
-    path.write_text(old.rstrip() + "\n" + section, encoding="utf-8")
+    replace_section(HEADING, section)
 
 
 def main() -> None:
