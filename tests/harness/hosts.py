@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.harness.needed import missing
-from tests.harness.processes import kill_tree
+from tests.harness.processes import kill_tree, start_logged
 from tests.harness.proxy import TcpProxy, address_of, via_proxy
 
 PREFIX = "pingyi-"  # netns names: pingyi-<pid>-<hex>-<n>
@@ -139,16 +139,7 @@ class Host:
         tmp.mkdir(parents=True, exist_ok=True)
         env = {"HOME": str(self.directory), "TMPDIR": str(tmp), "LANG": "C.UTF-8", **environ}
         log = self.directory / f"{log_name}-{len(self.processes)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                self.command(args),
-                cwd=self.directory,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        process = start_logged(self.command(args), log, self.directory, env)
         self.processes.append(process)
         return process, log
 

@@ -39,6 +39,21 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last_exc!r})")
 
 
+def start_logged(args: list[str], log: Path, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
+    """Start ``args`` in a session of its own (so its whole tree can be killed), its output in
+    ``log`` and no input."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
 def _children() -> dict[int, list[int]]:
     tree: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):

@@ -21,7 +21,7 @@ from service.models.inbox import InboxDelivery
 from service.store.engine import make_engine, session_scope
 from tests.harness.command_line import Cli
 from tests.harness.deliveries import UNITS, body_of, new_secret, pool_csv, signed
-from tests.harness.processes import BIN, ROOT, free_port, kill_tree, wait_for
+from tests.harness.processes import BIN, ROOT, free_port, kill_tree, start_logged, wait_for
 
 QUEUES = ("inbox", "ranking", "notify", "poll", "render")
 
@@ -146,16 +146,7 @@ class ServiceHarness:
         """Start a process in a session of its own (its log in tmp); killed, tree and all, at
         teardown."""
         log = self.tmp / f"{name}-{len(self.processes)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                args,
-                cwd=ROOT,
-                env=env or self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        process = start_logged(args, log, ROOT, env or self.env)
         self.processes.append(process)
         return process, log
 
