@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -54,12 +56,27 @@ class Vote(Base):
     """
 
     __tablename__ = "votes"
-    # No foreign key: PostgreSQL checks one row by row, and that check was most of a province
-    # ingest (migration 0011). Votes are written only with their ballot, in its transaction
-    # (``service.store.ballots.save_ingest``), and ballots are never deleted.
-    ballot_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    unit_code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
-    criterion: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # Neither a foreign key nor a primary key: a province ingest writes 2.25 million votes, and
+    # PostgreSQL checked the key row by row (migration 0011) and kept a unique B-tree of
+    # (ballot, unit, criterion) beside the table (migration 0012); together they were most of
+    # the ingest. Votes are written in one place, ``service.store.ballots.save_ingest``, in the
+    # transaction that inserts their ballots, one row per (unit, criterion) of a ballot's answers
+    # (a mapping, so never twice), and ballots are never deleted. What finds a round's votes is
+    # ``ix_votes_ballot_id``: a BRIN index on PostgreSQL (ids are drawn in order, so a round's
+    # votes lie together; see ``service.store.aggregates.round_votes``), a B-tree elsewhere.
+    __table_args__ = (
+        Index(
+            "ix_votes_ballot_id",
+            "ballot_id",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        ),
+    )
+    # The ORM needs an identity for a row; the table itself has no key (above).
+    __mapper_args__: ClassVar[dict] = {"primary_key": ["ballot_id", "unit_code", "criterion"]}
+    ballot_id: Mapped[int] = mapped_column(Integer)
+    unit_code: Mapped[str] = mapped_column(String(CODE))
+    criterion: Mapped[str] = mapped_column(String(100))
     label: Mapped[str | None] = mapped_column(String(100))
     points: Mapped[str | None] = mapped_column(String(40))
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord, canonical_text
 from service.models.ballots import Ballot, Comment, Vote
+from service.store.aggregates import round_votes
 from service.store.audit import append_audit
 from service.store.bulk import insert_ballots, insert_votes
 from service.store.engine import utcnow
@@ -319,7 +320,7 @@ def counted_votes(session: Session, round_id: str) -> Result:
     return session.execute(
         select(Vote.ballot_id, Vote.unit_code, Vote.criterion, Vote.label, Vote.points)
         .join(Ballot, Ballot.id == Vote.ballot_id)
-        .where(Ballot.round_id == round_id, Ballot.status != REJECTED)
+        .where(Ballot.round_id == round_id, Ballot.status != REJECTED, round_votes(round_id))
     )
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from service.models.ballots import Ballot, Vote
 from service.models.reference import Conflict
 from service.models.rounds import RoundUnit, Seat, SeatHolder
+from service.store.aggregates import round_votes
 
 ACCEPTED, ACTIVE = "accepted", "active"
 # Rows per chunk read from the cursor (one row: a ballot's answers of one kind): a few MB.
@@ -73,6 +74,7 @@ def _counted(query: Select, round_id: str, criteria: Collection[str]) -> Select:
         query.join(Ballot, Ballot.id == Vote.ballot_id)
         .join(Seat, and_(Seat.id == Ballot.seat_id, Seat.round_id == round_id))
         .where(Ballot.round_id == round_id, Ballot.status == ACCEPTED, Seat.status == ACTIVE)
+        .where(round_votes(round_id))
         .where(Vote.points.is_not(None), Vote.criterion.in_(sorted(criteria)))
         .where(~recused)
     )
