@@ -27,7 +27,7 @@ from jobs.ingest import ingest_records, with_seat_tokens
 from service.rules import Rules
 from service.store.ballots import status_counts
 from service.store.engine import StoreError, session_scope, utcnow
-from service.store.rounds import list_rounds
+from service.store.rounds import find_round, list_rounds
 from service.store.sources import (
     get_source,
     list_sources,
@@ -35,6 +35,7 @@ from service.store.sources import (
     round_seats,
     save_cursor,
 )
+from service.store.work import closed_at
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class PollResult:
     pages: int = 0
     calls: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    skipped: str | None = None  # why the poll did not run (a routine poll of a closed round)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +78,7 @@ class PollResult:
             "superseded": self.statuses.get("superseded", 0),
             "invalid": self.statuses.get("invalid", 0),
             "error": self.error,
+            "skipped": self.skipped,
         }
 
 
@@ -192,17 +195,37 @@ def poll_source_job(name: str, received_at: str | None = None) -> dict:
 
     ``received_at`` (ISO) is set by a round's close job: what that last poll brings was there
     when the round closed, so it still counts.
+
+    A routine poll (no ``received_at``) of a round that is closed by the time it runs does
+    nothing: the scheduler enqueued it while the round was open, and what it would bring now
+    would be stored as received after the close, so rejected, although the close job's own poll
+    takes it in as of the close. (It happened: a poll waiting behind the inbox's jobs ran just
+    after ``POST …/close`` and rejected three ballots the close would have counted.)
+
+    The scheduler's pending flag is cleared when the poll is over, not when it starts: the
+    scheduler sees a source as due until its first page is stored, and a flag cleared at the
+    start let it enqueue the same poll again meanwhile.
     """
     from service.context import Context
     from service.queue import RANKING
     from service.store.work import request_ranking
 
     ctx = Context.for_job()
-    ctx.queue.clear_pending(f"poll:{name}")
-    with session_scope(ctx.engine) as session:
-        round_id = get_source(session, name).round_id
-    at = datetime.fromisoformat(received_at) if received_at else None
-    result = poll_source(ctx.engine, name, ctx.config.rules, ctx.config.environ, received_at=at)
+    try:
+        with session_scope(ctx.engine) as session:
+            round_id = get_source(session, name).round_id
+            closed = closed_at(session, find_round(session, round_id))
+        if received_at is None and closed is not None:
+            logger.info(
+                "round %s of source %s closed before this poll ran; its close job polled it",
+                round_id,
+                name,
+            )
+            return PollResult(name, round_id, skipped="the round is closed").as_dict()
+        at = datetime.fromisoformat(received_at) if received_at else None
+        result = poll_source(ctx.engine, name, ctx.config.rules, ctx.config.environ, received_at=at)
+    finally:
+        ctx.queue.clear_pending(f"poll:{name}")
     if result.new or result.updated:
         with session_scope(ctx.engine) as session:
             request_ranking(session, round_id)

@@ -160,9 +160,8 @@ def test_a_month_on_each_platform_through_the_service_ranks_as_canonical_ballots
 
         # The scheduler polls a source never polled at once. Let those first polls finish
         # (nothing on the platforms yet) before the month begins, so that the reconciling poll
-        # is the close's own. (A routine poll that runs between POST …/close and the close job
-        # stores what it brings as received after the close, so rejected; the close's poll then
-        # finds it unchanged. The next routine poll here is 300 s away.)
+        # is the close's own (the next routine poll is 300 s away, and one that runs after
+        # POST …/close does nothing: jobs.poll.poll_source_job).
         polled = "select count(*) from sources where last_poll_at is not null and name <> 'wjx'"
         wait_for(lambda: service.scalar(polled) == 2, 30, what=f"the first polls\n{logs()}")
 
@@ -243,10 +242,12 @@ def test_a_month_on_each_platform_through_the_service_ranks_as_canonical_ballots
     assert service.ballot_counts("wjx") == {str(i): 1 for i in range(1, 7)}
     assert service.ballot_counts("js") == {str(i): 1 for i in range(1, 8)}
     assert service.ballot_counts("twj") == {str(i): 1 for i in range(1, 8)}
-    statuses = dict(service.rows("select source || ':' || response_id, status from ballots"))
-    assert statuses["js:1"] == statuses["twj:1"] == statuses["wjx:5"] == "superseded"
-    assert statuses["js:7"] == statuses["twj:7"] == "rejected"  # no seat: kept, not counted
-    assert sorted(statuses.values()).count("accepted") == 15
+    settled = service.rows("select source || ':' || response_id, status, reason from ballots")
+    statuses = {key: status for key, status, _ in settled}
+    why = {key: reason for key, status, reason in settled if status != "accepted"}
+    assert statuses["js:1"] == statuses["twj:1"] == statuses["wjx:5"] == "superseded", why
+    assert statuses["js:7"] == statuses["twj:7"] == "rejected", why  # no seat: kept, not counted
+    assert sorted(statuses.values()).count("accepted") == 15, why
 
     # The same ballots, canonical, into a second database: the same rankings.
     second = Cli(sqlite_template.fresh(tmp_path / "canonical.sqlite"), rules)

@@ -269,3 +269,33 @@ def test_what_a_poll_brings_counts_as_received_when_the_poll_began(cli, fake, so
     assert result.error is None and result.new
     # As in a poll of an open round (response 3 is rejected for reasons of its own).
     assert stored(cli) == {"1": ("accepted", 1), "3": ("rejected", 1), "5": ("accepted", 1)}
+
+
+def test_a_routine_poll_that_runs_after_the_close_leaves_the_round_to_its_close_job(
+    cli, fake, source
+) -> None:
+    """The scheduler enqueued a routine poll while the round was open; it waited behind other
+    jobs and runs after ``POST …/close``. Run then, it would store the platform's answers as
+    received after the close, all rejected; it must do nothing, not even call the platform, and
+    the close job's poll (as of the close) takes them in."""
+    from jobs.poll import poll_source_job
+    from service.queue import INLINE_CONFIG
+    from service.store.rounds import find_round
+    from service.store.work import close_round, closed_at
+
+    config = load_config({"LS_PASSWORD": PASSWORD}, cli.config, cli.db)
+    engine = make_engine(cli.db)
+    with session_scope(engine) as s:
+        close_round(s, ROUND)
+    with session_scope(engine) as s:
+        closed = closed_at(s, find_round(s, ROUND))
+    inline = INLINE_CONFIG.set(config)
+    try:
+        routine = poll_source_job("ls")
+        assert routine["skipped"] == "the round is closed", routine
+        assert (routine["new"], stored(cli), fake.calls) == (0, {}, [])
+        last = poll_source_job("ls", closed.isoformat())
+    finally:
+        INLINE_CONFIG.reset(inline)
+    assert (last["new"], last["skipped"]) == (3, None)
+    assert stored(cli) == {"1": ("accepted", 1), "3": ("rejected", 1), "5": ("accepted", 1)}
