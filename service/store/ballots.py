@@ -320,7 +320,8 @@ def counted_votes(session: Session, round_id: str) -> Result:
     return session.execute(
         select(Vote.ballot_id, Vote.unit_code, Vote.criterion, Vote.label, Vote.points)
         .join(Ballot, Ballot.id == Vote.ballot_id)
-        .where(Ballot.round_id == round_id, Ballot.status != REJECTED, round_votes(round_id))
+        .where(Ballot.round_id == round_id, Ballot.status != REJECTED)
+        .where(round_votes(session, round_id))
     )
 
 

@@ -63,7 +63,7 @@ def _statistics_for_the_joins(session: Session) -> None:
         session.execute(text(f'ANALYZE "{table}"'))  # a name from _SMALL_TABLES
 
 
-def _counted(query: Select, round_id: str, criteria: Collection[str]) -> Select:
+def _counted(session: Session, query: Select, round_id: str, criteria: Collection[str]) -> Select:
     """Restrict a query over ``votes`` to the counted votes of the round (see the module)."""
     recused = exists().where(
         SeatHolder.seat_id == Ballot.seat_id,
@@ -74,7 +74,7 @@ def _counted(query: Select, round_id: str, criteria: Collection[str]) -> Select:
         query.join(Ballot, Ballot.id == Vote.ballot_id)
         .join(Seat, and_(Seat.id == Ballot.seat_id, Seat.round_id == round_id))
         .where(Ballot.round_id == round_id, Ballot.status == ACCEPTED, Seat.status == ACTIVE)
-        .where(round_votes(round_id))
+        .where(round_votes(session, round_id))
         .where(Vote.points.is_not(None), Vote.criterion.in_(sorted(criteria)))
         .where(~recused)
     )
@@ -105,7 +105,10 @@ def evidence_counts(
     _statistics_for_the_joins(session)
     group = [Seat.group_name] if by_group else []
     query = _counted(
-        select(Vote.unit_code, *group, Vote.label, Vote.points, func.count()), round_id, criteria
+        session,
+        select(Vote.unit_code, *group, Vote.label, Vote.points, func.count()),
+        round_id,
+        criteria,
     ).group_by(Vote.unit_code, *group, Vote.label, Vote.points)
     rows = session.execute(query)
     if by_group:
@@ -155,7 +158,7 @@ def _unit_numbers(round_id: str):
     )
 
 
-def _vote_lists(round_id: str, criteria: Collection[str]) -> Select:
+def _vote_lists(session: Session, round_id: str, criteria: Collection[str]) -> Select:
     """One row per (counted ballot, criterion, label, points): how many units it answered so
     and their numbers as one text ("3 17 242 …"). A province round's 2.25 million votes are
     then about 15,000 rows for the driver to hand over, and numpy reads each text in C,
@@ -170,7 +173,7 @@ def _vote_lists(round_id: str, criteria: Collection[str]) -> Select:
         func.count(),
         func.aggregate_strings(cast(numbers.c.number, String), " "),
     ).join(numbers, numbers.c.code == Vote.unit_code)
-    return _counted(query, round_id, criteria).group_by(
+    return _counted(session, query, round_id, criteria).group_by(
         Vote.ballot_id, Vote.criterion, Vote.label, Vote.points
     )
 
@@ -202,7 +205,7 @@ def vote_arrays(
     labels[None] = -1  # a number: no label
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("row", "unit", "kind")}
     kinds: list[tuple[int, int, int]] = []  # (criterion, value, label) of each part
-    query = _vote_lists(round_id, criteria).execution_options(yield_per=chunk)
+    query = _vote_lists(session, round_id, criteria).execution_options(yield_per=chunk)
     for ballot_id, criterion, label, points, count, listed in session.execute(query):
         n = position.get(ballot_id)
         found = np.array(listed.split(" "), dtype=np.int64) if count else np.zeros(0, np.int64)
