@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.outgoing import AddressPolicy
+from connectors.addresses import AddressPolicy
 from service.rules import Rules, RulesError, parse_rules
 
 DEFAULT_DB = "sqlite:///pingyi.sqlite"

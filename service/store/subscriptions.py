@@ -13,8 +13,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connectors.addresses import AddressPolicy
 from connectors.http import HttpError
-from connectors.outgoing import AddressPolicy
 from connectors.outgoing import check_url as http_check_url
 from service.models.service import Subscription
 from service.store.audit import append_audit
