@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from itertools import repeat
-from typing import NamedTuple
 
 from connectors.canonical import AnswerValue, CanonicalBallot
 from service.rules import Rules, exact_text
+from service.store.vote_rows import PlainVotes, VoteRow
+
+__all__ = ["PlainVotes", "RoundContext", "Verdict", "VoteRow", "judge"]
 
 
 @dataclass(frozen=True)
@@ -40,24 +41,12 @@ class RoundContext:
     )
 
 
-class VoteRow(NamedTuple):
-    """One criterion answer ready to store: label (None for numbers) and exact points text.
-
-    A tuple rather than a dataclass: a province round makes 2.25 million of them in one ingest,
-    and a tuple is made in C."""
-
-    unit: str
-    criterion: str
-    label: str | None
-    points: str | None
-
-
 @dataclass
 class Verdict:
     """The outcome for one ballot: its seat, its votes, or the reasons it is rejected."""
 
     seat_id: int | None = None
-    votes: list[VoteRow] = field(default_factory=list)
+    votes: list[VoteRow] | PlainVotes = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -143,14 +132,11 @@ def judge(ballot: CanonicalBallot, ctx: RoundContext) -> Verdict:
         if unit not in ctx.units:
             verdict.reasons.append(f"comment on unknown unit {unit!r}")
     if verdict.reasons:
-        verdict.votes.clear()
+        verdict.votes = []
     return verdict
 
 
-_new_row = tuple.__new__
-
-
-def _plain_votes(answers: dict, ctx: RoundContext) -> list[VoteRow] | None:
+def _plain_votes(answers: dict, ctx: RoundContext) -> PlainVotes | list[VoteRow] | None:
     """The votes of a ballot with nothing to say against its answers, or None.
 
     The common ballot of a round with one criterion: every unit it answers is the round's, and
@@ -181,9 +167,8 @@ def _plain_votes(answers: dict, ctx: RoundContext) -> list[VoteRow] | None:
             found.append(known)
     if not found:
         return []
-    # Rows made by map and zip, in C: a Python loop here was a third of the ingest's judging.
-    labels, points = zip(*found, strict=True)
-    return list(map(_new_row, repeat(VoteRow), zip(answers, repeat(criterion), labels, points)))
+    # Kept as columns (service.store.vote_rows): a row object per answer cost more than judging.
+    return PlainVotes(list(answers), found, criterion)
 
 
 def _all_votes(answers: dict, ctx: RoundContext, verdict: Verdict) -> None:

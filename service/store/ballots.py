@@ -29,6 +29,7 @@ from service.store.aggregates import round_votes
 from service.store.audit import append_audit
 from service.store.bulk import insert_ballots, insert_votes
 from service.store.engine import utcnow
+from service.store.vote_rows import voted_units
 
 REJECTED = "rejected"
 # Passed judging when ingested. Settling the round (``set_statuses``) keeps it accepted, or makes
@@ -274,7 +275,7 @@ def _ballot_row(
     if b is not None and verdict is not None:
         row.update(token=b.token, submitted_at=b.submitted_at, seat_id=verdict.seat_id)
         if verdict.accepted:
-            voted = len({v.unit for v in verdict.votes if v.points is not None})
+            voted = voted_units(verdict.votes)
             row.update(status=ACCEPTED, reason=None, voted_units=voted)
         else:
             row["reason"] = "; ".join(verdict.reasons)

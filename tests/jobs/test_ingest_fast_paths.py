@@ -33,6 +33,8 @@ from connectors.canonical import (
 from jobs.judging import RoundContext, judge
 from service.rules import Criterion, Rules
 from service.store.ballots import _ballot_text, _canonical
+from service.store.bulk import vote_lines
+from service.store.vote_rows import PlainVotes, VoteRow, voted_units
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 UNITS = [f"U{i}" for i in range(6)]
@@ -221,6 +223,36 @@ def test_a_ballot_is_judged_as_the_full_judging_judges_it(
         full = judge(loaded.ballot, _context(RULES[which]))
     assert fast == full == again
     assert [type(v) for v in fast.votes] == [judging.VoteRow] * len(full.votes)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=6),  # unit codes with tabs, backslashes, newlines …
+            st.sampled_from(
+                [("满意", "100"), ("不了解", None), ("a\tb\\c\nd", "87.5"), (None, "1/3")]
+            ),
+        ),
+        max_size=12,
+        unique_by=lambda pair: pair[0],
+    ),
+    st.sampled_from(["总体", "作\t风"]),
+)
+@settings(max_examples=300)
+def test_a_plain_ballots_columns_are_written_and_counted_as_its_rows(
+    pairs: list[tuple[str, tuple]], criterion: str
+) -> None:
+    """``PlainVotes`` (a plain ballot's units and (label, points) pairs, no row objects) gives
+    the same COPY text and the same count of voted units as the same votes as ``VoteRow``s,
+    whatever needs escaping; two ballots share the text caches as in a file."""
+    columns = PlainVotes([u for u, _ in pairs], [k for _, k in pairs], criterion)
+    rows = [VoteRow(u, criterion, *known) for u, known in pairs]
+    assert columns == rows and list(columns) == rows and len(columns) == len(rows)
+    assert [type(v) for v in columns] == [VoteRow] * len(rows)
+    assert list(vote_lines([(7, columns), (8, columns)])) == list(
+        vote_lines([(7, rows), (8, rows)])
+    )
+    assert voted_units(columns) == voted_units(rows) == sum(p is not None for _, (_, p) in pairs)
 
 
 def test_a_plain_ballot_takes_the_shortcut_and_maps_each_label_once() -> None:
