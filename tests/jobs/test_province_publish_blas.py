@@ -1,0 +1,36 @@
+"""The reliability report's matrix products run on one BLAS thread (jobs/reliability/blas.py),
+and the thread count is given back afterwards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import jobs.reliability.analysis as analysis
+from jobs.reliability.blas import blas_threads, one_blas_thread
+
+
+def test_one_thread_inside_and_the_count_given_back() -> None:
+    np.ones((2, 2)) @ np.ones((2, 2))  # numpy's OpenBLAS is loaded
+    before = blas_threads()
+    if not before:
+        pytest.skip("no OpenBLAS found in this process")
+    with one_blas_thread():
+        assert blas_threads() == [1] * len(before)
+    assert blas_threads() == before
+
+
+def test_given_back_after_an_error() -> None:
+    before = blas_threads()
+    with pytest.raises(ZeroDivisionError), one_blas_thread():
+        1 / 0  # noqa: B018
+    assert blas_threads() == before
+
+
+def test_the_report_is_computed_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not blas_threads():
+        pytest.skip("no OpenBLAS found in this process")
+    seen = []
+    monkeypatch.setattr(analysis, "_analyse", lambda *a: seen.append(blas_threads()) or ({}, []))
+    assert analysis.analyse_matrix(None, [], {}, None, 0, "") == ({}, [])
+    assert seen == [[1] * len(blas_threads())]
