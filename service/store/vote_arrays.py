@@ -25,13 +25,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Select, String, and_, cast, exists, func, select, text
+from sqlalchemy import Select, String, and_, cast, exists, func, select
 from sqlalchemy.orm import Session
 
 from service.models.ballots import Ballot, Vote
 from service.models.reference import Conflict
 from service.models.rounds import RoundUnit, Seat, SeatHolder
-from service.store.aggregates import round_votes
+from service.store.aggregates import analyse_stale, round_votes
 
 ACCEPTED, ACTIVE = "accepted", "active"
 # Rows per chunk read from the cursor (one row: a ballot's answers of one kind): a few MB.
@@ -46,21 +46,10 @@ _SMALL_TABLES = ("seats", "seat_holders", "conflicts", "round_units")
 
 
 def _statistics_for_the_joins(session: Session) -> None:
-    """On PostgreSQL, ANALYZE each of ``_SMALL_TABLES`` that was never analysed or changed by
-    more than a tenth since (autovacuum's own rule): milliseconds for tables of a few
-    thousand rows, and the planner then hashes them instead of probing per vote."""
-    if session.connection().dialect.name != "postgresql":
-        return
-    tables = ", ".join(f"to_regclass('{t}')" for t in _SMALL_TABLES)  # constants, not input
-    stale = session.scalars(
-        text(
-            f"SELECT relname FROM pg_stat_user_tables WHERE relid IN ({tables}) AND ("
-            "coalesce(last_analyze, last_autoanalyze) IS NULL "
-            "OR n_mod_since_analyze > 50 + n_live_tup / 10)"
-        )
-    )
-    for table in sorted(stale):
-        session.execute(text(f'ANALYZE "{table}"'))  # a name from _SMALL_TABLES
+    """Statistics for the small tables before the joins (``analyse_stale``): milliseconds for
+    tables of a few thousand rows, and the planner then hashes them instead of probing per
+    vote."""
+    analyse_stale(session, _SMALL_TABLES)
 
 
 def _counted(session: Session, query: Select, round_id: str, criteria: Collection[str]) -> Select:
