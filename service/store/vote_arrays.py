@@ -21,11 +21,12 @@ in the ranking; two independent readings of the store are what makes that possib
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Select, String, and_, cast, exists, func, select
+from sqlalchemy import Select, String, and_, cast, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from service.models.ballots import Ballot, Vote
@@ -50,6 +51,33 @@ def _statistics_for_the_joins(session: Session) -> None:
     tables of a few thousand rows, and the planner then hashes them instead of probing per
     vote."""
     analyse_stale(session, _SMALL_TABLES)
+
+
+# work_mem for grouping the votes into lists: the province round's 15,000 lists of unit numbers
+# take about 26 MB in PostgreSQL's hash table; with the default 4 MB it spills 139 MB to disk in
+# 129 batches (EXPLAIN ANALYZE: 5.9 s against 4.5 s for the whole query).
+_GROUPING_MEMORY_KB = 64 * 1024
+
+
+@contextmanager
+def _memory_for_the_grouping(session: Session) -> Iterator[None]:
+    """On PostgreSQL, raise ``work_mem`` to ``_GROUPING_MEMORY_KB`` (never lower it) for this
+    transaction while the block runs, then set back what it was: the read's one large hash
+    table stays in memory, and later queries get the session's setting again."""
+    if session.connection().dialect.name != "postgresql":
+        yield
+        return
+    before = session.scalar(text("SELECT current_setting('work_mem')"))
+    kb = session.scalar(text("SELECT setting::bigint FROM pg_settings WHERE name = 'work_mem'"))
+    if kb >= _GROUPING_MEMORY_KB:
+        yield
+        return
+    session.execute(
+        text("SELECT set_config('work_mem', :v, true)"), {"v": f"{_GROUPING_MEMORY_KB}kB"}
+    )
+    yield
+    # Not on an error: the transaction may be aborted, and its end undoes the setting anyway.
+    session.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": before})
 
 
 def _counted(session: Session, query: Select, round_id: str, criteria: Collection[str]) -> Select:
@@ -195,15 +223,19 @@ def vote_arrays(
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("row", "unit", "kind")}
     kinds: list[tuple[int, int, int]] = []  # (criterion, value, label) of each part
     query = _vote_lists(session, round_id, criteria).execution_options(yield_per=chunk)
-    for ballot_id, criterion, label, points, count, listed in session.execute(query):
-        n = position.get(ballot_id)
-        found = np.array(listed.split(" "), dtype=np.int64) if count else np.zeros(0, np.int64)
-        if n is None or len(found) != count:  # settled again while being read
-            raise RuntimeError(f"round {round_id}: ballot {ballot_id}'s votes did not read back")
-        parts["row"].append(np.full(count, n, dtype=np.int32))
-        parts["unit"].append(number_to_unit[found])
-        parts["kind"].append(np.full(count, len(kinds), dtype=np.int32))
-        kinds.append((criterion_at[criterion], values[points], labels[label]))
+    with _memory_for_the_grouping(session):
+        rows = session.execute(query)
+        for ballot_id, criterion, label, points, count, listed in rows:
+            n = position.get(ballot_id)
+            found = np.array(listed.split(" "), dtype=np.int64) if count else np.zeros(0, np.int64)
+            if n is None or len(found) != count:  # settled again while being read
+                raise RuntimeError(
+                    f"round {round_id}: ballot {ballot_id}'s votes did not read back"
+                )
+            parts["row"].append(np.full(count, n, dtype=np.int32))
+            parts["unit"].append(number_to_unit[found])
+            parts["kind"].append(np.full(count, len(kinds), dtype=np.int32))
+            kinds.append((criterion_at[criterion], values[points], labels[label]))
     del labels[None]
     table = np.array(kinds, dtype=np.int32).reshape(-1, 3)
     kind = _joined(parts.pop("kind"), np.int32)
