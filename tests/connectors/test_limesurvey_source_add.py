@@ -167,7 +167,7 @@ def test_a_month_end_to_end_add_push_poll_rank(db_url: str, tmp_path: Path) -> N
         polled = cli.json("poll")
     assert polled == [
         {"source": "ls", "round": ROUND, "new": 3, "updated": 0, "unchanged": 0, "rejected": 1,
-         "accepted": 2, "superseded": 0, "invalid": 0, "error": None}
+         "accepted": 2, "superseded": 0, "invalid": 0, "error": None, "skipped": None}
     ]  # fmt: skip
     ranking = cli.json("rank", ROUND)
     assert ranking["participation"] == {"seats": 5, "ballots": 2, "valid_ballots": 2}
