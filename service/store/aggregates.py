@@ -81,28 +81,43 @@ def round_votes(session: Session, round_id: str) -> ColumnElement[bool]:
 
 def recused_votes(session: Session, round_id: str) -> list[tuple]:
     """(ballot id, ballot status, unit, criterion, group, label, points) of every vote a
-    non-rejected ballot gave on a unit its seat holder is recused from."""
-    return [
-        tuple(r)
-        for r in session.execute(
-            select(
-                Vote.ballot_id,
-                Ballot.status,
-                Vote.unit_code,
-                Vote.criterion,
-                Seat.group_name,
-                Vote.label,
-                Vote.points,
-            )
+    non-rejected ballot gave on a unit its seat holder is recused from.
+
+    The (ballot, unit) pairs come first from the small tables (conflicts → holder → seat →
+    ballot); only when there are any are their votes read, by the round's range of ballot ids
+    and the pairs' ballots and units. Joined in one query, the planner probed the votes once per
+    recusal, and the votes have no B-tree to probe (migration 0012): 67 ms of a county ranking
+    and 0.9 s of a province ranking with no recusal at all."""
+    pairs = {
+        (ballot_id, unit): (status, group)
+        for ballot_id, status, unit, group in session.execute(
+            select(Ballot.id, Ballot.status, Conflict.unit_code, Seat.group_name)
             .select_from(Conflict)
             .join(SeatHolder, SeatHolder.member_id == Conflict.member_id)
             .join(Seat, Seat.id == SeatHolder.seat_id)
             .join(Ballot, Ballot.seat_id == Seat.id)
-            .join(Vote, (Vote.ballot_id == Ballot.id) & (Vote.unit_code == Conflict.unit_code))
             .where(Seat.round_id == round_id, Ballot.round_id == round_id)
-            .where(Ballot.status != REJECTED, round_votes(session, round_id))
+            .where(Ballot.status != REJECTED)
         )
-    ]
+    }
+    if not pairs:
+        return []
+    span = round_votes(session, round_id)
+    units = sorted({unit for _, unit in pairs})
+    ballots = sorted({ballot_id for ballot_id, _ in pairs})
+    found = []
+    for start in range(0, len(ballots), 500):  # bounded IN lists
+        for ballot_id, unit, criterion, label, points in session.execute(
+            select(Vote.ballot_id, Vote.unit_code, Vote.criterion, Vote.label, Vote.points).where(
+                span,
+                Vote.ballot_id.in_(ballots[start : start + 500]),
+                Vote.unit_code.in_(units),
+            )
+        ):
+            if (ballot_id, unit) in pairs:
+                status, group = pairs[ballot_id, unit]
+                found.append((ballot_id, status, unit, criterion, group, label, points))
+    return found
 
 
 def coverage(session: Session, round_id: str, recused: Iterable[tuple]) -> dict[int, int]:

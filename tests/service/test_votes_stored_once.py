@@ -143,10 +143,10 @@ def test_reading_a_rounds_votes_analyses_vote_statistics_that_are_missing(
     never_analysed: str, tmp_path: Path
 ) -> None:
     """Deliveries come in small batches, and ``pingyi ingest`` analyses only after a large file:
-    the votes may have no statistics when a round is settled or ranked. The votes have no B-tree, so a plan
-    made without statistics (a nested loop over them) would not end at province scale; the
-    query that joins a round's votes (settling after an ingest, a ranking) analyses votes and
-    ballots first when they were never analysed."""
+    the votes may have no statistics when a round is ranked. The votes have no B-tree, so a
+    plan made without statistics (a nested loop over them) would not end at province scale; the
+    query that joins a round's votes (a ranking's grouped counts) analyses votes and ballots
+    first when they were never analysed."""
     files = _files(random.Random(3))
     ev, tokens = _evaluation(never_analysed, tmp_path / "small", [ROUNDS[0][0]])
 
@@ -165,6 +165,8 @@ def test_reading_a_rounds_votes_analyses_vote_statistics_that_are_missing(
         return dict(rows)
 
     assert analysed() == {"votes": False, "ballots": False}
-    # 4 ballots: too few for the ingest's own ANALYZE; its settling reads the round's votes
+    # 4 ballots: too few for the ingest's own ANALYZE (and no recusal: settling reads no vote)
     _ingest(ev, tokens, ROUNDS[0][0], files[ROUNDS[0][0]][0])
+    assert analysed() == {"votes": False, "ballots": False}
+    _ranking(ev, ROUNDS[0][0])  # its grouped counts read the round's votes
     assert analysed() == {"votes": True, "ballots": True}
