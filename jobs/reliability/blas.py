@@ -8,66 +8,25 @@ whenever anything else runs. Measured on the province round (load 2-9): near-ide
 0.8 s on one thread against 4.5 s on two. Every product the report makes is of counts and 0/1
 indicators, exact in float32 however the sums are split, so no number changes.
 
-There is no public numpy call for this, and ``threadpoolctl`` is not a dependency: the OpenBLAS
-libraries loaded in this process are found in ``/proc/self/maps`` (Linux) and their own
-``set_num_threads`` is called through ``ctypes``. Elsewhere, or with another BLAS, nothing is
-changed and the report is only slower.
+numpy has no call for this; ``threadpoolctl`` (the library scikit-learn uses for the same thing)
+finds the BLAS libraries loaded in the process, sets their thread count and gives it back.
 """
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-# The exported names, by build: numpy's and scipy's wheels (scipy-openblas, 64- and 32-bit
-# integers) and a system OpenBLAS.
-_NAMES = (
-    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
-    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-    ("openblas_get_num_threads", "openblas_set_num_threads"),
-)
-
-
-def _loaded_openblas() -> list[tuple[ctypes._CFuncPtr, ctypes._CFuncPtr]]:
-    """(get, set) of each OpenBLAS library this process has loaded; none where unknown."""
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        return []
-    paths = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line.lower()})
-    found = []
-    for path in paths:
-        try:
-            library = ctypes.CDLL(path)  # already loaded: the same handle, nothing runs
-        except OSError:
-            continue
-        for get_name, set_name in _NAMES:
-            if hasattr(library, get_name) and hasattr(library, set_name):
-                get, put = getattr(library, get_name), getattr(library, set_name)
-                get.restype, get.argtypes = ctypes.c_int, []
-                put.restype, put.argtypes = None, [ctypes.c_int]
-                found.append((get, put))
-                break
-    return found
+from threadpoolctl import threadpool_info, threadpool_limits
 
 
 def blas_threads() -> list[int]:
-    """The thread count of each loaded OpenBLAS (for tests and benchmarks)."""
-    return [get() for get, _ in _loaded_openblas()]
+    """The thread count of each loaded BLAS library (for tests and benchmarks)."""
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
 
 
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
-    """Within the block, every loaded OpenBLAS uses one thread; afterwards what it had."""
-    libraries = _loaded_openblas()
-    before = [get() for get, _ in libraries]
-    for _, put in libraries:
-        put(1)
-    try:
+    """Within the block, every loaded BLAS uses one thread; afterwards what it had."""
+    with threadpool_limits(limits=1, user_api="blas"):
         yield
-    finally:
-        for (_, put), n in zip(libraries, before, strict=True):
-            put(n)
