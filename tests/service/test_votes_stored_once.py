@@ -60,6 +60,16 @@ def _evaluation(db_url: str, tmp: Path, rounds: list[str]) -> tuple[Evaluation, 
     return ev, tokens
 
 
+def _rows(db_url: str, sql: str) -> list[tuple]:
+    """The rows of one query, on a connection of its own."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
 def _ranking(ev: Evaluation, round_id: str) -> dict:
     ranking = ev.cli.json("rank", round_id, "--without-reliability")
     return {k: v for k, v in ranking.items() if k not in ("computed_at", "snapshot")}
@@ -75,26 +85,20 @@ def test_rounds_ingested_in_turns_rank_as_alone_and_no_vote_is_stored_twice(
         for round_id in rounds:
             _ingest(both, tokens, round_id, files[round_id][turn])
 
-    engine = make_engine(migrated_db_url)
-    try:
-        with engine.connect() as conn:
-            twice = conn.execute(
-                text(
-                    "SELECT ballot_id, unit_code, criterion FROM votes "
-                    "GROUP BY ballot_id, unit_code, criterion HAVING count(*) > 1"
-                )
-            ).all()
-            # Each round's ids are not contiguous: the other round's ballots lie between them.
-            spans = conn.execute(
-                text("SELECT round_id, min(id), max(id) FROM ballots GROUP BY round_id")
-            ).all()
-            # One vote row per answer of each stored, not rejected, version (15 per round).
-            stored = conn.execute(text("SELECT count(*) FROM votes")).scalar_one()
-            versions = conn.execute(
-                text("SELECT count(*) FROM ballots WHERE status != 'rejected'")
-            ).scalar_one()
-    finally:
-        engine.dispose()
+    twice = _rows(
+        migrated_db_url,
+        "SELECT ballot_id, unit_code, criterion FROM votes "
+        "GROUP BY ballot_id, unit_code, criterion HAVING count(*) > 1",
+    )
+    # Each round's ids are not contiguous: the other round's ballots lie between them.
+    spans = _rows(
+        migrated_db_url, "SELECT round_id, min(id), max(id) FROM ballots GROUP BY round_id"
+    )
+    # One vote row per answer of each stored, not rejected, version (15 per round).
+    [(stored,)] = _rows(migrated_db_url, "SELECT count(*) FROM votes")
+    [(versions,)] = _rows(
+        migrated_db_url, "SELECT count(*) FROM ballots WHERE status != 'rejected'"
+    )
     assert twice == []
     (_, first_lo, first_hi), (_, second_lo, second_hi) = sorted(spans)
     assert first_lo < second_lo < first_hi < second_hi
@@ -151,18 +155,13 @@ def test_reading_a_rounds_votes_analyses_vote_statistics_that_are_missing(
     ev, tokens = _evaluation(never_analysed, tmp_path / "small", [ROUNDS[0][0]])
 
     def analysed() -> dict[str, bool]:
-        engine = make_engine(never_analysed)
-        try:
-            with engine.connect() as conn:
-                rows = conn.execute(
-                    text(
-                        "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables "
-                        "WHERE relid IN (to_regclass('votes'), to_regclass('ballots'))"
-                    )
-                ).all()
-        finally:
-            engine.dispose()
-        return dict(rows)
+        return dict(
+            _rows(
+                never_analysed,
+                "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relid IN (to_regclass('votes'), to_regclass('ballots'))",
+            )
+        )
 
     assert analysed() == {"votes": False, "ballots": False}
     # 4 ballots: too few for the ingest's own ANALYZE (and no recusal: settling reads no vote)
