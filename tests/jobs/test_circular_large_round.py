@@ -3,7 +3,9 @@ rest said to be in the XLSX, no rank-over-months charts; a county round is print
 
 from __future__ import annotations
 
+import math
 import random
+import re
 from pathlib import Path
 
 from jobs.circulars.render import LARGE_SHOWN, build_context, render_pdf
@@ -59,18 +61,19 @@ def test_a_county_round_is_printed_whole() -> None:
 def test_the_score_chart_keeps_every_dot_in_its_row_at_province_scale() -> None:
     """500 units a system: the dots shrink and stay within their system's row, instead of a
     swarm spilling over the legend and the other systems' labels (seen in a province PDF)."""
-    import re
-
     from jobs.circulars import charts
 
     units = _province()["ranking"]["units"]
     svg = charts.score_distribution_svg(units, SYSTEMS)
-    circles = [
-        (float(cy), float(r))
-        for cy, r in re.findall(r'<circle cx="[\d.]+" cy="([\d.-]+)" r="([\d.]+)"', svg)
+    legend = [float(cy) for cy in re.findall(r'<circle cx="[\d.]+" cy="([\d.-]+)"', svg)]
+    assert len(legend) == 3 and all(cy < charts._TOP for cy in legend)  # the legend's keys
+    paths = re.findall(r'<path class="dots" d="([^"]+)"[^>]* stroke-width="([\d.]+)"', svg)
+    layers = [
+        (float(width), [(float(x) + float(r), float(y), float(r)) for x, y, r in _arcs(d)])
+        for d, width in paths
     ]
-    legend, circles = circles[:3], circles[3:]  # the legend's three keys come first
-    assert all(cy < charts._TOP for cy, _ in legend) and len(circles) == len(units)
+    circles = [(cy, r) for _, dots in layers for _, cy, r in dots]
+    assert len(circles) == len(units)
     half = charts._ROW_H / 2
     start = 0
     for row, system in enumerate(SYSTEMS):
@@ -80,6 +83,19 @@ def test_the_score_chart_keeps_every_dot_in_its_row_at_province_scale() -> None:
             assert abs(cy - centre) + r <= half, (system, cy, r)
             assert 1.2 <= r < charts._DOT_R
         start += n
+    # Within one path no two dots touch, so every overlap is still painted twice (darker):
+    # a crowded row reads as density, as it did with one <circle> per unit.
+    for width, dots in layers:
+        for i, (x1, y1, r) in enumerate(dots):
+            for x2, y2, _ in dots[i + 1 :]:
+                assert math.hypot(x2 - x1, y2 - y1) >= 2 * r + width - 0.02
+    assert len(layers) > 2 * len(SYSTEMS)  # the swarms did overlap, and were dealt out
     # A county keeps full-size dots.
     county = charts.score_distribution_svg(units[:100], SYSTEMS)
-    assert f'r="{charts._DOT_R:.2f}"' in county
+    assert {r for d, _ in re.findall(r'd="([^"]+)"[^>]* stroke-width="([\d.]+)"', county)
+            for _, _, r in _arcs(d)} == {f"{charts._DOT_R:.2f}"}  # fmt: skip
+
+
+def _arcs(d: str) -> list[tuple[str, str, str]]:
+    """(left x, y, radius) of each dot of a dots path: ``M x y a r r 0 1 0 2r 0 a … z``."""
+    return re.findall(r"M([\d.]+) ([\d.-]+)a([\d.]+) ", d)
