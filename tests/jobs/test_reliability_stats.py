@@ -13,10 +13,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobs.reliability.analysis import analyse
 from jobs.reliability.bootstrap import resample_scores
-from jobs.reliability.quality import icc2k
+from jobs.reliability.quality import icc2k, leniency
 from jobs.reliability.votes import vote_matrix
 from jobs.scoring import Answer, BallotInput, SeatInfo, UnitInfo, compute_ranking
 from service.rules import Rules
@@ -163,3 +165,33 @@ def test_icc_2k_is_shrout_and_fleiss() -> None:
     gappy[0, 0] = np.nan
     assert 0.4 < icc2k(gappy) < 0.8  # a gap (不了解) is allowed for
     assert icc2k(np.array([[1.0, 2.0]])) is None  # one evaluator: no agreement to measure
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(2, 12).flatmap(
+        lambda units: st.lists(
+            st.lists(st.sampled_from([30.0, 70.0, 100.0, np.nan]), min_size=units, max_size=units),
+            min_size=1,
+            max_size=12,
+        )
+    )
+)
+def test_leniency_is_each_evaluators_mean_offset_from_the_others(rows: list[list[float]]) -> None:
+    """``leniency`` is written as matrix-vector products; here it is the definition, evaluator
+    by evaluator: the mean over the units they voted on (with someone else) of their vote minus
+    the others' mean of that unit. NaN exactly where there is no such unit."""
+    votes = np.array(rows)
+    got = leniency(votes)
+    for i, row in enumerate(votes):
+        offsets = []
+        for j, mine in enumerate(row):
+            others = [
+                votes[e, j] for e in range(len(votes)) if e != i and not np.isnan(votes[e, j])
+            ]
+            if not np.isnan(mine) and others:
+                offsets.append(mine - sum(others) / len(others))
+        if offsets:
+            assert got[i] == pytest.approx(sum(offsets) / len(offsets), abs=1e-9)
+        else:
+            assert np.isnan(got[i])
