@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jobs.reliability.blas import one_blas_thread
+from jobs.reliability.blas import one_blas_thread, side_by_side
 from jobs.reliability.bootstrap import (
     bottom_membership,
     competition_ranks,
@@ -105,24 +105,36 @@ def _analyse(
     system_names = list(dict.fromkeys(u.system for u in units))
     systems = np.array([system_names.index(u.system) for u in units])
     vetoed = np.array([official[c]["status"] == "vetoed" for c in codes], dtype=bool)
-    # The flags first: their working arrays are gone before the resamples' are made, so the
-    # two peaks of memory do not add up (a province round: a few hundred MB each).
-    flags = _flags(m)
+    # Independent parts run side by side (jobs.reliability.blas), in three steps so that no two
+    # of the large working sets meet: the flags (a few hundred MB at province scale) beside the
+    # resample counts (tens of MB); then the resamples alone, on both threads; then their ranks
+    # beside the adjusted scores and the ICCs.
     rng = np.random.Generator(np.random.PCG64(seed))
-    counts = resample_counts(m.groups, b, rng)
+    flags, counts = side_by_side(lambda: _flags(m), lambda: resample_counts(m.groups, b, rng))
     sc = resample_scores(m.votes, m.groups, counts, rules, m.group_names)
     del counts
     ranked = (sc.votes >= rules.min_votes) & ~np.isnan(sc.score) & ~vetoed[None, :]
-    keys_in, keys_all = order_keys(
-        sc.score, ranked, vetoed, systems, rules.cross_system == "zscore"
+
+    def ranks() -> tuple[np.ndarray, ...]:
+        keys_in, keys_all = order_keys(
+            sc.score, ranked, vetoed, systems, rules.cross_system == "zscore"
+        )
+        keys_in = np.where(ranked | vetoed[None, :], keys_in, np.nan)
+        ranks_in, ranks_all = system_ranks(keys_in, systems), competition_ranks(keys_all)
+        p_bottom = bottom_membership(ranks_all, rules.bottom).mean(axis=0)
+        median = quietly(np.nanmedian, np.where(ranked, sc.score, np.nan), axis=1)
+        return p_bottom, *interval(ranks_all, LEVEL), *interval(ranks_in, LEVEL), median
+
+    def agreement() -> tuple[np.ndarray, dict[str, float | None]]:
+        icc = {}
+        for s, name in enumerate(system_names):
+            value = icc2k(m.votes[:, systems == s])
+            icc[name] = None if value is None else round(value, 3)
+        return adjusted_scores(m.votes), icc
+
+    (p_bottom, lo_all, hi_all, lo_in, hi_in, median), (adjusted, icc) = side_by_side(
+        ranks, agreement
     )
-    keys_in = np.where(ranked | vetoed[None, :], keys_in, np.nan)
-    ranks_in, ranks_all = system_ranks(keys_in, systems), competition_ranks(keys_all)
-    p_bottom = bottom_membership(ranks_all, rules.bottom).mean(axis=0)
-    lo_all, hi_all = interval(ranks_all, LEVEL)
-    lo_in, hi_in = interval(ranks_in, LEVEL)
-    adjusted = adjusted_scores(m.votes)
-    median = quietly(np.nanmedian, np.where(ranked, sc.score, np.nan), axis=1)
     per_unit = {}
     for j, code in enumerate(codes):
         has_rank = official[code]["rank_overall"] is not None
@@ -162,10 +174,6 @@ def _analyse(
             tied_with[code] = [
                 c for c in outside if _pair_tied(sc.score[:, column[c]], scores, tail)
             ]
-    icc = {}
-    for s, name in enumerate(system_names):
-        value = icc2k(m.votes[:, systems == s])
-        icc[name] = None if value is None else round(value, 3)
     report = {
         "bootstrap": {"b": b, "seed": seed_text, "level": LEVEL},
         "units": per_unit,

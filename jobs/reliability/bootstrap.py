@@ -20,12 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jobs.reliability.blas import in_parallel, workers
 from service.rules import Rules
 
-# Work on at most this many (resample × unit × value) cells at once: bounds memory at province
-# scale (2,000 units × 3 values: two chunks of resamples, about 200 MB of working arrays) and
-# keeps county rounds in one chunk. Counts are exact in float32, so chunking changes no number.
-_CELLS = 8_000_000
+# Work on at most this many (resample × unit × value) cells in a chunk: bounds memory at
+# province scale (2,000 units × 3 values: four chunks of 667 resamples, two at a time on two
+# threads, about 250 MB of working arrays) and keeps county rounds in one chunk. Counts are exact
+# in float32, so chunking changes no number.
+_CELLS = 4_000_000
 
 
 def resample_counts(groups: np.ndarray, b: int, rng: np.random.Generator) -> np.ndarray:
@@ -84,16 +86,25 @@ def resample_scores(
         return Scores(score, n_votes)
     weighted = bool(rules.group_weights)
     parts = [np.flatnonzero(groups == g) for g in range(len(group_names))] if weighted else [None]
-    chunk = max(1, min(b, _CELLS // max(1, units * len(values))))
-    for start in range(0, b, chunk):
+    # As many chunks as _CELLS requires, a multiple of the threads, of even sizes.
+    most = max(1, _CELLS // max(1, units * len(values)))
+    pieces = -(-b // most)
+    pieces = -(-pieces // workers()) * workers() if pieces > 1 else 1
+    chunk = -(-b // pieces)
+    # The indicators of each value, per group, are the same for every chunk of resamples.
+    indicators = [
+        (members, [((votes if members is None else votes[members]) == v).astype(np.float32)
+                   for v in values])
+        for members in parts
+    ]  # fmt: skip
+
+    def score_chunk(start: int) -> None:
         rows = slice(start, min(b, start + chunk))
         acc = np.zeros((rows.stop - rows.start, units))
         weight = np.zeros_like(acc)
-        for g, members in enumerate(parts):
-            sub = votes if members is None else votes[members]
-            indicators = [(sub == v).astype(np.float32) for v in values]
+        for g, (members, of_value) in enumerate(indicators):
             c = counts[rows] if members is None else counts[rows][:, members]
-            mean, n = _trimmed(c, indicators, values, rules)
+            mean, n = _trimmed(c, of_value, values, rules)
             n_votes[rows] += n
             if members is None:
                 score[rows] = mean
@@ -105,6 +116,9 @@ def resample_scores(
         if weighted:
             with np.errstate(invalid="ignore", divide="ignore"):
                 score[rows] = np.where(weight > 0, acc / weight, np.nan)
+
+    # Chunks write disjoint rows of ``score`` and ``n_votes``: they run side by side.
+    in_parallel(score_chunk, range(0, b, chunk))
     return Scores(score, n_votes)
 
 

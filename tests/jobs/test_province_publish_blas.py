@@ -1,13 +1,16 @@
 """The reliability report's matrix products run on one BLAS thread (jobs/reliability/blas.py),
-and the thread count is given back afterwards."""
+and the thread count is given back afterwards; its independent parts run on Python threads."""
 
 from __future__ import annotations
+
+import os
+import threading
 
 import numpy as np
 import pytest
 
 import jobs.reliability.analysis as analysis
-from jobs.reliability.blas import blas_threads, one_blas_thread
+from jobs.reliability.blas import blas_threads, one_blas_thread, side_by_side
 
 
 def test_one_thread_inside_and_the_count_given_back() -> None:
@@ -34,3 +37,20 @@ def test_the_report_is_computed_on_one_thread(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(analysis, "_analyse", lambda *a: seen.append(blas_threads()) or ({}, []))
     assert analysis.analyse_matrix(None, [], {}, None, 0, "") == ({}, [])
     assert seen == [[1] * len(blas_threads())]
+
+
+def test_side_by_side_gives_results_in_order_and_raises_what_a_part_raised() -> None:
+    seen: set[str] = set()
+
+    def part(value: int):
+        def call() -> int:
+            seen.add(threading.current_thread().name)
+            return value
+
+        return call
+
+    assert side_by_side(part(1), part(2), part(3)) == [1, 2, 3]
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert all(name.startswith("report") for name in seen)  # on the report's threads
+    with pytest.raises(ZeroDivisionError):
+        side_by_side(part(1), lambda: 1 / 0)

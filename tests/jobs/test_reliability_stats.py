@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from jobs.reliability.analysis import analyse
 from jobs.reliability.bootstrap import resample_scores
-from jobs.reliability.quality import icc2k, leniency
+from jobs.reliability.quality import adjusted_scores, icc2k, leniency
 from jobs.reliability.votes import vote_matrix
 from jobs.scoring import Answer, BallotInput, SeatInfo, UnitInfo, compute_ranking
 from service.rules import Rules
@@ -72,6 +72,28 @@ def test_the_same_seed_gives_the_same_bytes_and_another_seed_other_numbers() -> 
     c = analyse(units, seats, ballots, result, rule, 8, "round id 2026-10", b=300)
     assert json.dumps(a, ensure_ascii=False) == json.dumps(b, ensure_ascii=False)
     assert json.dumps(a[0]["units"]) != json.dumps(c[0]["units"])
+
+
+@pytest.mark.parametrize("weights", [{}, {"人大代表": 2, "政协委员": 1}])
+def test_one_thread_or_two_and_any_chunking_give_the_same_bytes(monkeypatch, weights) -> None:
+    """The report's parts run side by side and its resamples in chunks on two threads
+    (jobs.reliability.blas); nothing published may depend on that. Here: one thread and
+    whole, against two threads and chunks of 38 resamples (the last shorter), or of one."""
+    from jobs.reliability import blas, bootstrap
+
+    units, seats, ballots, result, rule = _round({f"U{i}": 0.5 + 0.03 * i for i in range(12)}, 40,
+                                                 random.Random(1), group_weights=weights)  # fmt: skip
+
+    def report(threads: int, cells: int) -> str:
+        monkeypatch.setattr(blas, "workers", lambda: threads)
+        monkeypatch.setattr(bootstrap, "workers", lambda: threads)
+        monkeypatch.setattr(bootstrap, "_CELLS", cells)
+        made = analyse(units, seats, ballots, result, rule, 7, "round id 2026-10", b=300)
+        return json.dumps(made, ensure_ascii=False)
+
+    whole = report(1, 10**9)
+    assert report(2, 42 * 12 * 3) == whole
+    assert report(2, 12 * 3) == whole  # one resample a chunk
 
 
 def test_ninety_percent_intervals_cover_the_true_rank_for_most_units() -> None:
@@ -195,3 +217,35 @@ def test_leniency_is_each_evaluators_mean_offset_from_the_others(rows: list[list
             assert got[i] == pytest.approx(sum(offsets) / len(offsets), abs=1e-9)
         else:
             assert np.isnan(got[i])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 12).flatmap(
+        lambda units: st.lists(
+            st.lists(st.sampled_from([30.0, 70.0, 100.0, np.nan]), min_size=units, max_size=units),
+            min_size=1,
+            max_size=12,
+        )
+    )
+)
+def test_adjusted_scores_are_the_mean_standardised_vote(rows: list[list[float]]) -> None:
+    """``adjusted_scores`` is written with sums; here it is the definition: each evaluator with
+    two votes or more and some spread standardised by their own mean and SD (ddof 0), the
+    mean z per unit, put back on the scale by the usable evaluators' mean mean and mean SD."""
+    votes = np.array(rows)
+    got = adjusted_scores(votes)
+    usable = []
+    for row in votes:
+        mine = row[~np.isnan(row)]
+        if len(mine) >= 2 and mine.std() > 0:
+            usable.append((row, mine.mean(), mine.std()))
+    for j in range(votes.shape[1]):
+        z = [(row[j] - mean) / sd for row, mean, sd in usable if not np.isnan(row[j])]
+        if not z:
+            assert np.isnan(got[j])
+            continue
+        back = np.mean([mean for _, mean, _ in usable]) + np.mean([sd for *_, sd in usable]) * (
+            sum(z) / len(z)
+        )
+        assert got[j] == pytest.approx(back, abs=1e-9)
