@@ -105,25 +105,11 @@ def _analyse(
     system_names = list(dict.fromkeys(u.system for u in units))
     systems = np.array([system_names.index(u.system) for u in units])
     vetoed = np.array([official[c]["status"] == "vetoed" for c in codes], dtype=bool)
-    # Independent parts run side by side (jobs.reliability.blas), in three steps so that no two
-    # of the large working sets meet: the flags (a few hundred MB at province scale) beside the
-    # resample counts (tens of MB); then the resamples alone, on both threads; then their ranks
-    # beside the adjusted scores and the ICCs.
+    # Independent parts run side by side (jobs.reliability.blas), in three steps arranged so
+    # that the large working sets (a few hundred MB each at province scale) do not all meet:
+    # the flags beside the resample counts and then the ICCs and adjusted scores; the
+    # resamples, on both threads; their ranks in each system beside the overall ranks.
     rng = np.random.Generator(np.random.PCG64(seed))
-    flags, counts = side_by_side(lambda: _flags(m), lambda: resample_counts(m.groups, b, rng))
-    sc = resample_scores(m.votes, m.groups, counts, rules, m.group_names)
-    del counts
-    ranked = (sc.votes >= rules.min_votes) & ~np.isnan(sc.score) & ~vetoed[None, :]
-
-    def ranks() -> tuple[np.ndarray, ...]:
-        keys_in, keys_all = order_keys(
-            sc.score, ranked, vetoed, systems, rules.cross_system == "zscore"
-        )
-        keys_in = np.where(ranked | vetoed[None, :], keys_in, np.nan)
-        ranks_in, ranks_all = system_ranks(keys_in, systems), competition_ranks(keys_all)
-        p_bottom = bottom_membership(ranks_all, rules.bottom).mean(axis=0)
-        median = quietly(np.nanmedian, np.where(ranked, sc.score, np.nan), axis=1)
-        return p_bottom, *interval(ranks_all, LEVEL), *interval(ranks_in, LEVEL), median
 
     def agreement() -> tuple[np.ndarray, dict[str, float | None]]:
         icc = {}
@@ -132,9 +118,27 @@ def _analyse(
             icc[name] = None if value is None else round(value, 3)
         return adjusted_scores(m.votes), icc
 
-    (p_bottom, lo_all, hi_all, lo_in, hi_in, median), (adjusted, icc) = side_by_side(
-        ranks, agreement
+    flags, counts, (adjusted, icc) = side_by_side(
+        lambda: _flags(m), lambda: resample_counts(m.groups, b, rng), agreement
     )
+    sc = resample_scores(m.votes, m.groups, counts, rules, m.group_names)
+    del counts
+    ranked = (sc.votes >= rules.min_votes) & ~np.isnan(sc.score) & ~vetoed[None, :]
+    keys_in, keys_all = order_keys(
+        sc.score, ranked, vetoed, systems, rules.cross_system == "zscore"
+    )
+    keys_in = np.where(ranked | vetoed[None, :], keys_in, np.nan)
+
+    def overall() -> tuple[np.ndarray, ...]:
+        ranks_all = competition_ranks(keys_all)
+        p_bottom = bottom_membership(ranks_all, rules.bottom).mean(axis=0)
+        return p_bottom, *interval(ranks_all, LEVEL)
+
+    def in_system() -> tuple[np.ndarray, ...]:
+        median = quietly(np.nanmedian, np.where(ranked, sc.score, np.nan), axis=1)
+        return *interval(system_ranks(keys_in, systems), LEVEL), median
+
+    (p_bottom, lo_all, hi_all), (lo_in, hi_in, median) = side_by_side(overall, in_system)
     per_unit = {}
     for j, code in enumerate(codes):
         has_rank = official[code]["rank_overall"] is not None
