@@ -6,6 +6,7 @@ identities, so nothing identifying an evaluator can reach a circular.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from jobs.circulars.beside import beside
 from jobs.circulars.evidence import evidence_of
 from jobs.circulars.summary_data import (
     history_rounds,
@@ -279,8 +281,18 @@ def render_snapshot(
     public = {k: v for k, v in circular.items() if k != "comments"}
     json_bytes = json.dumps(public, ensure_ascii=False, indent=2).encode("utf-8")
     named = {**circular["round"], "json_sha256": hashlib.sha256(json_bytes).hexdigest()}
-    pdf = render_pdf({**circular, "round": named}, comment_threshold=config.circular.min_comments)
-    xlsx_bytes = render_xlsx(circular) if xlsx else None
+    # The XLSX in a forked child while this process lays out the PDF (jobs.circulars.beside).
+    workbook = beside(render_xlsx, circular) if xlsx else None
+    try:
+        pdf = render_pdf(
+            {**circular, "round": named}, comment_threshold=config.circular.min_comments
+        )
+    except BaseException:
+        if workbook is not None:
+            with contextlib.suppress(Exception):
+                workbook()  # reap the child; the PDF's error is the one to report
+        raise
+    xlsx_bytes = workbook() if workbook is not None else None
     files = {"pdf": pdf, "json": json_bytes}
     if xlsx_bytes is not None:
         files["xlsx"] = xlsx_bytes
