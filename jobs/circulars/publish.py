@@ -32,7 +32,7 @@ from jobs.circulars.summary_data import (
 )
 from jobs.circulars.wording import chinese_date
 from jobs.ranking import rank_round
-from jobs.reliability.report import reliability_of
+from jobs.reliability.report import begin_reliability
 from service.config import CircularSettings, Config
 from service.models.results import RankingSnapshot
 from service.models.rounds import Round
@@ -146,13 +146,17 @@ def build_circular(
         """Times in the circular are the issuing body's local time, with their offset."""
         return None if moment is None else as_utc(moment).astimezone(tz).isoformat()
 
+    # The report's analysis runs on its own thread while the rest is read from the database.
+    finish_report = begin_reliability(session, snapshot, config.rules)
     systems = round_systems(session, round_id)
     vetoes = [
         {"unit": v.unit_code, "reason": v.reason, "by": v.by, "at": v.decided_on.isoformat()}
         for v in list_vetoes(session, round_id)
     ]
     history = rank_history(session, history_rounds(session, rnd), short_period)
-    report = reliability_of(session, snapshot, config.rules) if rnd.kind == "monthly" else None
+    evidence = evidence_of(session, rnd, snapshot)
+    comments = pooled_comments(session, [round_id])
+    report = finish_report()
     circular = {
         "round": {
             "id": rnd.id,
@@ -166,7 +170,7 @@ def build_circular(
         "ranking": snapshot.result,
         "systems": [s for s in systems if any(u["system"] == s for u in snapshot.result["units"])],
         "vetoes": vetoes,
-        "comments": pooled_comments(session, [round_id]),
+        "comments": comments,
         "min_comments": config.circular.min_comments,
         "rules": snapshot.rules,
         "audit_hash": snapshot.audit_hash,
@@ -179,7 +183,7 @@ def build_circular(
         "reliability": None if report is None else report.report,
         # What anyone needs to recompute the official result from the JSON alone
         # (docs/verify.md): histograms, label counts, the decisions and parts it rests on.
-        "evidence": evidence_of(session, rnd, snapshot),
+        "evidence": evidence,
     }
     if rnd.kind != "monthly":
         circular.update(_summary_parts(session, rnd, snapshot.result))

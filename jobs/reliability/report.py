@@ -14,6 +14,8 @@ the same numbers, and nobody could pick a favourable seed after the fact.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,29 +66,52 @@ def reliability_of(
 ) -> ReliabilityReport | None:
     """The snapshot's report, computed and stored the first time; None for a summary round
     (its numbers are published scores, not ballots) or a round without accepted ballots."""
+    return begin_reliability(session, snapshot, rules, b)()
+
+
+def begin_reliability(
+    session: Session, snapshot: RankingSnapshot, rules: Rules, b: int = B
+) -> Callable[[], ReliabilityReport | None]:
+    """``reliability_of`` in two halves, so that the caller can use the session meanwhile.
+
+    This half reads what the report needs and starts the analysis (numpy, no database: seconds
+    at province scale) on a thread of its own; the returned function waits for it and stores
+    the report. The circular reads its evidence, comments and history in between
+    (``jobs.circulars.publish.build_circular``): the database and the analysis then run at
+    the same time instead of one after the other. The session is only ever used by the
+    caller's thread."""
     rnd = get_round(session, snapshot.round_id)
     if rnd.kind != "monthly":
-        return None
+        return lambda: None
     stored = report_for(session, snapshot.id)
     if stored is not None and stored.report["bootstrap"]["b"] == b:
-        return stored
+        return lambda: stored
     units = [UnitInfo(code, name, system) for code, name, system in round_units(session, rnd.id)]
     codes = [u.code for u in units]
     arrays = vote_arrays(session, rnd.id, codes, list(criteria_weights(rules)))
     if not arrays.ballots and not sum(
         n for status, n in status_counts(session, rnd.id).items() if status != REJECTED
     ):
-        return None  # nothing came in that counts; a round whose ballots all fell short
-        # of coverage still gets its (empty) report, saying 0 ballots were checked
+        return lambda: None  # nothing came in that counts; a round whose ballots all fell
+        # short of coverage still gets its (empty) report, saying 0 ballots were checked
     # Rows in seat order (by seat id), fixed by the store's query: the resamples must not
     # depend on how the database happened to return the rows.
     holder = {seat: member for _, seat, _, member in arrays.ballots}
     matrix = stored_vote_matrix(arrays, codes, rules)
     del arrays
     seed, what = seed_of(session, rnd.id)
-    report, flags = analyse_matrix(
-        matrix, units, snapshot.result, rules, seed, what, previous_bottoms(session, rnd), b
+    earlier = previous_bottoms(session, rnd)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="reliability")
+    analysis = pool.submit(
+        analyse_matrix, matrix, units, snapshot.result, rules, seed, what, earlier, b
     )
-    for flag in flags:  # the matrix names seats by id; admins also see the holder's pool id
-        flag["evaluator"] = holder.get(flag["seat"])
-    return save_report(session, snapshot, report, flags)
+    pool.shutdown(wait=False)  # the thread ends with the analysis
+    del matrix
+
+    def finish() -> ReliabilityReport:
+        report, flags = analysis.result()
+        for flag in flags:  # the matrix names seats by id; admins also see the holder's pool id
+            flag["evaluator"] = holder.get(flag["seat"])
+        return save_report(session, snapshot, report, flags)
+
+    return finish
