@@ -15,9 +15,10 @@ Then, ``--repeat`` times, each step in a fresh process:
 Time is the wall clock from spawning the process to reaping it (interpreter start and imports
 included, as a user waits for them). Peak RSS is the child's own VmHWM, read by the child as it
 exits: the kernel carries ``ru_maxrss`` across fork and exec, so a child's ``wait4`` figure
-cannot be below its parent's. The circular renders its XLSX in a forked child: that child's
-peak is read from the step's RUSAGE_CHILDREN, and the driver samples the summed RSS and PSS of
-the step and its children every 20 ms (``TreeMemory``). CPU seconds (user + system, from ``wait4``) are shown beside the
+cannot be below its parent's. The circular renders its XLSX in a forked child, whose own
+VmHWM would include its parent's peak before the fork (the same carrying over): the driver
+samples instead, every 20 ms, the children's RSS and the summed RSS and PSS of the step and its
+children (``TreeMemory``). CPU seconds (user + system, from ``wait4``) are shown beside the
 wall clock because this 2-core machine is shared: CPU time moves less with other people's load.
 The load average at each run is recorded, and the spread is reported.
 
@@ -38,7 +39,6 @@ import json
 import os
 import platform
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -105,22 +105,18 @@ def child(argv: list[str]) -> None:
     finally:
         status = Path("/proc/self/status").read_text()
         hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
-        # The XLSX is rendered in a forked child (jobs/circulars/beside.py), reaped by now: its
-        # peak is this process's RUSAGE_CHILDREN maximum (0 when nothing was forked).
-        forked = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        Path(os.environ[_OUT]).write_text(json.dumps({"vmhwm_mb": hwm / 1024,
-                                                      "child_mb": forked / 1024}))  # fmt: skip
+        Path(os.environ[_OUT]).write_text(json.dumps({"vmhwm_mb": hwm / 1024}))
     sys.exit(code)
 
 
 class TreeMemory:
-    """Every 20 ms, the summed RSS and PSS of a process and its children (the XLSX is rendered
-    in a forked child): the largest sums seen. RSS counts the pages parent and child share
+    """Every 20 ms, the RSS of a process's children (the XLSX is rendered in a forked child),
+    and the summed RSS and PSS of the process and its children: the largest figures seen. RSS counts the pages parent and child share
     since the fork twice; PSS splits each shared page between them, so its sum is the memory
     the two really hold. Sampling can miss a peak shorter than 20 ms."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.rss_mb, self.pss_mb = pid, 0.0, 0.0
+        self.pid, self.rss_mb, self.pss_mb, self.child_mb = pid, 0.0, 0.0, 0.0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -140,6 +136,8 @@ class TreeMemory:
             except OSError:
                 kids = []
             pids = [self.pid, *map(int, kids)]
+            children = sum(self._field(p, "status", "VmRSS") for p in pids[1:])
+            self.child_mb = max(self.child_mb, children)
             self.rss_mb = max(self.rss_mb, sum(self._field(p, "status", "VmRSS") for p in pids))
             self.pss_mb = max(self.pss_mb, sum(self._field(p, "smaps_rollup", "Pss") for p in pids))
 
@@ -166,8 +164,8 @@ def step(argv: list[str], extra_env: dict | None = None) -> dict:
                 raise SystemExit(f"{' '.join(argv)} failed:\n{log.read().decode()[-3000:]}")
         own = json.loads(Path(out.name).read_text())
     return {"s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": own["vmhwm_mb"],
-            "child_mb": own.get("child_mb", 0.0), "tree_rss_mb": tree.rss_mb,
-            "tree_pss_mb": tree.pss_mb, "load": load}  # fmt: skip
+            "child_mb": tree.child_mb, "tree_rss_mb": tree.rss_mb, "tree_pss_mb": tree.pss_mb,
+            "load": load}  # fmt: skip
 
 
 def archive(rev: str, into: Path) -> Path:
@@ -304,7 +302,7 @@ def section(s: dict, flags: str) -> str:
         f"\nBar: ≤ 20 s and ≤ 1 GB for the circular: median {c['median_s']:.1f} s (runs "
         f"{c['min_s']:.1f}–{c['max_s']:.1f} s), peak {c['rss_mb']:.0f} MB: "
         f"{'met' if met else 'not met'}. The PDF has {s['meta']['pages']} pages. The XLSX is "
-        f"rendered in a forked child beside the PDF: that child's peak RSS was at most "
+        f"rendered in a forked child beside the PDF: that child's RSS was at most "
         f"{c['child_mb']:.0f} MB, and parent and child together (sampled every 20 ms) at most "
         f"{c['tree_rss_mb']:.0f} MB RSS, counting the pages they share since the fork twice, "
         f"and {c['tree_pss_mb']:.0f} MB PSS, counting them once.\n"
