@@ -20,7 +20,7 @@ MAX_LINES = 400
 LAYERS = [
     ("connectors",),
     ("service.config", "service.context", "service.rules", "service.models", "service.store", "service.queue",
-     "service.metrics", "service.migrations"),
+     "service.metrics", "service.migrations", "service.malloc"),
     ("jobs",),
     ("service.web", "service.cli"),
 ]  # fmt: skip

@@ -15,13 +15,13 @@ the function simply runs in this process when its result is asked for.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import pickle
 import traceback
 from collections.abc import Callable
 from typing import Any
+
+from service.malloc import trim
 
 ENV = "PINGYI_RENDER_IN_CHILD"
 
@@ -34,20 +34,6 @@ def _forking() -> bool:
     return hasattr(os, "fork") and os.environ.get(ENV, "1") != "0"
 
 
-def _trim_heap() -> None:
-    """Give the heap's freed pages back to the system before forking (glibc's ``malloc_trim``).
-
-    A province round's reliability report frees a few hundred MB just before the circular is
-    rendered, and glibc keeps some of it (about 50 MB, in the report threads' arenas). The
-    child would start with those pages resident and counted in its RSS. Elsewhere than glibc
-    this does nothing."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def beside(function: Callable[..., bytes], *args: Any) -> Callable[[], bytes]:
     """Start ``function(*args)`` in a forked child; return what waits for its bytes.
 
@@ -56,7 +42,7 @@ def beside(function: Callable[..., bytes], *args: Any) -> Callable[[], bytes]:
     before the caller's error goes on."""
     if not _forking():
         return lambda: function(*args)
-    _trim_heap()
+    trim()  # the child would start with the freed pages resident (service/malloc.py)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: render, send, leave without running the parent's cleanup

@@ -25,6 +25,7 @@ from service.cli.setup import import_, init
 from service.cli.sources import poll, source
 from service.cli.tokens import token
 from service.cli.verify import verify_circular
+from service.malloc import one_arena
 
 
 @click.group()
@@ -33,6 +34,7 @@ from service.cli.verify import verify_circular
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """pingyi (评议): democratic evaluation — panel, ballots, rankings, circulars."""
+    one_arena()  # before any thread starts: the report's threads (service/malloc.py)
     ctx.ensure_object(State)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
