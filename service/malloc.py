@@ -16,15 +16,18 @@ Elsewhere than glibc these calls do nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 
 _M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
+    """glibc by its soname: ``ctypes.util.find_library`` would run ``ldconfig -p`` in a child
+    process to find it, at every pingyi command's start."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing here applies
         return None
 
 
