@@ -169,18 +169,23 @@ def _judge_ahead(
     if as_text and forking():
         texts = VoteTexts()
 
-        def light(judged: _Judged) -> _Judged:
-            records = [
-                r if r.ballot is None else replace(r, ballot=replace(r.ballot, answers={}))
-                for r in judged.records
-            ]
-            verdicts = [
-                v if v is None or not v.accepted else replace(v, votes=texts.text(v.votes))
-                for v in judged.verdicts
-            ]
-            return _Judged(records, verdicts, judged.digests)
+        def light(batch: list[RawRecord]) -> _Judged:
+            """The batch judged, hashed and made light record by record, each record's answers
+            let go of as soon as it is done: the child holds a batch once, not twice."""
+            made = _Judged([], [], [])
+            for i, record in enumerate(batch):
+                batch[i] = None  # type: ignore[call-overload]  # the list is this batch's own
+                verdict = judge(record.ballot, ctx) if record.ballot is not None else None
+                made.digests.append(record_hash(record))
+                if verdict is not None and verdict.accepted:
+                    verdict = replace(verdict, votes=texts.text(verdict.votes))
+                if record.ballot is not None:
+                    record = replace(record, ballot=replace(record.ballot, answers={}))
+                made.records.append(record)
+                made.verdicts.append(verdict)
+            return made
 
-        yield from stream(lambda: (light(work(batch)) for batch in batches))
+        yield from stream(lambda: (light(batch) for batch in batches))
         return
     it = iter(batches)
 
