@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from connectors.base import SourceSettings
 from connectors.canonical import RawRecord
 from connectors.registry import export_reader
-from jobs.forked import forking, stream
 from jobs.judging import RoundContext, Verdict, judge
 from jobs.ranking import StoredBallot, ballot_key, load_seats
 from jobs.scoring import settle
@@ -38,7 +37,6 @@ from service.store.ballots import (
     set_statuses,
     status_counts,
 )
-from service.store.bulk import VoteTexts
 from service.store.engine import StoreError, as_utc, utcnow
 from service.store.round_units import round_unit_codes
 from service.store.rounds import get_round, lock_round, seat_tokens
@@ -143,60 +141,29 @@ class _Judged:
     digests: list[str]
 
 
-def _judge_ahead(
-    batches: Iterable[list[RawRecord]], ctx: RoundContext, as_text: bool
-) -> Iterator[_Judged]:
-    """Each batch judged and hashed ahead while the caller stores the batch before.
+def _judge_ahead(batches: Iterable[list[RawRecord]], ctx: RoundContext) -> Iterator[_Judged]:
+    """Each batch judged and hashed, the next one in a thread while the caller stores this one.
 
-    Reading, judging and hashing are Python, and so is much of storing (the ballot rows, the
-    COPY text); the database takes the COPY in on a core of its own. With ``as_text`` (the
-    COPY path, PostgreSQL) and where processes can fork, the batches are made in a child
-    process (``jobs.forked.stream``), on the other core all along, and come back light: each
-    record without its answers (nothing after judging reads them) and each accepted ballot's
-    votes as COPY text (``VotesText``), one string a ballot instead of 450 objects to pickle.
-    Otherwise the next batch is made on a thread, which overlaps only the database's share,
-    as the two share the interpreter.
+    Reading, judging and hashing are Python; storing is mostly waiting for PostgreSQL to take
+    the COPY in. Done one after the other, each waited for the other; in a thread, the next
+    batch is read while the database works on this one (the driver lets go of the interpreter
+    while it waits). Every record is judged, new or not: which are new is known only once the
+    store is asked, and judging is pure. An error reading the file (bad bytes) is raised here
+    at the batch it belongs to, so the batches before it have been handed over, and nothing of
+    it is committed."""
+    it = iter(batches)
 
-    Every record is judged, new or not: which are new is known only once the store is asked,
-    and judging is pure. An error reading the file (bad bytes) is raised here at the batch it
-    belongs to, so the batches before it have been handed over, and nothing of it is
-    committed."""
-
-    def work(batch: list[RawRecord]) -> _Judged:
+    def work() -> _Judged | None:
+        batch = next(it, None)
+        if batch is None:
+            return None
         verdicts = [judge(r.ballot, ctx) if r.ballot is not None else None for r in batch]
         return _Judged(batch, verdicts, [record_hash(r) for r in batch])
 
-    if as_text and forking():
-        texts = VoteTexts()
-
-        def light(batch: list[RawRecord]) -> _Judged:
-            """The batch judged, hashed and made light record by record, each record's answers
-            let go of as soon as it is done: the child holds a batch once, not twice."""
-            made = _Judged([], [], [])
-            for i, record in enumerate(batch):
-                batch[i] = None  # type: ignore[call-overload]  # the list is this batch's own
-                verdict = judge(record.ballot, ctx) if record.ballot is not None else None
-                made.digests.append(record_hash(record))
-                if verdict is not None and verdict.accepted:
-                    verdict = replace(verdict, votes=texts.text(verdict.votes))
-                if record.ballot is not None:
-                    record = replace(record, ballot=replace(record.ballot, answers={}))
-                made.records.append(record)
-                made.verdicts.append(verdict)
-            return made
-
-        yield from stream(lambda: (light(batch) for batch in batches))
-        return
-    it = iter(batches)
-
-    def ahead() -> _Judged | None:
-        batch = next(it, None)
-        return None if batch is None else work(batch)
-
     with ThreadPoolExecutor(1, thread_name_prefix="ingest-read") as reader:
-        coming = reader.submit(ahead)
-        while (judged := coming.result()) is not None:
-            coming = reader.submit(ahead)
+        ahead = reader.submit(work)
+        while (judged := ahead.result()) is not None:
+            ahead = reader.submit(work)
             yield judged
 
 
@@ -287,9 +254,8 @@ def ingest_file(
     batches = batched(records, FILE_BATCH)
     if tokens is not None:
         batches = (with_seat_tokens(b, tokens, reader.platform_token) for b in batches)
-    as_text = session.connection().dialect.name == "postgresql"  # votes go in by COPY
     with _no_cycle_collection():
-        for judged in _judge_ahead(batches, ctx, as_text):
+        for judged in _judge_ahead(batches, ctx):
             seen += len(judged.records)
             batch = prepare_ingest(session, round_id, key, judged.records, judged.digests)
             verdicts = [judged.verdicts[i] for i in batch.positions]

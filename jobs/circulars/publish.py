@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from jobs.circulars.beside import beside
 from jobs.circulars.evidence import evidence_of
 from jobs.circulars.summary_data import (
     history_rounds,
@@ -30,7 +31,6 @@ from jobs.circulars.summary_data import (
     veto_origins,
 )
 from jobs.circulars.wording import chinese_date
-from jobs.forked import beside
 from jobs.ranking import rank_round
 from jobs.reliability.report import begin_reliability
 from service.config import CircularSettings, Config
@@ -285,7 +285,7 @@ def render_snapshot(
     public = {k: v for k, v in circular.items() if k != "comments"}
     json_bytes = json.dumps(public, ensure_ascii=False, indent=2).encode("utf-8")
     named = {**circular["round"], "json_sha256": hashlib.sha256(json_bytes).hexdigest()}
-    # The XLSX in a forked child while this process lays out the PDF (jobs.forked).
+    # The XLSX in a forked child while this process lays out the PDF (jobs.circulars.beside).
     workbook = beside(render_xlsx, circular) if xlsx else None
     try:
         pdf = render_pdf(

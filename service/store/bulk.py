@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from connectors.canonical import RawRecord
 from service.models.ballots import Ballot, Comment, Vote
-from service.store.vote_rows import PlainVotes, VotesText, voted_units
+from service.store.vote_rows import PlainVotes
 
 # COPY's text format: backslash, tab, newline and carriage return escaped, NULL as \N.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def vote_lines(ballots: Iterable[tuple[int, Sequence | VotesText]]) -> Iterable[str]:
+def vote_lines(ballots: Iterable[tuple[int, Sequence]]) -> Iterable[str]:
     """COPY text of each ballot's votes (rows of unit, criterion, label, points), one string per
     ballot.
 
@@ -29,44 +29,25 @@ def vote_lines(ballots: Iterable[tuple[int, Sequence | VotesText]]) -> Iterable[
     joined in C, each led by the ballot's id. A plain ballot's votes (``PlainVotes``) are
     columns: its units' text and its (label, points) pairs' text are looked up and added in C,
     and no row object is made. Row by row through the driver's formatter, the votes cost more
-    than judging them. Votes that come as text already (``VotesText``) only get the id."""
-    lines_of = VoteTexts()
+    than judging them."""
+    line: dict = {}
+    unit_text: dict[str, str] = {}
+    tails: dict[str, dict[tuple, str]] = {}  # criterion -> (label, points) -> its columns' text
     for ballot_id, votes in ballots:
         if not votes:
             continue
-        lead = f"{ballot_id}\t"
-        if isinstance(votes, VotesText):
-            yield lead + votes.body[:-1].replace("\n", "\n" + lead) + "\n"
-            continue
-        yield lead + ("\n" + lead).join(lines_of(votes)) + "\n"
-
-
-class VoteTexts:
-    """Each vote's COPY columns after the ballot id, written once per distinct vote and kept
-    (see ``vote_lines``)."""
-
-    def __init__(self) -> None:
-        self.line: dict = {}
-        self.unit_text: dict[str, str] = {}
-        self.tails: dict[str, dict[tuple, str]] = {}  # criterion -> (label, points) -> text
-
-    def __call__(self, votes: Sequence) -> list[str]:
-        """The lines of a ballot's votes, without the ballot id and without line ends."""
         if isinstance(votes, PlainVotes):
-            return _plain_lines(votes, self.unit_text, self.tails.setdefault(votes.criterion, {}))
-        line = self.line
-        try:  # map in C: a list comprehension here took twice as long
-            return list(map(line.__getitem__, votes))
-        except KeyError:
-            for v in votes:
-                if v not in line:
-                    line[v] = "\t".join(map(_field, v))
-            return list(map(line.__getitem__, votes))
-
-    def text(self, votes: Sequence) -> VotesText:
-        """The votes as ``VotesText``: their lines, each ended, and the units they count for."""
-        lines = self(votes)
-        return VotesText("\n".join(lines) + "\n" if lines else "", len(lines), voted_units(votes))
+            lines = _plain_lines(votes, unit_text, tails.setdefault(votes.criterion, {}))
+        else:
+            try:  # map in C: a list comprehension here took twice as long
+                lines = list(map(line.__getitem__, votes))
+            except KeyError:
+                for v in votes:
+                    if v not in line:
+                        line[v] = "\t".join(map(_field, v))
+                lines = list(map(line.__getitem__, votes))
+        lead = f"{ballot_id}\t"
+        yield lead + ("\n" + lead).join(lines) + "\n"
 
 
 def _plain_lines(votes: PlainVotes, unit_text: dict[str, str], tail: dict[tuple, str]) -> list:

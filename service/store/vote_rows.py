@@ -73,28 +73,8 @@ class PlainVotes(Sequence[VoteRow]):
         return f"PlainVotes({list(self)!r})"
 
 
-class VotesText:
-    """A ballot's votes already written as COPY text, each line without its ballot id (which
-    is known only once the ballot is stored), with how many units they give points to.
-
-    The form a ballot file's votes come back in from the process that read and judged it
-    (``jobs.ingest``): one string per ballot crosses the pipe, not 450 row objects, and the
-    store adds the id to each line in C (``service.store.bulk.vote_lines``). Only the COPY
-    path (PostgreSQL) takes it."""
-
-    __slots__ = ("body", "rows", "units")
-
-    def __init__(self, body: str, rows: int, units: int) -> None:
-        self.body, self.rows, self.units = body, rows, units
-
-    def __len__(self) -> int:
-        return self.rows
-
-
-def voted_units(votes: Sequence[VoteRow] | VotesText) -> int:
+def voted_units(votes: Sequence[VoteRow]) -> int:
     """How many units the votes give points to (a unit with several criteria counts once)."""
-    if isinstance(votes, VotesText):
-        return votes.units
     if isinstance(votes, PlainVotes):  # one criterion: each unit once, so count the points
         return len(votes.known) - list(map(_points_of, votes.known)).count(None)
     return len({v.unit for v in votes if v.points is not None})

@@ -1,7 +1,6 @@
-"""Work in a forked child (jobs/forked.py): the circular's XLSX beside its PDF (``beside``) and a
-ballot file's batches beside their storing (``stream``). Results come back whole and in order,
-the child's error is raised in the parent after what came before it, a child that dies is
-reported, and every child is reaped, also when the parent stops early or its own work fails."""
+"""The XLSX is rendered in a forked child beside the PDF (jobs/circulars/beside.py): the bytes
+come back whole, the child's error is raised in the parent, a child that dies is reported, and
+every child is reaped, also when the parent's own rendering fails."""
 
 from __future__ import annotations
 
@@ -10,8 +9,8 @@ import signal
 
 import pytest
 
-from jobs import forked as forked_module
-from jobs.forked import ChildFailed, beside, stream
+from jobs.circulars import beside as beside_module
+from jobs.circulars.beside import ChildFailed, beside
 
 
 def _pid_and_bytes(size: int) -> bytes:
@@ -48,7 +47,7 @@ def test_the_childs_error_is_raised_here_with_its_traceback() -> None:
     collect = beside(_fail)
     with pytest.raises(ValueError, match="sheet 法院: no units") as caught:
         collect()
-    assert any("raised in child process" in note for note in caught.value.__notes__)
+    assert any("raised in the rendering child" in note for note in caught.value.__notes__)
     assert any("_fail" in note for note in caught.value.__notes__)
 
 
@@ -58,7 +57,7 @@ def test_a_child_that_dies_is_reported_not_waited_for_forever() -> None:
 
 
 def test_without_fork_it_runs_here(monkeypatch) -> None:
-    monkeypatch.setenv(forked_module.ENV, "0")
+    monkeypatch.setenv(beside_module.ENV, "0")
     pid, _, _ = beside(_pid_and_bytes, 256)().partition(b":")
     assert int(pid) == os.getpid()
 
@@ -77,7 +76,7 @@ def test_a_failed_pdf_still_reaps_the_xlsx_child(monkeypatch) -> None:
             children.append(pid)
         return pid
 
-    monkeypatch.setattr(forked_module.os, "fork", fork)
+    monkeypatch.setattr(beside_module.os, "fork", fork)
 
     def broken_pdf(*args, **kwargs) -> bytes:
         raise RuntimeError("WeasyPrint failed")
@@ -94,51 +93,3 @@ def test_a_failed_pdf_still_reaps_the_xlsx_child(monkeypatch) -> None:
     with pytest.raises(RuntimeError, match="WeasyPrint failed"):
         publish.render_snapshot(None, "2026-10", None, Config())
     assert len(children) == 1 and _gone(children[0])
-
-
-def _pids_then_fail(n: int):
-    for i in range(n):
-        yield (os.getpid(), i, "批" * 10_000)
-    raise ValueError("line 8: not UTF-8 text")
-
-
-def test_a_stream_hands_over_every_item_in_order_then_the_error() -> None:
-    got = []
-    with pytest.raises(ValueError, match="line 8") as caught:
-        for item in stream(lambda: _pids_then_fail(20)):
-            got.append(item)
-    assert [i for _, i, _ in got] == list(range(20))  # every item before the error arrived
-    assert {pid for pid, _, _ in got} != {os.getpid()}  # made in another process
-    assert any("raised in child process" in note for note in caught.value.__notes__)
-
-
-def test_a_stream_stopped_early_stops_and_reaps_its_child(monkeypatch) -> None:
-    children: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        if pid:
-            children.append(pid)
-        return pid
-
-    monkeypatch.setattr(forked_module.os, "fork", fork)
-
-    def endless():
-        i = 0
-        while True:
-            yield i
-            i += 1
-
-    items = stream(endless)
-    assert [next(items) for _ in range(3)] == [0, 1, 2]
-    items.close()  # the consumer stops: the child, still making items, is stopped
-    assert len(children) == 1 and _gone(children[0])
-
-
-def test_a_stream_without_fork_runs_here(monkeypatch) -> None:
-    monkeypatch.setenv(forked_module.ENV, "0")
-    got = []
-    with pytest.raises(ValueError, match="line 8"):
-        got.extend(stream(lambda: _pids_then_fail(3)))
-    assert [(pid, i) for pid, i, _ in got] == [(os.getpid(), i) for i in range(3)]
