@@ -43,13 +43,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.tree_memory import TreeMemory
 
 # benchmarks.province (its generator) and benchmarks.run import the project: only the driver
 # imports them, inside main(), so that a child measuring another tree (--before) has not
@@ -107,43 +108,6 @@ def child(argv: list[str]) -> None:
         hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
         Path(os.environ[_OUT]).write_text(json.dumps({"vmhwm_mb": hwm / 1024}))
     sys.exit(code)
-
-
-class TreeMemory:
-    """Every 20 ms, the RSS of a process's children (the XLSX is rendered in a forked child),
-    and the summed RSS and PSS of the process and its children: the largest figures seen. RSS counts the pages parent and child share
-    since the fork twice; PSS splits each shared page between them, so its sum is the memory
-    the two really hold. Sampling can miss a peak shorter than 20 ms."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.rss_mb, self.pss_mb, self.child_mb = pid, 0.0, 0.0, 0.0
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-
-    def _field(self, pid: int, name: str, key: str) -> float:
-        try:
-            text = Path(f"/proc/{pid}/{name}").read_text()
-        except OSError:  # the process has just ended
-            return 0.0
-        found = re.search(rf"{key}:\s+(\d+)", text)
-        return int(found.group(1)) / 1024 if found else 0.0
-
-    def _watch(self) -> None:
-        while not self._done.wait(0.02):
-            try:
-                kids = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
-            except OSError:
-                kids = []
-            pids = [self.pid, *map(int, kids)]
-            children = sum(self._field(p, "status", "VmRSS") for p in pids[1:])
-            self.child_mb = max(self.child_mb, children)
-            self.rss_mb = max(self.rss_mb, sum(self._field(p, "status", "VmRSS") for p in pids))
-            self.pss_mb = max(self.pss_mb, sum(self._field(p, "smaps_rollup", "Pss") for p in pids))
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join()
 
 
 def step(argv: list[str], extra_env: dict | None = None) -> dict:
