@@ -116,10 +116,25 @@ def _lines(path: Path) -> int:
         return sum(1 for line in fh if line.strip())
 
 
-def batched(records: Iterable[RawRecord], size: int) -> Iterable[list[RawRecord]]:
-    """Lists of ``size`` records (itertools.batched is Python 3.12)."""
+def batched(
+    records: Iterable[RawRecord], size: int, chars: int | None = None
+) -> Iterable[list[RawRecord]]:
+    """Lists of ``size`` records, or fewer where their texts reach ``chars`` characters together
+    first: a batch's memory follows what its records hold, and a province's ballots answering
+    60% of 2,000 units hold twice what ones answering 30% do."""
     it = iter(records)
-    while chunk := list(islice(it, size)):
+    if chars is None:
+        while chunk := list(islice(it, size)):
+            yield chunk
+        return
+    chunk, held = [], 0
+    for record in it:
+        chunk.append(record)
+        held += len(record.text)
+        if len(chunk) >= size or held >= chars:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
         yield chunk
 
 
@@ -203,10 +218,17 @@ def with_seat_tokens(
 
 # One file is one platform export of one round: a county's month is a few hundred records, a
 # province's some tens of thousands. Far beyond that it is a wrong file or an attack, refused
-# whole before it costs memory and time (200,000 lines of garbage once took 1 GB).
-MAX_FILE_BYTES = 64 * 1024 * 1024
+# whole before it costs memory and time (200,000 lines of garbage once took 1 GB). In bytes, a
+# province's 5,000 ballots answering 30-60% of 2,000 units (issue #13) are a 99 MB file, and
+# answering every unit about 170 MB: the file is read as a stream, so its size costs time only.
+MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_FILE_RECORDS = 100_000
+# A batch is at most this many records, and stops at the record that brings its texts to
+# FILE_BATCH_CHARS: a province ballot of 450 answers is about 7,000 characters, so a batch of
+# those is 1,000 records (331 MB peak for the file), one of 900 answers about 570 (4.5 million
+# answers took 511 MB in batches of 1,000).
 FILE_BATCH = 1_000
+FILE_BATCH_CHARS = 8_000_000
 
 
 def ingest_file(
@@ -251,7 +273,7 @@ def ingest_file(
         )
     ctx = round_context(session, round_id, rules)
     total, seen = IngestCounts(), 0
-    batches = batched(records, FILE_BATCH)
+    batches = batched(records, FILE_BATCH, FILE_BATCH_CHARS)
     if tokens is not None:
         batches = (with_seat_tokens(b, tokens, reader.platform_token) for b in batches)
     with _no_cycle_collection():

@@ -354,3 +354,23 @@ def test_a_file_in_many_batches_is_stored_whole_or_not_at_all(
         assert ids == [f"r{n}" for n in range(10)]
         assert s.scalar(select(func.count()).select_from(Vote)) == 20
     assert cli.json("ingest", "2026-10", str(good))["unchanged"] == 10
+
+
+@given(st.lists(st.integers(0, 50), max_size=40), st.integers(1, 6), st.integers(1, 120))
+def test_batches_keep_every_record_in_order_within_their_bounds(
+    lengths: list[int], size: int, chars: int
+) -> None:
+    """A file's batches stop at ``size`` records or at the record that brings their texts to
+    ``chars`` characters, whichever comes first; nothing is lost, repeated or reordered."""
+    from jobs.ingest import batched
+
+    records = [RawRecord(f"line {i}", "x" * n) for i, n in enumerate(lengths)]
+    batches = list(batched(records, size, chars))
+    assert [r for b in batches for r in b] == records and all(batches)
+    for b in batches[:-1]:  # each full batch stopped for a reason, and no later than it had to
+        held = sum(len(r.text) for r in b)
+        assert len(b) == size or held >= chars
+        assert len(b) <= size and held - len(b[-1].text) < chars
+    assert list(batched(records, size)) == [
+        records[i : i + size] for i in range(0, len(records), size)
+    ]
