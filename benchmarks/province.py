@@ -95,17 +95,24 @@ def generate(work: Path, seed: int = 13) -> tuple[Path, Path, Path]:
     return units, pool, panel
 
 
-def write_ballots(work: Path, tokens: list[str], seed: int = 13) -> Path:
+# Each ballot answers a share of the units drawn uniformly from this range: about 2.25 million
+# answers. ``--share 0.30 0.60`` makes the denser round #13 also speaks of (4.5 million).
+SHARE = (0.15, 0.30)
+
+
+def write_ballots(
+    work: Path, tokens: list[str], seed: int = 13, share: tuple[float, float] = SHARE
+) -> Path:
     rng = random.Random(seed)
     quality = [rng.uniform(0.4, 0.9) for _ in range(2000)]
     path = work / "ballots.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for n, token in enumerate(tokens):
-            share = rng.uniform(0.15, 0.30)
+            part = rng.uniform(*share)
             lenient = rng.gauss(0, 0.08)
             answers = {}
             for i in range(2000):
-                if rng.random() >= share:
+                if rng.random() >= part:
                     continue
                 if rng.random() < 0.05:
                     answers[f"U{i:04d}"] = "不了解"
@@ -153,6 +160,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pg", default=PG_DEFAULT)
     parser.add_argument("--write", action="store_true", help="rewrite the RESULTS.md section")
+    parser.add_argument("--share", nargs=2, type=float, default=SHARE, metavar=("LO", "HI"),
+                        help="each ballot answers a share of the units in [LO, HI)")  # fmt: skip
     args = parser.parse_args()
     rows: dict[str, list[tuple[float, float]]] = {}
     ratios: list[float] = []
@@ -162,7 +171,7 @@ def main() -> None:
             work = Path(tmp)
             url, schema = _pg_schema_url(args.pg)
             schemas.append(schema)
-            ballots = write_ballots(work, setup(url, work))
+            ballots = write_ballots(work, setup(url, work), share=tuple(args.share))
             config = work / "pingyi.toml"
             answers = sum(
                 len(json.loads(line)["answers"]) for line in ballots.open(encoding="utf-8")

@@ -142,7 +142,9 @@ def archive(rev: str, into: Path) -> Path:
     return tree
 
 
-def make_round(province, base: list[str], work: Path) -> Path:
+def make_round(
+    province, base: list[str], work: Path, share: tuple[float, float] | None = None
+) -> Path:
     """benchmarks/province.py's round in the database and its ballots file, from that
     script's own generator (``generate``, ``write_ballots``, its config and its ``run``)."""
     units, pool, panel = province.generate(work)
@@ -152,7 +154,8 @@ def make_round(province, base: list[str], work: Path) -> Path:
                  ["panel", "set", ROUND, str(panel)]):  # fmt: skip
         province.run([*province.PINGYI, *base, *args])
     _, _, out = province.run([*province.PINGYI, *base, "panel", "show", ROUND, "--json"])
-    return province.write_ballots(work, [s["token"] for s in json.loads(out)["seats"]])
+    tokens = [s["token"] for s in json.loads(out)["seats"]]
+    return province.write_ballots(work, tokens, share=share or province.SHARE)
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -178,6 +181,9 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--before", metavar="REV", help="also time `circular` at this commit")
     parser.add_argument("--pages", type=Path, metavar="DIR", help="write the PDF pages as PNGs")
+    parser.add_argument("--share", nargs=2, type=float, metavar=("LO", "HI"),
+                        help="each ballot answers a share of the units in [LO, HI) "
+                             "(benchmarks/province.py's SHARE by default)")  # fmt: skip
     args = parser.parse_args()
     from benchmarks import province
     from benchmarks.province import PINGYI, run
@@ -192,7 +198,7 @@ def main() -> None:
             work = Path(tmp)
             config = work / "pingyi.toml"
             base = ["--db", url, "--config", str(config)]
-            ballots = make_round(province, base, work)
+            ballots = make_round(province, base, work, args.share and tuple(args.share))
             ingest_s, _, _ = run([*PINGYI, *base, "ingest", ROUND, str(ballots), "--json"])
             before = archive(args.before, work) if args.before else None
             out = work / "out"
