@@ -189,16 +189,19 @@ def test_icc_2k_is_shrout_and_fleiss() -> None:
     assert icc2k(np.array([[1.0, 2.0]])) is None  # one evaluator: no agreement to measure
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.integers(2, 12).flatmap(
+def _gappy_tables(min_units: int) -> st.SearchStrategy[list[list[float]]]:
+    """Evaluators × units tables of the scale's points with gaps (NaN: no vote), 1–12 rows."""
+    return st.integers(min_units, 12).flatmap(
         lambda units: st.lists(
             st.lists(st.sampled_from([30.0, 70.0, 100.0, np.nan]), min_size=units, max_size=units),
             min_size=1,
             max_size=12,
         )
     )
-)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_gappy_tables(min_units=2))
 def test_leniency_is_each_evaluators_mean_offset_from_the_others(rows: list[list[float]]) -> None:
     """``leniency`` is written as matrix-vector products; here it is the definition, evaluator
     by evaluator: the mean over the units they voted on (with someone else) of their vote minus
@@ -220,15 +223,7 @@ def test_leniency_is_each_evaluators_mean_offset_from_the_others(rows: list[list
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.integers(1, 12).flatmap(
-        lambda units: st.lists(
-            st.lists(st.sampled_from([30.0, 70.0, 100.0, np.nan]), min_size=units, max_size=units),
-            min_size=1,
-            max_size=12,
-        )
-    )
-)
+@given(_gappy_tables(min_units=1))
 def test_adjusted_scores_are_the_mean_standardised_vote(rows: list[list[float]]) -> None:
     """``adjusted_scores`` is written with sums; here it is the definition: each evaluator with
     two votes or more and some spread standardised by their own mean and SD (ddof 0), the
