@@ -71,6 +71,7 @@ def analyse(
     return analyse_matrix(m, units, result, rules, seed, seed_text, previous_bottoms, b)
 
 
+@one_blas_thread()
 def analyse_matrix(
     m: VoteMatrix,
     units: Sequence[UnitInfo],
@@ -85,21 +86,6 @@ def analyse_matrix(
     matrix, however it was read: in memory (``vote_matrix``) or from the store's arrays
     (``stored_vote_matrix``); the report depends on the matrix alone. Its matrix products run
     on one BLAS thread (``jobs.reliability.blas``: faster on 2 shared cores, same numbers)."""
-    with one_blas_thread():
-        return _analyse(m, units, result, rules, seed, seed_text, previous_bottoms, b)
-
-
-def _analyse(
-    m: VoteMatrix,
-    units: Sequence[UnitInfo],
-    result: dict,
-    rules: Rules,
-    seed: int,
-    seed_text: str,
-    previous_bottoms: Sequence[Sequence[str]],
-    b: int,
-) -> tuple[dict, list[dict]]:
-    """``analyse_matrix``'s work."""
     codes = m.units
     official = {u["code"]: u for u in result["units"]}
     system_names = list(dict.fromkeys(u.system for u in units))

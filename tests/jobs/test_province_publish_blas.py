@@ -11,6 +11,9 @@ import pytest
 
 import jobs.reliability.analysis as analysis
 from jobs.reliability.blas import blas_threads, one_blas_thread, side_by_side
+from jobs.reliability.votes import VoteMatrix
+from jobs.scoring import UnitInfo
+from service.rules import Rules
 
 
 def test_one_thread_inside_and_the_count_given_back() -> None:
@@ -34,9 +37,27 @@ def test_the_report_is_computed_on_one_thread(monkeypatch: pytest.MonkeyPatch) -
     if not blas_threads():
         pytest.skip("no OpenBLAS found in this process")
     seen = []
-    monkeypatch.setattr(analysis, "_analyse", lambda *a: seen.append(blas_threads()) or ({}, []))
-    assert analysis.analyse_matrix(None, [], {}, None, 0, "") == ({}, [])
-    assert seen == [[1] * len(blas_threads())]
+
+    class Seen(Exception):
+        pass
+
+    def resample_scores(*args):  # the report's largest products are made here
+        seen.append(blas_threads())
+        raise Seen
+
+    monkeypatch.setattr(analysis, "resample_scores", resample_scores)
+    m = VoteMatrix(
+        votes=np.array([[100.0, 70.0], [70.0, 100.0], [30.0, 70.0]]),
+        labels=np.zeros((3, 2), dtype=np.int8), groups=np.zeros(3, dtype=int),
+        group_names=["人大代表"], label_names=["满意"], seats=np.arange(3), units=["U1", "U2"],
+    )  # fmt: skip
+    units = [UnitInfo("U1", "U1", "甲"), UnitInfo("U2", "U2", "甲")]
+    result = {"units": [{"code": "U1", "status": "ranked"}, {"code": "U2", "status": "ranked"}]}
+    before = blas_threads()
+    with pytest.raises(Seen):
+        analysis.analyse_matrix(m, units, result, Rules(), 0, "")
+    assert seen == [[1] * len(before)]
+    assert blas_threads() == before  # given back, also when the report fails
 
 
 def test_side_by_side_gives_results_in_order_and_raises_what_a_part_raised() -> None:
