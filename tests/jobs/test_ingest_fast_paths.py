@@ -3,7 +3,7 @@
 A province file is judged through three shortcuts: ``load_ballot`` decides a plainly well-formed
 record in a few C passes (``connectors.canonical._well_formed``), ``judge`` maps the answers of a
 plain ballot with a round-wide table (``jobs.judging._plain_votes``), and the record's hash text
-is written by the C JSON encoder (``service.store.ballots._ballot_text``). Each is held here to
+is written by orjson (``service.store.ballots._ballot_bytes``). Each is held here to
 the path it short-cuts, on random and hostile records: same ballot or same error, same votes or
 same reasons, same bytes to hash (so hashes stored before still match).
 """
@@ -32,7 +32,7 @@ from connectors.canonical import (
 )
 from jobs.judging import RoundContext, judge
 from service.rules import Criterion, Rules
-from service.store.ballots import _ballot_text, _canonical
+from service.store.ballots import _ballot_bytes, _canonical, record_hash
 from service.store.bulk import vote_lines
 from service.store.vote_rows import PlainVotes, VoteRow, voted_units
 
@@ -155,7 +155,7 @@ def test_the_hash_text_of_every_object_in_the_fixtures_is_unchanged() -> None:
             reference.encode("utf-8")
         except (TypeError, ValueError):  # what the reference cannot store either
             continue
-        assert _ballot_text(obj) == reference
+        assert _ballot_bytes(obj) == reference.encode("utf-8")
         written += 1
     assert written > 100
 
@@ -166,7 +166,11 @@ def test_the_hash_text_of_every_object_in_the_fixtures_is_unchanged() -> None:
         st.one_of(
             tricky_text.filter(lambda s: not any("\ud800" <= c <= "\udfff" for c in s)),
             st.integers(-(10**30), 10**30),
+            st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1]),
             st.decimals(allow_nan=False, allow_infinity=False),
+            st.booleans(),
+            st.none(),
+            st.floats(allow_nan=False, allow_infinity=False),
         ),
         max_size=8,
     ),
@@ -176,19 +180,37 @@ def test_the_hash_text_of_every_object_in_the_fixtures_is_unchanged() -> None:
 def test_the_hash_text_of_a_ballot_is_the_reference_text(answers: dict, comments: dict) -> None:
     basis = {"id": "r1", "token": "t", "submitted_at": "2026-10-20T10:00:00+08:00",
              "answers": answers, "comments": comments}  # fmt: skip
-    assert _ballot_text(basis) == _canonical(basis) == canonical_text(basis)
+    assert (
+        _ballot_bytes(basis)
+        == _canonical(basis).encode("utf-8")
+        == canonical_text(basis).encode("utf-8")
+    )
 
 
 def test_a_province_style_ballot_hashes_as_before() -> None:
     """Pinned: the hash text of a plain ballot, byte for byte (the C encoder's, sorted)."""
     basis = {"id": "b00001", "token": "tok", "submitted_at": "2026-10-20T10:00:00+08:00",
              "answers": {"U0002": "满意", "U0001": "不了解", 'U"3': 87}, "comments": {}}  # fmt: skip
-    text = _ballot_text(basis)
-    assert text == (
-        '{"answers":{"U\\"3":87,"U0001":"不了解","U0002":"满意"},"comments":{},'
-        '"id":"b00001","submitted_at":"2026-10-20T10:00:00+08:00","token":"tok"}'
+    text = _ballot_bytes(basis)
+    assert (
+        text
+        == (
+            '{"answers":{"U\\"3":87,"U0001":"不了解","U0002":"满意"},"comments":{},'
+            '"id":"b00001","submitted_at":"2026-10-20T10:00:00+08:00","token":"tok"}'
+        ).encode()
     )
-    assert text == _canonical(basis)
+    assert text == _canonical(basis).encode("utf-8")
+
+
+def test_a_stored_hash_still_matches_its_record() -> None:
+    """Pinned: the digest ``record_hash`` gives a plain ballot, as stored before orjson wrote
+    its bytes (a stored hash that moved would make every record sent again a new version)."""
+    line = '{"id": "b00001", "token": "tok", "submitted_at": "2026-10-20T10:00:00+08:00", '
+    line += '"answers": {"U0002": "满意", "U0001": "不了解"}}'
+    record = load_ballot(decode_json(line), "f, line 1", line)
+    assert record_hash(record) == (
+        "fa0810ba1de37c1ffec6eac80517b3c6ecea6798fb12de9042fc88072cab579a"
+    )
 
 
 def _context(rules: Rules) -> RoundContext:
