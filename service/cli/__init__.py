@@ -9,31 +9,71 @@ from __future__ import annotations
 
 import logging
 import sys
+from importlib import import_module
 
 import click
 
-from service.cli.base import State, database_options
-from service.cli.demo import demo
-from service.cli.draw import draw, links_cmd
-from service.cli.inbox import inbox
-from service.cli.measures import measure
-from service.cli.panel import panel
-from service.cli.results import circular, quality, rank
-from service.cli.rounds import ingest, round_, veto
-from service.cli.service import scheduler, subscription, sweep, worker
-from service.cli.setup import import_, init
-from service.cli.sources import poll, source
-from service.cli.tokens import token
-from service.cli.verify import verify_circular
+from service.cli.base import database_options
 from service.malloc import one_arena
 
+# Each command, by the module and name that define it, in the order ``pingyi --help`` lists
+# them. A command's module is imported when the command runs (or help lists them all): ``pingyi
+# ingest`` need not import the demo, the draw or six platforms' source options, which was a
+# quarter of its start-up.
+COMMANDS = {
+    "init": "service.cli.setup:init",
+    "import": "service.cli.setup:import_",
+    "round": "service.cli.rounds:round_",
+    "panel": "service.cli.panel:panel",
+    "draw": "service.cli.draw:draw",
+    "source": "service.cli.sources:source",
+    "poll": "service.cli.sources:poll",
+    "ingest": "service.cli.rounds:ingest",
+    "veto": "service.cli.rounds:veto",
+    "rank": "service.cli.results:rank",
+    "quality": "service.cli.results:quality",
+    "circular": "service.cli.results:circular",
+    "token": "service.cli.tokens:token",
+    "subscription": "service.cli.service:subscription",
+    "worker": "service.cli.service:worker",
+    "scheduler": "service.cli.service:scheduler",
+    "sweep": "service.cli.service:sweep",
+    "inbox": "service.cli.inbox:inbox",
+    "measure": "service.cli.measures:measure",
+    "demo": "service.cli.demo:demo",
+    "verify-circular": "service.cli.verify:verify_circular",
+}
 
-@click.group()
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when first asked for (click's lazy-loading pattern:
+    ``list_commands`` names them, ``get_command`` imports one)."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.lazy, *(name for name in super().list_commands(ctx) if name not in self.lazy)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, name = self.lazy[cmd_name].split(":")
+            command = getattr(import_module(module), name)
+            if command.name != cmd_name:
+                raise RuntimeError(f"{self.lazy[cmd_name]} is command {command.name!r}")
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS)
 @database_options
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """pingyi (评议): democratic evaluation — panel, ballots, rankings, circulars."""
+    from service.cli.base import State
+
     one_arena()  # before any thread starts: the report's threads (service/malloc.py)
     ctx.ensure_object(State)
     logging.basicConfig(
@@ -41,10 +81,3 @@ def main(ctx: click.Context, verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-
-
-panel.add_command(links_cmd)
-for command in (init, import_, round_, panel, draw, source, poll, ingest, veto, rank, quality, circular,
-                token, subscription, worker, scheduler, sweep, inbox, measure, demo):  # fmt: skip
-    main.add_command(command)
-main.add_command(verify_circular)

@@ -51,3 +51,14 @@ def panel_show(state: State, round_id: str, as_json: bool) -> None:
         click.echo(f"{seat['evaluator']}\t{seat['group']}\t{seat['token']}")
     for seat in data["inactive_seats"]:
         click.echo(f"{seat['evaluator']}\t{seat['group']}\t({seat['status']})")
+
+
+def _with_links() -> None:
+    """``pingyi panel links`` is defined beside the draw's commands (it writes the links of a
+    drawn panel); it is listed under ``panel``."""
+    from service.cli.draw import links_cmd
+
+    panel.add_command(links_cmd)
+
+
+_with_links()

@@ -155,12 +155,13 @@ def ingest(
 ) -> None:
     """Ingest a ballot file; the same file twice changes nothing."""
     from jobs.ingest import ingest_file
-    from jobs.sources import export_source
     from service.store.ballot_counts import rejected_ballots
 
     with session_scope(state.engine) as session:
         source = None
         if source_name is not None:
+            from jobs.sources import export_source  # the sources' machinery only when named
+
             source = export_source(session, source_name, round_id, fmt, state.config)
         counts, statuses = ingest_file(session, round_id, file, fmt, state.config.rules, source)
         # This file's rejections only, not the round's so far.
