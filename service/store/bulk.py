@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain, repeat
 
 from psycopg import Copy
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Integer, String, Table, Text, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from connectors.canonical import RawRecord
 from service.models.ballots import Ballot, Comment, Vote
+from service.models.base import UTCDateTime
 from service.store.vote_rows import PlainVotes
 
 # COPY's text format: backslash, tab, newline and carriage return escaped, NULL as \N.
@@ -27,7 +30,7 @@ def vote_lines(ballots: Iterable[tuple[int, Sequence]]) -> Iterable[str]:
     A province round is 2.25 million votes but only some thousands of different ones (units ×
     the few labels): each different vote is written out once, and a ballot's lines are then
     joined in C, each led by the ballot's id. A plain ballot's votes (``PlainVotes``) are
-    columns: its units' text and its (label, points) pairs' text are looked up and added in C,
+    columns: its units' text and its (label, points) pairs' text are looked up and joined in C,
     and no row object is made. Row by row through the driver's formatter, the votes cost more
     than judging them."""
     line: dict = {}
@@ -37,34 +40,43 @@ def vote_lines(ballots: Iterable[tuple[int, Sequence]]) -> Iterable[str]:
         if not votes:
             continue
         if isinstance(votes, PlainVotes):
-            lines = _plain_lines(votes, unit_text, tails.setdefault(votes.criterion, {}))
-        else:
-            try:  # map in C: a list comprehension here took twice as long
-                lines = list(map(line.__getitem__, votes))
-            except KeyError:
-                for v in votes:
-                    if v not in line:
-                        line[v] = "\t".join(map(_field, v))
-                lines = list(map(line.__getitem__, votes))
+            yield _plain_text(ballot_id, votes, unit_text, tails.setdefault(votes.criterion, {}))
+            continue
+        try:  # map in C: a list comprehension here took twice as long
+            lines = list(map(line.__getitem__, votes))
+        except KeyError:
+            for v in votes:
+                if v not in line:
+                    line[v] = "\t".join(map(_field, v))
+            lines = list(map(line.__getitem__, votes))
         lead = f"{ballot_id}\t"
         yield lead + ("\n" + lead).join(lines) + "\n"
 
 
-def _plain_lines(votes: PlainVotes, unit_text: dict[str, str], tail: dict[tuple, str]) -> list:
-    """A plain ballot's lines without the ballot id: unit, then the criterion, label, points."""
+def _plain_text(
+    ballot_id: int, votes: PlainVotes, unit_text: dict[str, str], tail: dict[tuple, str]
+) -> str:
+    """A plain ballot's COPY text: per vote the ballot id, the unit, then the criterion, label
+    and points (``tail``, ending the line). Joined in one pass in C over the three columns,
+    where adding each unit to its tail first made 450 strings per ballot (0.31 s instead of
+    0.40 s for a province file's votes)."""
     try:
-        units = list(map(unit_text.__getitem__, votes.units))
-    except KeyError:
+        return _joined(ballot_id, votes, unit_text, tail)
+    except KeyError:  # a unit or an answer not written yet
         unit_text.update({u: _field(u) for u in votes.units if u not in unit_text})
-        units = list(map(unit_text.__getitem__, votes.units))
-    try:
-        tails = list(map(tail.__getitem__, votes.known))
-    except KeyError:
         for pair in votes.known:
             if pair not in tail:
-                tail[pair] = "\t" + "\t".join(map(_field, (votes.criterion, *pair)))
-        tails = list(map(tail.__getitem__, votes.known))
-    return list(map(str.__add__, units, tails))
+                tail[pair] = "\t" + "\t".join(map(_field, (votes.criterion, *pair))) + "\n"
+    return _joined(ballot_id, votes, unit_text, tail)
+
+
+def _joined(
+    ballot_id: int, votes: PlainVotes, unit_text: dict[str, str], tail: dict[tuple, str]
+) -> str:
+    units = map(unit_text.__getitem__, votes.units)
+    tails = map(tail.__getitem__, votes.known)
+    # The lead repeats without end; the columns are as long as each other.
+    return "".join(chain.from_iterable(zip(repeat(f"{ballot_id}\t"), units, tails, strict=False)))
 
 
 def _field(value: object) -> str:
@@ -103,15 +115,35 @@ def insert_rows(
 ) -> None:
     """Bulk insert in the session's transaction: COPY on PostgreSQL (a 98-unit ballot is 98
     vote rows, and COPY moves a million of them in seconds where INSERTs take minutes), plain
-    executemany elsewhere (SQLite is in-process, so executemany is already cheap)."""
+    executemany elsewhere (SQLite is in-process, so executemany is already cheap).
+
+    The COPY is binary: text goes as its UTF-8 bytes, where the text format has the driver
+    escape every character and the server unescape it. A province file's 5,000 verbatim records
+    (52 MB) went in in 0.15 s instead of 0.26 s, with a third of the driver's CPU."""
     if not rows:
         return
     if session.connection().dialect.name == "postgresql":
-        with _copy(session, f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        with _copy(session, statement) as copy:
+            copy.set_types([_binary_type(table.c[name].type) for name in columns])
             for row in rows:
                 copy.write_row(row)
         return
     session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _binary_type(column_type: TypeEngine) -> str:
+    """The PostgreSQL type a column's values are sent as in a binary COPY (which carries no
+    type names: each value must be dumped as its column's type)."""
+    if isinstance(column_type, UTCDateTime):  # aware datetimes, stored as they are
+        return "timestamptz"
+    if isinstance(column_type, Text):  # before String: Text is one
+        return "text"
+    if isinstance(column_type, String):
+        return "varchar"
+    if isinstance(column_type, Integer):
+        return "int4"
+    raise TypeError(f"no binary COPY type for a {column_type!r} column")
 
 
 def insert_ballots(session: Session, rows: list[dict]) -> list[int]:
