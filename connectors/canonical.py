@@ -243,12 +243,14 @@ def _well_formed(data: dict) -> CanonicalBallot | None:
         return None
     if type(answers) is not dict or type(comments) is not dict or len(answers) > MAX_UNITS:
         return None
-    kinds = set(map(type, answers.values()))
-    if not kinds <= _PLAIN:
-        return None
-    try:  # str.join refuses a key or value that is not text: the full way names it
-        labels = "".join(answers.values() if kinds == {str} else
-                         [v for v in answers.values() if type(v) is str])  # fmt: skip
+    values = answers.values()
+    try:  # labels only, the common case: joining them is the type test (text and nothing else)
+        labels = "".join(values)
+    except TypeError:  # numbers among them: each of an answer's plain types, or the full way
+        if not set(map(type, values)) <= _PLAIN:
+            return None
+        labels = "".join([v for v in values if type(v) is str])
+    try:  # str.join refuses a key or comment that is not text: the full way names it
         text = "".join((rid, token, at, *answers, *comments, *comments.values(), labels))
     except TypeError:
         return None

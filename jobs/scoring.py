@@ -165,9 +165,16 @@ def settle(
         if best is None or (b.submitted_at, b.key) > (best.submitted_at, best.key):
             latest[b.token] = b
     valid: dict[str, Any] = {}
+    # Seats with the same recusals (most have none) are asked the same units: each set and its
+    # threshold is made once, not per seat (5,000 copies of a province's 2,000 units otherwise).
+    asked_by: dict[frozenset[str], tuple[frozenset[str], Fraction]] = {}
     for token, b in latest.items():
-        asked = active - by_token[token].recusals
-        if voted(b, asked) < rules.min_coverage * len(asked):
+        recusals = by_token[token].recusals
+        if recusals not in asked_by:
+            asked = active - recusals if recusals else active
+            asked_by[recusals] = (asked, rules.min_coverage * len(asked))
+        asked, needed = asked_by[recusals]
+        if voted(b, asked) < needed:
             status[b.key] = INVALID
         else:
             status[b.key] = ACCEPTED

@@ -86,7 +86,7 @@ _TEXT = frozenset({str})
 _SCALAR = frozenset({str, int, bool, type(None)})
 
 
-def _ballot_bytes(basis: dict) -> bytes:
+def _ballot_bytes(basis: dict, validated: bool = False) -> bytes:
     """The UTF-8 bytes of exactly ``_canonical(basis)``, written by orjson where they are the same.
 
     With its keys sorted, orjson writes what ``json.dumps(ensure_ascii=False, sort_keys=True,
@@ -98,8 +98,10 @@ def _ballot_bytes(basis: dict) -> bytes:
     bytes. It is used on a record no deeper than
     a ballot of plain answers (an object of objects of scalars, keyed by text); anything else,
     and anything orjson refuses (a lone surrogate, an integer beyond 64 bits, a Decimal), takes
-    ``_canonical``."""
-    if _TEXT.issuperset(map(type, basis)) and all(map(_flat, basis.values())):
+    ``_canonical``. A ``validated`` ballot's shape is known (text fields, answers of text,
+    integers and Decimals, or objects of those, comments of text: ``CanonicalBallot``) and is
+    not walked again; orjson refuses its Decimals, which then take ``_canonical``."""
+    if validated or (_TEXT.issuperset(map(type, basis)) and all(map(_flat, basis.values()))):
         try:
             return orjson.dumps(basis, option=orjson.OPT_SORT_KEYS)
         except TypeError:  # orjson.JSONEncodeError
@@ -127,7 +129,7 @@ def record_hash(record: RawRecord) -> str:
         "answers": b.answers,
         "comments": b.comments,
     }
-    return hashlib.sha256(_ballot_bytes(basis)).hexdigest()
+    return hashlib.sha256(_ballot_bytes(basis, validated=True)).hexdigest()
 
 
 @dataclass

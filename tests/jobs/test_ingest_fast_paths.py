@@ -187,6 +187,35 @@ def test_the_hash_text_of_a_ballot_is_the_reference_text(answers: dict, comments
     )
 
 
+_ballot_text_value = tricky_text.filter(lambda s: not any("\ud800" <= c <= "\udfff" for c in s))
+_ballot_scalar = st.one_of(
+    _ballot_text_value,
+    st.integers(-(10**30), 10**30),
+    st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63) - 1]),
+    st.decimals(allow_nan=False, allow_infinity=False),
+)
+
+
+@given(
+    st.dictionaries(
+        _ballot_text_value,
+        st.one_of(_ballot_scalar, st.dictionaries(_ballot_text_value, _ballot_scalar, min_size=1)),
+        max_size=8,
+    ),
+    st.dictionaries(st.sampled_from(UNITS), _ballot_text_value, max_size=3),
+)
+@settings(max_examples=400)
+def test_a_validated_ballot_hashes_the_reference_text_unwalked(
+    answers: dict, comments: dict
+) -> None:
+    """``record_hash`` skips the shape walk for a validated ballot (text, integers, Decimals and
+    criterion objects of those): orjson's bytes, or the reference's where it refuses a value,
+    are still exactly the reference text."""
+    basis = {"id": "r1", "token": "t", "submitted_at": "2026-10-20T10:00:00+08:00",
+             "answers": answers, "comments": comments}  # fmt: skip
+    assert _ballot_bytes(basis, validated=True) == canonical_text(basis).encode("utf-8")
+
+
 def test_a_province_style_ballot_hashes_as_before() -> None:
     """Pinned: the hash text of a plain ballot, byte for byte (the C encoder's, sorted)."""
     basis = {"id": "b00001", "token": "tok", "submitted_at": "2026-10-20T10:00:00+08:00",
