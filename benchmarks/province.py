@@ -149,6 +149,19 @@ def with_tokens(ballots: Path, tokens: list[str], work: Path) -> Path:
     return path
 
 
+def checkpoint(base: str) -> None:
+    """Have the server write out its dirty buffers before a timed step, so that no step pays for
+    what the step before it left: 2.25 million rows fill PostgreSQL's 128 MB of shared buffers
+    several times over, and a backend that needs a buffer writes a dirty one out first. Without
+    it each ingest ran after the loader's COPY, and each loader after an ingest."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+    engine.dispose()
+
+
 def summary(runs: list[tuple[float, float]]) -> dict:
     times = [t for t, _ in runs]
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
@@ -165,6 +178,7 @@ def main() -> None:
     args = parser.parse_args()
     rows: dict[str, list[tuple[float, float]]] = {}
     ratios: list[float] = []
+    loads = [os.getloadavg()[0]]
     schemas: list[str] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -179,6 +193,7 @@ def main() -> None:
             for n in range(args.repeat):  # loader, then ingest, each into a fresh schema
                 loader_url, loader_schema = _pg_schema_url(args.pg)
                 schemas.append(loader_schema)
+                checkpoint(args.pg)
                 loader = run(["benchmarks/province_baselines.py", "loader", str(ballots),
                               loader_url])  # fmt: skip
                 rows.setdefault("loader: parse + COPY vote rows", []).append(loader[:2])
@@ -187,6 +202,7 @@ def main() -> None:
                     url, schema = _pg_schema_url(args.pg)
                     schemas.append(schema)
                     source = with_tokens(ballots, setup(url, work), work)
+                checkpoint(args.pg)
                 ingest = run([*PINGYI, "--db", url, "--config", str(config), "ingest", ROUND,
                               str(source), "--json"])  # fmt: skip
                 assert json.loads(ingest[2])["accepted"] == 5000, ingest[2]
@@ -202,6 +218,7 @@ def main() -> None:
                      [*PINGYI, "--db", url, "--config", str(config), "rank", ROUND, "--json",
                       "--without-reliability"]),
                 ):  # fmt: skip
+                    checkpoint(args.pg)
                     t, rss, _ = run(argv)
                     rows.setdefault(name, []).append((t, rss))
     finally:
@@ -210,6 +227,7 @@ def main() -> None:
     result: dict = {name: summary(runs) for name, runs in rows.items()}
     result["answers"] = answers
     result["pair_ratios"] = ratios
+    result["load_average"] = [*loads, os.getloadavg()[0]]
     print(json.dumps(result, indent=2, ensure_ascii=False))
     section = format_section(result, " ".join(sys.argv[1:]))
     print(section)
@@ -226,15 +244,16 @@ def format_section(s: dict, flags: str) -> str:
     lines = [
         f"\n{HEADING}\n",
         f"Produced by `python benchmarks/province.py {flags}`".rstrip() + f" on "
-        f"{datetime.now(UTC):%Y-%m-%d} ({platform.machine()}, 2 cores, shared and noisy): 2,000 "
-        f"units × 5,000 ballots, {s['answers']:,} answers; each step a fresh process, peak RSS "
-        "its own VmHWM. The loader and `pingyi ingest` run in pairs, alternating, each into a "
-        "fresh schema; both parse with the standard library's `json`. The rank rows alternate "
-        "limit, peer, pingyi.\n",
+        f"{datetime.now(UTC):%Y-%m-%d} ({platform.machine()}, {os.cpu_count()} cores, 1-minute "
+        f"load average {s['load_average'][0]:.1f} at the start and {s['load_average'][1]:.1f} at "
+        f"the end): 2,000 units × 5,000 ballots, {s['answers']:,} answers; each step a fresh "
+        "process after a `CHECKPOINT`, peak RSS its own VmHWM. The loader and `pingyi ingest` run "
+        "in pairs, alternating, each into a fresh schema; both parse with the standard library's "
+        "`json`. The rank rows alternate limit, peer, pingyi.\n",
         "| step | median | min–max | runs | peak RSS |\n|---|---|---|---|---|",
     ]
     for name, r in s.items():
-        if name in ("answers", "pair_ratios"):
+        if name in ("answers", "pair_ratios", "load_average"):
             continue
         lines.append(f"| {name} | {r['median_s']:.2f} s | {r['min_s']:.2f}–{r['max_s']:.2f} s | "
                      f"{r['runs']} | {r['rss_mb']:.0f} MB |")  # fmt: skip
