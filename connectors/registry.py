@@ -9,6 +9,7 @@ one out again.
 
 from __future__ import annotations
 
+import threading
 from importlib import import_module
 
 from connectors.base import KIND, RESERVED_OPTIONS, Platform
@@ -28,6 +29,11 @@ _BUILT_IN = {
 
 _platforms: dict[str, Platform] = {}
 _pending = dict(_BUILT_IN)  # built-ins not imported yet
+# Held while a built-in loads or the list changes: the web process answers webhooks on several
+# threads, and a thread that asked while another was importing the same platform found it
+# neither pending nor registered ("unknown kind"). Re-entrant: a platform's module may ask the
+# registry while it loads.
+_lock = threading.RLock()
 
 
 class UnknownKind(ValueError):
@@ -38,8 +44,9 @@ def register(platform: Platform) -> Platform:
     """Add a platform. Refused: a kind already taken or badly spelt, an option ``source add``
     keeps for itself, or an option another platform declares as a flag where this one takes a
     value (or the reverse), since the command line has one ``--name`` for both."""
-    _load_all()
-    return _add(platform)
+    with _lock:
+        _load_all()
+        return _add(platform)
 
 
 def _add(platform: Platform) -> Platform:
@@ -68,34 +75,42 @@ def _add(platform: Platform) -> Platform:
 
 
 def _load(kind: str) -> Platform | None:
-    """The platform of ``kind``, importing it if it is a built-in not loaded yet."""
-    module = _pending.pop(kind, None)
-    if module is not None:
-        found: Platform = import_module(module).PLATFORM
-        if found.kind != kind:
-            raise ValueError(f"{module}: its platform is {found.kind!r}, listed as {kind!r}")
-        _add(found)
-    return _platforms.get(kind)
+    """The platform of ``kind``, importing it if it is a built-in not loaded yet. A built-in
+    leaves the pending list only once it is registered, and under the lock, so no thread sees
+    it in neither."""
+    if kind not in _pending:  # read first: a built-in is registered before it leaves it
+        return _platforms.get(kind)
+    with _lock:
+        module = _pending.get(kind)
+        if module is not None:
+            loaded: Platform = import_module(module).PLATFORM
+            if loaded.kind != kind:
+                raise ValueError(f"{module}: its platform is {loaded.kind!r}, listed as {kind!r}")
+            _add(loaded)
+            del _pending[kind]
+        return _platforms.get(kind)
 
 
 def _load_all() -> None:
-    for kind in list(_pending):
-        _load(kind)
+    with _lock:
+        for kind in list(_pending):
+            _load(kind)
 
 
 def unregister(kind: str) -> None:
     """Take a platform out (a test's or a plug-in's); unknown kinds are ignored."""
-    _pending.pop(kind, None)
-    _platforms.pop(kind, None)
+    with _lock:
+        _pending.pop(kind, None)
+        _platforms.pop(kind, None)
 
 
 def platforms() -> list[Platform]:
     """Every registered platform: the built-ins in their order, then the others as registered."""
-    _load_all()
+    with _lock:
+        _load_all()
+        found = list(_platforms.values())
     order = list(_BUILT_IN)
-    return sorted(
-        _platforms.values(), key=lambda p: order.index(p.kind) if p.kind in order else len(order)
-    )
+    return sorted(found, key=lambda p: order.index(p.kind) if p.kind in order else len(order))
 
 
 def platform(kind: str) -> Platform:

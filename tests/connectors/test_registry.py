@@ -80,3 +80,23 @@ def test_a_built_in_taken_out_before_it_loaded_stays_out() -> None:
     )
     assert "jinshuju" not in kinds
     assert len(kinds) == 5
+
+
+def test_threads_asking_for_a_platform_while_it_loads_all_get_it() -> None:
+    """The web process answers webhooks on several threads: each must find the platform a
+    first thread is still importing, never 'unknown kind'."""
+    found = _fresh(
+        "import json, threading\n"
+        "from connectors.registry import platform\n"
+        "start, got = threading.Barrier(16), []\n"
+        "def ask():\n"
+        "    start.wait()\n"
+        "    try:\n"
+        "        got.append(platform('standard-webhooks').kind)\n"
+        "    except Exception as exc:\n"
+        "        got.append(repr(exc))\n"
+        "threads = [threading.Thread(target=ask) for _ in range(16)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(json.dumps(got))\n"
+    )
+    assert found == ["standard-webhooks"] * 16
