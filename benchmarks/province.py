@@ -2,7 +2,8 @@
 
 Generates the round (units in four systems, a pool of 5,000 in five groups, a designated panel of
 all of them, one ballot each answering 15–30% of the units, labels with 不了解 among them), then
-measures, each in a fresh process (time; peak RSS as the child's own VmHWM), in one run:
+measures, each in a fresh process started after a ``CHECKPOINT`` (time; peak RSS as the child's
+own VmHWM), in one run:
 
 - ``loader`` and ``pingyi ingest``, paired and alternating ``--repeat`` times, each into a fresh
   schema: the loader parses each line and COPYs its vote rows into a plain table (the floor for
