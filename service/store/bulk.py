@@ -59,21 +59,24 @@ def _plain_text(
     """A plain ballot's COPY text: per vote the ballot id, the unit, then the criterion, label
     and points (``tail``, ending the line). Joined in one pass in C over the three columns,
     where adding each unit to its tail first made 450 strings per ballot (0.31 s instead of
-    0.40 s for a province file's votes)."""
+    0.40 s for a province file's votes). Unit codes with nothing to escape (a search of them
+    all at once) go in as they are, without a look-up each (0.26 s)."""
+    codes = "".join(votes.units)
+    plain = not ("\\" in codes or "\t" in codes or "\n" in codes or "\r" in codes)
     try:
-        return _joined(ballot_id, votes, unit_text, tail)
+        return _joined(ballot_id, votes, None if plain else unit_text, tail)
     except KeyError:  # a unit or an answer not written yet
         unit_text.update({u: _field(u) for u in votes.units if u not in unit_text})
         for pair in votes.known:
             if pair not in tail:
                 tail[pair] = "\t" + "\t".join(map(_field, (votes.criterion, *pair))) + "\n"
-    return _joined(ballot_id, votes, unit_text, tail)
+    return _joined(ballot_id, votes, None if plain else unit_text, tail)
 
 
 def _joined(
-    ballot_id: int, votes: PlainVotes, unit_text: dict[str, str], tail: dict[tuple, str]
+    ballot_id: int, votes: PlainVotes, unit_text: dict[str, str] | None, tail: dict[tuple, str]
 ) -> str:
-    units = map(unit_text.__getitem__, votes.units)
+    units = votes.units if unit_text is None else map(unit_text.__getitem__, votes.units)
     tails = map(tail.__getitem__, votes.known)
     # The lead repeats without end; the columns are as long as each other.
     return "".join(chain.from_iterable(zip(repeat(f"{ballot_id}\t"), units, tails, strict=False)))
