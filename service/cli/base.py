@@ -45,6 +45,13 @@ class State:
             self._engine = make_engine(self.config.database_url)
         return self._engine
 
+    def close(self) -> None:
+        """Close the command's database connections as it ends (SQLite then folds its
+        write-ahead log into the database file), rather than whenever the engine is collected."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
 
 def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value:

@@ -4,6 +4,7 @@ type."""
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,6 +34,18 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Every SQLite engine made in this process, while it lives: the ``pingyi`` program closes their
+# connections before it exits (``close_sqlite_engines``).
+_SQLITE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def close_sqlite_engines() -> None:
+    """Close the connections of every SQLite engine still alive, so that SQLite folds its
+    write-ahead log into the database file now, whatever becomes of the engines' objects."""
+    for engine in list(_SQLITE_ENGINES):
+        engine.dispose()
+
+
 def make_engine(url: str, pre_ping: bool = True) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys on and a busy timeout for concurrent CLIs.
 
@@ -55,6 +68,7 @@ def make_engine(url: str, pre_ping: bool = True) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
 
+        _SQLITE_ENGINES.add(engine)
         return engine
     return create_engine(url, pool_pre_ping=pre_ping, hide_parameters=True)
 

@@ -45,3 +45,34 @@ def test_panel_lists_links() -> None:
     result = CliRunner().invoke(main, ["panel", "--help"])
     assert result.exit_code == 0, result.output
     assert "links" in result.output
+
+
+def _pingyi(*args: str) -> subprocess.CompletedProcess:
+    """The ``pingyi`` program as installed (``service.cli:run``)."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "pingyi"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_program_keeps_each_commands_exit_status_and_output(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'p.sqlite'}"
+    assert _pingyi("--db", db, "init").returncode == 0
+    ok = _pingyi("--db", db, "round", "list", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == []
+    refused = _pingyi("--db", db, "ingest", "2026-99", str(tmp_path / "none.jsonl"))
+    assert refused.returncode != 0
+    assert "2026-99" in refused.stderr + refused.stdout
+
+
+def test_a_command_leaves_sqlite_with_its_log_folded_in(tmp_path: Path) -> None:
+    """The command's connections are closed as it ends (``State.close``): SQLite folds its
+    write-ahead log into the database file, and no ``-wal`` file is left beside it."""
+    path = tmp_path / "p.sqlite"
+    assert _pingyi("--db", f"sqlite:///{path}", "init").returncode == 0
+    assert path.exists()
+    assert not path.with_name("p.sqlite-wal").exists()
