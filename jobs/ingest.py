@@ -129,26 +129,23 @@ def _lines_at_most(path: Path) -> int:
 
 
 def batched(
-    records: Iterable[RawRecord], size: int, chars: int | None = None, first: int | None = None
+    records: Iterable[RawRecord], size: int, chars: int | None = None
 ) -> Iterable[list[RawRecord]]:
     """Lists of ``size`` records, or fewer where their texts reach ``chars`` characters together
     first: a batch's memory follows what its records hold, and a province's ballots answering
-    60% of 2,000 units hold twice what ones answering 30% do. The first list holds at most
-    ``first`` records (default ``size``)."""
+    60% of 2,000 units hold twice what ones answering 30% do."""
     it = iter(records)
-    limit = first or size
     if chars is None:
-        while chunk := list(islice(it, limit)):
+        while chunk := list(islice(it, size)):
             yield chunk
-            limit = size
         return
     chunk, held = [], 0
     for record in it:
         chunk.append(record)
         held += len(record.text)
-        if len(chunk) >= limit or held >= chars:
+        if len(chunk) >= size or held >= chars:
             yield chunk
-            chunk, held, limit = [], 0, size
+            chunk, held = [], 0
     if chunk:
         yield chunk
 
@@ -244,7 +241,6 @@ MAX_FILE_RECORDS = 100_000
 # answers took 511 MB in batches of 1,000).
 FILE_BATCH = 1_000
 FILE_BATCH_CHARS = 8_000_000
-FIRST_BATCH = 1_000
 
 
 def ingest_file(
@@ -291,7 +287,7 @@ def ingest_file(
         )
     ctx = round_context(session, round_id, rules)
     total, seen = IngestCounts(), 0
-    batches = batched(records, FILE_BATCH, FILE_BATCH_CHARS, FIRST_BATCH)
+    batches = batched(records, FILE_BATCH, FILE_BATCH_CHARS)
     if tokens is not None:
         batches = (with_seat_tokens(b, tokens, reader.platform_token) for b in batches)
     with _no_cycle_collection():
