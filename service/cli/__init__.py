@@ -16,6 +16,7 @@ import click
 
 from service.cli.base import database_options
 from service.malloc import one_arena
+from service.store.engine import close_sqlite_engines
 
 # Each command, by the module and name that define it, in the order ``pingyi --help`` lists
 # them. A command's module is imported when the command runs (or help lists them all): ``pingyi
@@ -98,7 +99,5 @@ def run() -> None:
     try:
         main()
     finally:
-        from service.store.engine import close_sqlite_engines
-
         close_sqlite_engines()
         gc.freeze()

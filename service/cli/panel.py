@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from service.cli.base import State, common, echo_json
+from service.cli.draw import links_cmd
 from service.store.engine import session_scope
 
 
@@ -53,12 +54,6 @@ def panel_show(state: State, round_id: str, as_json: bool) -> None:
         click.echo(f"{seat['evaluator']}\t{seat['group']}\t({seat['status']})")
 
 
-def _with_links() -> None:
-    """``pingyi panel links`` is defined beside the draw's commands (it writes the links of a
-    drawn panel); it is listed under ``panel``."""
-    from service.cli.draw import links_cmd
-
-    panel.add_command(links_cmd)
-
-
-_with_links()
+# ``pingyi panel links`` is defined beside the draw's commands (it writes the links of a drawn
+# panel) and listed under ``panel``.
+panel.add_command(links_cmd)
